@@ -1,0 +1,372 @@
+"""Evaluation: one vectorised path for one project or a million.
+
+1. **Assign**: an STRtree on the sites is queried with the unit polygons
+   (prepared), giving every (project, unit) pair where they intersect; a point
+   on a shared boundary belongs to every unit it touches. For line and polygon
+   sites, pairs that only touch are dropped and the overlap (m² or m) is
+   measured in an equal-area CRS. Each pair's piece (the point, or site ∩ unit)
+   is joined to the overlay zones the same way.
+2. **Expand**: each pair gets the clauses of the lists whose scope covers its
+   unit (and, for zone lists, the zones its piece lies in), as index arrays.
+3. **Evaluate**: rows are grouped by compiled condition; each distinct
+   condition is evaluated once, as masks, on the rows that need it.
+4. **Aggregate**: per pair and per project, ``prohibited`` > ``restricted`` >
+   ``undetermined`` (an unknown prohibit/restrict clause) > ``permitted``;
+   ``not_covered`` when the site is in no unit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+from zoning.conditions import Condition, Truth, applies, code_key
+from zoning.crs import EQUAL_AREA, GEOGRAPHIC
+from zoning.lists import DIMENSIONS, AccessList, compile_node
+from zoning.projects import ATTRIBUTES, PROJECT_TYPES
+from zoning.units import TEXT_FIELDS
+
+VERDICTS = ("permitted", "undetermined", "restricted", "prohibited")  # by strictness
+NOT_COVERED = "not_covered"
+EFFECT_RANK = {"require": 0, "restrict": 2, "prohibit": 3}
+#: inputs a clause can be missing: attributes, then industry/type/industry detail
+INPUTS = (*ATTRIBUTES, "industry", "type", "industry class (4-digit)")
+_BIT = {name: 1 << i for i, name in enumerate(INPUTS)}
+_TO_AREA = Transformer.from_crs(GEOGRAPHIC, EQUAL_AREA, always_xy=True)
+
+
+# ---- project columns ---------------------------------------------------------
+
+class Columns:
+    """Project inputs as arrays (see :class:`zoning.conditions.ProjectColumns`)."""
+
+    def __init__(self, industry, industry_level, type_, attributes):
+        self.industry = industry
+        self.industry_level = industry_level
+        self.type = type_
+        self.attributes = attributes
+        self.n = len(type_)
+
+    @classmethod
+    def from_projects(cls, projects: pd.DataFrame) -> Columns:
+        codes = projects["industry"].fillna("").astype(str)
+        level = np.where(codes.str.isalpha(), 1, codes.str.len().clip(upper=4)).astype(np.int8)
+        level[codes.to_numpy() == ""] = 0
+        from zoning.industries import table
+
+        sections = codes.str[:2].map(table().section_of).fillna("")
+        industry = {1: _keys(sections, 1)}
+        for width in (2, 3, 4):
+            industry[width] = np.where(level >= width, _keys(codes.str[:width], width), -1)
+        type_ = projects["type"].map({t: i for i, t in enumerate(PROJECT_TYPES)})
+        type_ = type_.fillna(-1).astype(np.int8).to_numpy()
+        attrs = {a: projects[a].to_numpy(dtype=float) for a in ATTRIBUTES}
+        return cls(industry, level, type_, attrs)
+
+    def take(self, idx: np.ndarray) -> Columns:
+        return Columns(
+            {k: v[idx] for k, v in self.industry.items()}, self.industry_level[idx],
+            self.type[idx], {k: v[idx] for k, v in self.attributes.items()},
+        )
+
+    def attribute(self, name: str) -> np.ndarray:
+        return self.attributes[name]
+
+    def missing_bits(self) -> np.ndarray:
+        """Per project, a bitmask of the inputs (see :data:`INPUTS`) not supplied."""
+        bits = np.zeros(self.n, np.int64)
+        for name, values in self.attributes.items():
+            bits |= np.where(np.isnan(values), _BIT[name], 0)
+        bits |= np.where(self.industry_level == 0, _BIT["industry"], 0)
+        bits |= np.where((self.industry_level > 0) & (self.industry_level < 4),
+                         _BIT["industry class (4-digit)"], 0)
+        bits |= np.where(self.type < 0, _BIT["type"], 0)
+        return bits
+
+
+def _keys(prefixes: pd.Series, width: int) -> np.ndarray:
+    """Integer keys of code prefixes (-1 for empty)."""
+    if width == 1:
+        codes, letters = pd.factorize(prefixes)
+        return np.array([ord(t) if t else -1 for t in letters] + [-1])[codes]
+    numeric = pd.to_numeric(prefixes, errors="coerce")
+    return numeric.fillna(-1).astype(np.int64).to_numpy()
+
+
+def input_names(bits: int) -> list[str]:
+    return [name for name in INPUTS if bits & _BIT[name]]
+
+
+# ---- rules compiled against a unit and zone layer -----------------------------
+
+@dataclass
+class CompiledRules:
+    """Clauses as columns, and which clauses apply to which unit or zone."""
+
+    clauses: pd.DataFrame  # one row per clause (list metadata repeated)
+    conditions: list[tuple[Condition, Condition | None]]  # by clauses.cond
+    cond_inputs: np.ndarray  # bitmask of inputs each condition reads
+    unit_offsets: np.ndarray  # CSR: clauses of unit u are unit_clauses[off[u]:off[u+1]]
+    unit_clauses: np.ndarray
+    zone_offsets: np.ndarray
+    zone_clauses: np.ndarray
+    zone_unit_ok: np.ndarray  # [clause row of zone lists → unit] mask, via list index
+    clause_zone_list: np.ndarray  # per clause: index into zone_unit_ok rows, -1 if not zone list
+
+
+def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
+                  *, unit_source: str = "unit layer") -> CompiledRules:
+    records, conditions, cond_index = [], [], {}
+    unit_pairs: list[tuple[np.ndarray, np.ndarray]] = []
+    zone_pairs: list[tuple[np.ndarray, np.ndarray]] = []
+    zone_unit_ok = []
+    clause_zone_list = []
+
+    def add_clause(lst_meta: dict, clause_meta: dict, cond, unless) -> int:
+        key = (cond, unless)
+        if key not in cond_index:
+            cond_index[key] = len(conditions)
+            conditions.append(key)
+        records.append({**lst_meta, **clause_meta, "cond": cond_index[key]})
+        return len(records) - 1
+
+    for lst in lists:
+        unit_ok = _unit_scope(lst, units)
+        meta = {"list": lst.id, "list_title": lst.title, "level": lst.level, "version": lst.version,
+                "list_path": lst.path}
+        ids = []
+        for clause in lst.clauses:
+            src = lst.source_of(clause)
+            ids.append(add_clause(meta, {
+                "clause": clause.id, "dimension": clause.dimension, "effect": clause.effect,
+                "text": clause.text, "text_en": clause.text_en, "review_only": clause.review_only,
+                "document": src.document, "issuer": src.issuer,
+                "date": src.date.isoformat() if src.date else None, "article": src.article,
+            }, compile_node(clause.conditions),
+                compile_node(clause.unless) if clause.unless is not None else None))
+            clause_zone_list.append(-1)
+        ids = np.asarray(ids)
+        if lst.scope.zones or lst.scope.zone_kinds:
+            zone_ok = np.ones(len(zones), bool)
+            if lst.scope.zones:
+                zone_ok &= zones["zone_id"].isin(lst.scope.zones).to_numpy()
+            if lst.scope.zone_kinds:
+                zone_ok &= zones["kind"].isin(lst.scope.zone_kinds).to_numpy()
+            for k in ids:
+                clause_zone_list[k] = len(zone_unit_ok)
+            zone_unit_ok.append(unit_ok)
+            zone_pairs.append(_cross(np.flatnonzero(zone_ok), ids))
+        else:
+            unit_pairs.append(_cross(np.flatnonzero(unit_ok), ids))
+
+    # The unit layer's four free-text fields: review-only obligations for each unit.
+    for field in TEXT_FIELDS:
+        has = units[field].astype(str).str.strip() != ""
+        for u in np.flatnonzero(has.to_numpy()):
+            row = units.iloc[u]
+            k = add_clause(
+                {"list": f"{row['code']}-layer", "list_title": f"{row['name']}（单元图层准入要求）",
+                 "level": "unit", "version": "", "list_path": unit_source},
+                {"clause": field, "dimension": field, "effect": "require", "text": row[field],
+                 "text_en": None, "review_only": True, "document": unit_source,
+                 "issuer": row["city"] or row["province"] or "", "date": None,
+                 "article": f"{DIMENSIONS[field]} field"}, _always(), None)
+            clause_zone_list.append(-1)
+            unit_pairs.append((np.array([u]), np.array([k])))
+
+    clauses = pd.DataFrame.from_records(records)
+    cond_inputs = np.array([_input_bits(c, x) for c, x in conditions], dtype=np.int64)
+    u_off, u_cl = _csr(unit_pairs, len(units))
+    z_off, z_cl = _csr(zone_pairs, len(zones))
+    ok = np.array(zone_unit_ok, dtype=bool).reshape(len(zone_unit_ok), len(units))
+    return CompiledRules(clauses, conditions, cond_inputs, u_off, u_cl, z_off, z_cl, ok,
+                         np.asarray(clause_zone_list, dtype=np.int64))
+
+
+def _always():
+    from zoning.conditions import Always
+
+    return Always()
+
+
+def _input_bits(cond: Condition, unless: Condition | None) -> int:
+    names = cond.attributes() | (unless.attributes() if unless is not None else frozenset())
+    bits = 0
+    for name in names:
+        bits |= _BIT[name]
+        if name == "industry":
+            bits |= _BIT["industry class (4-digit)"]
+    return bits
+
+
+def _unit_scope(lst: AccessList, units: gpd.GeoDataFrame) -> np.ndarray:
+    ok = np.ones(len(units), bool)
+    scope = lst.scope
+    if scope.admin:
+        admin = units["admin"].fillna("")
+        ok &= np.logical_or.reduce([admin.str.startswith(a).to_numpy() for a in scope.admin])
+    if scope.unit_types:
+        ok &= units["type"].isin(scope.unit_types).to_numpy()
+    if scope.units:
+        ok &= units["code"].isin(scope.units).to_numpy()
+    return ok
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.repeat(a, len(b)), np.tile(b, len(a))
+
+
+def _csr(pairs, n: int) -> tuple[np.ndarray, np.ndarray]:
+    if pairs:
+        owner = np.concatenate([p[0] for p in pairs]).astype(np.int64)
+        items = np.concatenate([p[1] for p in pairs]).astype(np.int64)
+    else:
+        owner = items = np.zeros(0, np.int64)
+    order = np.lexsort((items, owner))
+    counts = np.bincount(owner, minlength=n)
+    return np.concatenate([[0], np.cumsum(counts)]), items[order]
+
+
+def _expand(keys: np.ndarray, offsets: np.ndarray, items: np.ndarray):
+    """For each key, every item of its CSR row: returns (position of key, item)."""
+    starts = offsets[keys]
+    counts = offsets[keys + 1] - starts
+    total = int(counts.sum())
+    owner = np.repeat(np.arange(len(keys)), counts)
+    within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return owner, items[np.repeat(starts, counts) + within]
+
+
+# ---- spatial assignment -------------------------------------------------------
+
+def measure(geoms: np.ndarray) -> np.ndarray:
+    """Area (m²) of polygons and length (m) of lines, in an equal-area CRS; 0 for points."""
+    projected = shapely.transform(geoms, lambda xy: np.column_stack(_TO_AREA.transform(xy[:, 0], xy[:, 1])))
+    dim = shapely.get_dimensions(geoms)
+    return np.where(dim == 2, shapely.area(projected), np.where(dim == 1, shapely.length(projected), 0.0))
+
+
+def overlay(sites: np.ndarray, polygons: np.ndarray):
+    """(site index, polygon index, piece, measure) for every site-polygon overlap.
+
+    Points count where they intersect the polygon (boundary included); lines
+    and polygons only where the shared part has length or area.
+    """
+    if len(sites) == 0 or len(polygons) == 0:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, np.array([], dtype=object), np.zeros(0)
+    tree = shapely.STRtree(sites)
+    poly_idx, site_idx = tree.query(polygons, predicate="intersects")
+    order = np.lexsort((poly_idx, site_idx))
+    site_idx, poly_idx = site_idx[order], poly_idx[order]
+    pieces = sites[site_idx].copy()
+    amount = np.zeros(len(site_idx))
+    extended = shapely.get_dimensions(pieces) > 0
+    if extended.any():
+        cut = shapely.intersection(pieces[extended], polygons[poly_idx[extended]])
+        pieces[extended] = cut
+        amount[extended] = measure(cut)
+        keep = ~extended
+        keep[extended] = (amount[extended] > 0) & (
+            shapely.get_dimensions(cut) == shapely.get_dimensions(sites[site_idx[extended]]))
+        site_idx, poly_idx, pieces, amount = site_idx[keep], poly_idx[keep], pieces[keep], amount[keep]
+    return site_idx, poly_idx, pieces, amount
+
+
+# ---- evaluation ---------------------------------------------------------------
+
+@dataclass
+class Evaluation:
+    """Everything one evaluation found, as aligned arrays (see module doc)."""
+
+    verdict: np.ndarray  # per project
+    worst: np.ndarray  # per project: strictest verdict still possible given unknowns
+    site_measure: np.ndarray  # per project: m² / m (0 for points)
+    uncovered: np.ndarray  # per project: part of the site (m² / m) in no unit
+    pairs: pd.DataFrame  # project, unit, overlap, verdict
+    rows: pd.DataFrame  # project, pair, unit, clause, zone, status, missing (bitmask)
+
+
+def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
+             rules: CompiledRules) -> Evaluation:
+    """Evaluate normalised projects (see :func:`zoning.projects.normalise`)."""
+    n = len(projects)
+    sites = projects.geometry.to_numpy()
+    usable = ~(shapely.is_missing(sites) | shapely.is_empty(sites))
+    site_measure = np.zeros(n)
+    site_measure[usable] = measure(sites[usable])
+
+    p_idx, u_idx, pieces, overlap = overlay(np.where(usable, sites, None), units.geometry.to_numpy())
+    n_pairs = len(p_idx)
+    pair_of_row, clause = _expand(u_idx, rules.unit_offsets, rules.unit_clauses)
+    zone = np.full(len(clause), -1)
+    if len(zones) and len(rules.zone_clauses):
+        z_piece, z_idx, _, _ = overlay(pieces, zones.geometry.to_numpy())
+        owner, z_clause = _expand(z_idx, rules.zone_offsets, rules.zone_clauses)
+        z_pair = z_piece[owner]
+        ok = rules.zone_unit_ok[rules.clause_zone_list[z_clause], u_idx[z_pair]]
+        pair_of_row = np.concatenate([pair_of_row, z_pair[ok]])
+        clause = np.concatenate([clause, z_clause[ok]])
+        zone = np.concatenate([zone, z_idx[owner][ok]])
+
+    project_of_row = p_idx[pair_of_row]
+    cols = Columns.from_projects(projects)
+    cond = rules.clauses["cond"].to_numpy()[clause]
+    true = np.zeros(len(clause), bool)
+    unknown = np.zeros(len(clause), bool)
+    order = np.argsort(cond, kind="stable")
+    bounds = np.flatnonzero(np.diff(cond[order])) + 1
+    for group in np.split(order, bounds) if len(order) else []:
+        condition, unless = rules.conditions[cond[group[0]]]
+        truth: Truth = applies(condition, unless, cols.take(project_of_row[group]))
+        true[group] = truth.true
+        unknown[group] = truth.unknown
+    missing = np.where(unknown, rules.cond_inputs[cond] & cols.missing_bits()[project_of_row], 0)
+
+    rank = np.array([EFFECT_RANK[e] for e in rules.clauses["effect"]])[clause]
+    pair_definite = np.zeros(n_pairs, np.int8)
+    pair_worst = np.zeros(n_pairs, np.int8)
+    np.maximum.at(pair_definite, pair_of_row[true], rank[true])
+    np.maximum.at(pair_worst, pair_of_row[true | unknown], rank[true | unknown])
+    pair_level = _level(pair_definite, pair_worst)
+
+    level = np.full(n, -1, np.int8)  # -1 = not covered
+    np.maximum.at(level, p_idx, pair_level)
+    worst = np.full(n, -1, np.int8)
+    np.maximum.at(worst, p_idx, _level(pair_worst, pair_worst))
+
+    covered = np.bincount(p_idx, weights=overlap, minlength=n)
+    uncovered = np.where(site_measure > 0, np.clip(site_measure - covered, 0, None), 0.0)
+    partly = (level >= 0) & (uncovered > 1e-3 * site_measure)
+    level = np.where(partly, np.maximum(level, 1), level)  # part outside every unit: not "permitted"
+
+    keep = true | unknown
+    rows = pd.DataFrame({
+        "project": project_of_row[keep], "pair": pair_of_row[keep], "unit": u_idx[pair_of_row[keep]],
+        "clause": clause[keep], "zone": zone[keep],
+        "status": np.where(true[keep], "applies", "unknown"), "missing": missing[keep],
+    }).sort_values(["project", "pair", "clause"], kind="stable").drop_duplicates(["pair", "clause"])
+    pairs = pd.DataFrame({"project": p_idx, "unit": u_idx, "overlap": overlap,
+                          "verdict": np.asarray(VERDICTS)[pair_level]})
+    return Evaluation(_names(level), _names(worst), site_measure, uncovered, pairs, rows)
+
+
+def _level(definite: np.ndarray, worst: np.ndarray) -> np.ndarray:
+    """Verdict index: 3 prohibited, 2 restricted, 1 undetermined, 0 permitted."""
+    return np.where(definite >= 2, definite, np.where(worst >= 2, 1, 0)).astype(np.int8)
+
+
+def _names(level: np.ndarray) -> np.ndarray:
+    names = np.asarray((*VERDICTS, NOT_COVERED), dtype=object)
+    return names[np.where(level < 0, len(VERDICTS), level)]
+
+
+def in_force(lists: list[AccessList], as_of: dt.date | None) -> list[AccessList]:
+    on = as_of or dt.date.today()
+    return [lst for lst in lists if lst.in_force(on)]

@@ -1,0 +1,172 @@
+"""Projects: the attributes a project can carry, and their normalisation.
+
+A project is a site (point, line or polygon in CGCS2000 lon/lat), an industry
+code, a project type and named numeric attributes. Rules may only refer to the
+attributes registered here, so a typo in a rule file or on the command line is
+caught instead of silently never matching.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from zoning.crs import GEOGRAPHIC
+from zoning.errors import InputError
+from zoning.industries import table as industry_table
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    unit: str
+    description: str
+    flag: bool = False  # true/false attribute, stored as 1.0/0.0
+
+
+ATTRIBUTES: dict[str, Attribute] = {
+    a.name: a
+    for a in [
+        Attribute("SO2", "t/a", "sulphur dioxide emission (二氧化硫)"),
+        Attribute("NOx", "t/a", "nitrogen oxides emission (氮氧化物)"),
+        Attribute("particulate", "t/a", "particulate matter emission (颗粒物)"),
+        Attribute("VOCs", "t/a", "volatile organic compounds emission (挥发性有机物)"),
+        Attribute("COD", "t/a", "chemical oxygen demand discharge (化学需氧量)"),
+        Attribute("NH3-N", "t/a", "ammonia nitrogen discharge (氨氮)"),
+        Attribute("coal_use", "t/a", "coal consumption (煤炭消费量)"),
+        Attribute("water_use", "m3/a", "fresh water use (新鲜水用量)"),
+        Attribute("energy_use", "tce/a", "comprehensive energy use (综合能耗)"),
+        Attribute("capacity", "t/a", "production capacity (产能)"),
+        Attribute("boiler_capacity", "t/h", "boiler rated capacity (锅炉容量)"),
+        Attribute("in_park", "", "located in a designated industrial/chemical park (入园)", True),
+        Attribute("chp", "", "combined heat and power (热电联产)", True),
+        Attribute("capacity_replacement", "", "equal or reduced capacity swap (产能置换)", True),
+        Attribute("hazardous_chemicals", "", "stores or handles hazardous chemicals (危化品)", True),
+        Attribute("wastewater_discharge", "", "discharges wastewater (排放废水)", True),
+        Attribute("emission_offset", "", "new emissions offset by reductions elsewhere (替代削减)", True),
+    ]
+}
+EMISSIONS = ("SO2", "NOx", "particulate", "VOCs", "COD", "NH3-N")
+
+_ATTRIBUTE_ALIASES = {
+    **{name.lower(): name for name in ATTRIBUTES},
+    "nh3n": "NH3-N", "nh3_n": "NH3-N", "nh3": "NH3-N", "ammonia": "NH3-N",
+    "pm": "particulate", "dust": "particulate", "voc": "VOCs",
+    "二氧化硫": "SO2", "氮氧化物": "NOx", "颗粒物": "particulate", "烟粉尘": "particulate",
+    "挥发性有机物": "VOCs", "化学需氧量": "COD", "氨氮": "NH3-N",
+}
+
+PROJECT_TYPES = ("new", "expansion", "renovation", "relocation")
+_TYPE_ALIASES = {
+    **{t: t for t in PROJECT_TYPES},
+    "新建": "new", "扩建": "expansion", "改扩建": "expansion", "改建": "renovation",
+    "技改": "renovation", "技术改造": "renovation", "迁建": "relocation", "搬迁": "relocation",
+    "expand": "expansion", "extension": "expansion", "renovate": "renovation",
+    "reconstruction": "renovation", "relocate": "relocation",
+}
+
+_TRUE = {"true", "yes", "y", "1", "是", "t"}
+_FALSE = {"false", "no", "n", "0", "否", "f"}
+
+
+def attribute_name(name: str) -> str:
+    """Canonical attribute name for ``name`` (case-insensitive, common aliases)."""
+    key = str(name).strip()
+    canonical = _ATTRIBUTE_ALIASES.get(key.lower()) or _ATTRIBUTE_ALIASES.get(key)
+    if canonical is None:
+        near = difflib.get_close_matches(key, list(ATTRIBUTES), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        raise InputError(
+            f"unknown project attribute {key!r}{hint} (known: {', '.join(ATTRIBUTES)})"
+        )
+    return canonical
+
+
+def project_type(value: object) -> str:
+    """Canonical project type for ``value`` (English or Chinese)."""
+    key = str(value).strip().lower()
+    canonical = _TYPE_ALIASES.get(key)
+    if canonical is None:
+        raise InputError(
+            f"unknown project type {str(value)!r} (use one of {', '.join(PROJECT_TYPES)}; "
+            "新建/扩建/改扩建/改建/迁建 are accepted)"
+        )
+    return canonical
+
+
+def attribute_value(name: str, value: object) -> float:
+    """Parse one attribute value: a number, or true/false for flags."""
+    attr = ATTRIBUTES[attribute_name(name)]
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    text = str(value).strip()
+    if attr.flag:
+        if text.lower() in _TRUE:
+            return 1.0
+        if text.lower() in _FALSE:
+            return 0.0
+        raise InputError(f"attribute {attr.name} is true/false, not {text!r}")
+    try:
+        number = float(text)
+    except ValueError:
+        raise InputError(f"attribute {attr.name} must be a number ({attr.unit}), not {text!r}") from None
+    if not np.isfinite(number) or number < 0:
+        raise InputError(f"attribute {attr.name} must be a non-negative number, not {text!r}")
+    return number
+
+
+def normalise(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Validate and canonicalise a frame of projects for evaluation.
+
+    Expects a geometry column with a CRS, optional ``industry`` and ``type``
+    columns and optional attribute columns (canonical names or aliases).
+    Returns a new frame in :data:`~zoning.crs.GEOGRAPHIC` with ``industry``
+    (canonical code or None), ``type`` (canonical or None) and one float column
+    per registered attribute (NaN = not supplied). Raises :class:`InputError`
+    naming the row and field for the first bad value.
+    """
+    if projects.crs is None:
+        raise InputError("project geometries have no CRS")
+    out = gpd.GeoDataFrame(index=projects.index, geometry=projects.geometry.to_crs(GEOGRAPHIC))
+    table = industry_table()
+
+    industries = projects["industry"] if "industry" in projects else pd.Series(None, index=projects.index)
+    out["industry"] = _map_unique(industries, table.resolve, "industry")
+    types = projects["type"] if "type" in projects else pd.Series(None, index=projects.index)
+    out["type"] = _map_unique(types, project_type, "type")
+
+    seen: dict[str, str] = {}
+    for column in projects.columns:
+        if column in ("industry", "type", projects.geometry.name):
+            continue
+        try:
+            name = attribute_name(column)
+        except InputError:
+            continue  # not an attribute: an identifier or descriptive column
+        if name in seen:
+            raise InputError(f"columns {seen[name]!r} and {column!r} both give attribute {name}")
+        seen[name] = column
+        out[name] = _map_unique(projects[column], lambda v, n=name: attribute_value(n, v), column)
+    for name in ATTRIBUTES:
+        if name not in out:
+            out[name] = np.nan
+        out[name] = out[name].astype(float)
+    return out
+
+
+def _map_unique(values: pd.Series, parse, field: str) -> pd.Series:
+    """Apply ``parse`` once per distinct non-missing value (vectorised by lookup)."""
+    present = values.notna() & (values.astype(str).str.strip() != "")
+    distinct = pd.unique(values[present])
+    mapping = {}
+    for value in distinct:
+        try:
+            mapping[value] = parse(value)
+        except InputError as exc:
+            row = values.index[present & (values == value)][0]
+            raise InputError(f"row {row}, field {field!r}: {exc}") from None
+    return values.where(present).map(mapping).astype(object).where(present, None)
