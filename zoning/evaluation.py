@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from zoning.conditions import Condition, Truth, applies, code_key
+from zoning.conditions import Condition, Truth, applies
 from zoning.crs import EQUAL_AREA, GEOGRAPHIC
 from zoning.lists import DIMENSIONS, AccessList, compile_node
 from zoning.projects import ATTRIBUTES, PROJECT_TYPES
@@ -38,6 +38,8 @@ EFFECT_RANK = {"require": 0, "restrict": 2, "prohibit": 3}
 #: inputs a clause can be missing: attributes, then industry/type/industry detail
 INPUTS = (*ATTRIBUTES, "industry", "type", "industry class (4-digit)")
 _BIT = {name: 1 << i for i, name in enumerate(INPUTS)}
+CLAUSE_COLUMNS = ("list", "list_title", "level", "version", "list_path", "clause", "dimension", "effect",
+                  "text", "text_en", "review_only", "document", "issuer", "date", "article", "cond")
 _TO_AREA = Transformer.from_crs(GEOGRAPHIC, EQUAL_AREA, always_xy=True)
 
 
@@ -180,7 +182,7 @@ def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.G
             clause_zone_list.append(-1)
             unit_pairs.append((np.array([u]), np.array([k])))
 
-    clauses = pd.DataFrame.from_records(records)
+    clauses = pd.DataFrame.from_records(records, columns=CLAUSE_COLUMNS)
     cond_inputs = np.array([_input_bits(c, x) for c, x in conditions], dtype=np.int64)
     u_off, u_cl = _csr(unit_pairs, len(units))
     z_off, z_cl = _csr(zone_pairs, len(zones))
@@ -317,7 +319,7 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
 
     project_of_row = p_idx[pair_of_row]
     cols = Columns.from_projects(projects)
-    cond = rules.clauses["cond"].to_numpy()[clause]
+    cond = rules.clauses["cond"].to_numpy(dtype=np.int64)[clause]
     true = np.zeros(len(clause), bool)
     unknown = np.zeros(len(clause), bool)
     order = np.argsort(cond, kind="stable")
@@ -329,7 +331,7 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
         unknown[group] = truth.unknown
     missing = np.where(unknown, rules.cond_inputs[cond] & cols.missing_bits()[project_of_row], 0)
 
-    rank = np.array([EFFECT_RANK[e] for e in rules.clauses["effect"]])[clause]
+    rank = rules.clauses["effect"].map(EFFECT_RANK).to_numpy(dtype=np.int8)[clause]
     pair_definite = np.zeros(n_pairs, np.int8)
     pair_worst = np.zeros(n_pairs, np.int8)
     np.maximum.at(pair_definite, pair_of_row[true], rank[true])

@@ -1,0 +1,50 @@
+"""Shared fixtures: tiny unit layers and lists built for each behaviour."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from zoning import Engine
+from zoning.crs import GEOGRAPHIC
+from zoning.lists import AccessList
+
+
+def make_units(specs) -> gpd.GeoDataFrame:
+    """specs: (code, type, (minx, miny, maxx, maxy)) in lon/lat."""
+    return gpd.GeoDataFrame(
+        {"code": [s[0] for s in specs], "name": [f"unit {s[0]}" for s in specs],
+         "type": [s[1] for s in specs], "admin": ["130632"] * len(specs),
+         "province": "", "city": "", "county": "", "remark": "",
+         "spatial_layout": "", "emission_control": "", "risk_prevention": "",
+         "resource_efficiency": ""},
+        geometry=[shapely.box(*s[2]) for s in specs], crs=GEOGRAPHIC,
+    )
+
+
+def make_list(clauses, *, scope=None, list_id="test-list", level="province") -> AccessList:
+    return AccessList(
+        id=list_id, title="test list", issuer="tester", version="1",
+        effective_from=dt.date(2020, 1, 1), level=level, scope=scope or {},
+        source={"document": "doc", "issuer": "tester", "date": dt.date(2020, 1, 1)},
+        clauses=[{"dimension": "spatial_layout", "text": "t", "source": {"article": str(i)}, **c}
+                 for i, c in enumerate(clauses)],
+    )
+
+
+#: two adjacent units sharing the edge lon = 116.0: A general (west), B priority (east)
+TWO_UNITS = [("ZH13063230001", 3, (115.9, 38.9, 116.0, 39.0)),
+             ("ZH13063210001", 1, (116.0, 38.9, 116.1, 39.0))]
+
+
+@pytest.fixture
+def two_units():
+    return make_units(TWO_UNITS)
+
+
+@pytest.fixture(scope="session")
+def sample_engine():
+    return Engine.load()

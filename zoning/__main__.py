@@ -1,0 +1,3 @@
+from zoning.cli import main
+
+main()

@@ -1,0 +1,20 @@
+"""The ``zoning`` command line: a thin shell over the Python API.
+
+One module per command (as rasterio's ``rio`` and Fiona's ``fio`` do); the
+options several commands share live in :mod:`zoning.cli.options`.
+"""
+
+import click
+
+from zoning import __version__
+from zoning.cli.check import check
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="zoning")
+def main():
+    """Ecological-environment zoning control (生态环境分区管控): check sites
+    against management units and their access lists, with citations."""
+
+
+main.add_command(check)

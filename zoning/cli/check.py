@@ -1,0 +1,58 @@
+"""``zoning check``: one siting, as an EIA engineer checks it."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from zoning.cli.options import EXIT_FAILS, fail_on_opt, handle_errors, key_values, layer_options
+from zoning.engine import Engine
+
+
+@click.command()
+@click.option("--lon", type=float, help="Longitude, CGCS2000/WGS84 degrees.")
+@click.option("--lat", type=float, help="Latitude, CGCS2000/WGS84 degrees.")
+@click.option("--site", help="Site as WKT or a vector file (points, lines or polygons).")
+@click.option("--crs", help="CRS of --site or --lon/--lat (EPSG code, PROJ or WKT). Default EPSG:4490.")
+@click.option("--industry", help="GB/T 4754-2017 code (C3120 or 3120) or exact official name.")
+@click.option("--type", "type_", help="Project type: new, expansion, renovation, relocation (or 新建/扩建/改建/迁建).")
+@click.option("--emission", multiple=True, metavar="NAME=T_PER_YEAR",
+              help="Emission in t/a, repeatable: SO2, NOx, particulate, VOCs, COD, NH3-N.")
+@click.option("--attr", multiple=True, metavar="NAME=VALUE",
+              help="Other attribute, repeatable, e.g. coal_use=2000, in_park=true.")
+@click.option("--name", help="Project name, echoed in the result.")
+@layer_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "geojson"]), default="text",
+              show_default=True, help="Output format.")
+@fail_on_opt
+@handle_errors
+def check(lon, lat, site, crs, industry, type_, emission, attr, name, units, zones, rules,
+          io_engine, fmt, fail_on):
+    """Check one project siting and cite every clause that decides it.
+
+    \b
+    Example:
+      zoning check --lon 115.97 --lat 38.93 --industry C2614 --type new \\
+                   --emission VOCs=12.5 --emission NOx=3
+    """
+    if site is None and (lon is None or lat is None):
+        raise click.UsageError("give --lon and --lat, or --site")
+    if site is not None and (lon is not None or lat is not None):
+        raise click.UsageError("give either --lon/--lat or --site, not both")
+    emissions = key_values(emission, "--emission")
+    attributes = key_values(attr, "--attr")
+    engine = Engine.load(units, list(rules) or None, zones, engine=io_engine)
+    result = engine.check(lon=lon, lat=lat, site=site, crs=crs, industry=industry, type=type_,
+                          emissions=emissions, attributes=attributes, name=name)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    elif fmt == "geojson":
+        click.echo(json.dumps(result.to_feature(), ensure_ascii=False, indent=2))
+    else:
+        from zoning.cli.render import render_result
+
+        render_result(result)
+    if fail_on and result.fails(fail_on):
+        sys.exit(EXIT_FAILS)

@@ -1,0 +1,64 @@
+"""Options shared by several commands, and the error handling they all use."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+
+import click
+
+from zoning.errors import ZoningError
+from zoning.io import ENGINES
+
+EXIT_BAD_INPUT = 1
+EXIT_FAILS = 3
+
+units_opt = click.option("--units", type=click.Path(dir_okay=False),
+                         help="Unit layer (GeoPackage, GeoJSON, Shapefile). Default: the bundled sample.")
+zones_opt = click.option("--zones", type=click.Path(dir_okay=False),
+                         help="Overlay-zone layer. Default: the sample's, when --units is not given.")
+rules_opt = click.option("--rules", multiple=True, type=click.Path(),
+                         help="Access-list YAML file or directory (repeatable). Default: the sample lists.")
+engine_opt = click.option("--io-engine", type=click.Choice(ENGINES), default="pyogrio", show_default=True,
+                          help="Vector I/O engine.")
+fail_on_opt = click.option("--fail-on", type=click.Choice(["prohibited", "restricted"]),
+                           help="Exit 3 when the verdict is (or, given missing inputs, may be) at least this "
+                                "strict, or the site is in no unit.")
+
+
+def layer_options(f):
+    for opt in reversed((units_opt, zones_opt, rules_opt, engine_opt)):
+        f = opt(f)
+    return f
+
+
+def key_values(values, option: str) -> dict[str, str]:
+    """Parse repeated ``NAME=VALUE`` options."""
+    out = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint=option)
+        out[name.strip()] = value.strip()
+    return out
+
+
+def handle_errors(f):
+    """Report user mistakes as one line on stderr with exit 1; print data warnings."""
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return f(*args, **kwargs)
+            except ZoningError as exc:
+                click.echo(f"zoning: error: {exc}", err=True)
+                sys.exit(EXIT_BAD_INPUT)
+            finally:
+                for w in caught:
+                    if issubclass(w.category, UserWarning):
+                        click.echo(f"zoning: warning: {w.message}", err=True)
+
+    return wrapper

@@ -1,0 +1,86 @@
+"""Text reports for the terminal (rich), readable when pasted into a report."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from zoning.lists import DIMENSIONS, LEVELS
+from zoning.verdicts import EFFECT_LABELS, VERDICT_LABELS
+
+_STYLE = {"prohibited": "bold red", "restricted": "bold yellow", "undetermined": "bold magenta",
+          "permitted": "bold green", "not_covered": "bold blue"}
+_STATUS = {"applies": "applies 适用", "unknown": "undecided 待定", "manual_review": "manual review 人工核查"}
+
+
+def render_result(result, console: Console | None = None) -> None:
+    console = console or Console(soft_wrap=False)
+    p = result.project
+    ind = p.get("industry")
+    loc = p["location"]
+    console.print(Text("Zoning-control compliance check 生态环境分区管控符合性分析", style="bold"))
+    if p.get("name"):
+        console.print(f"Project: {p['name']}")
+    console.print(f"Site: {p['geometry_type']} at lon {loc['lon']}, lat {loc['lat']} (CGCS2000)"
+                  + (f", area {p['area_m2']:,.1f} m²" if "area_m2" in p else ""))
+    console.print(f"Industry: {ind['code'] + ' ' + ind['name'] if ind else '(not given)'}; "
+                  f"type: {p['type'] or '(not given)'}")
+    if p["attributes"]:
+        console.print("Attributes: " + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                                                 for k, v in p["attributes"].items()))
+    verdict = Text(f"{result.verdict.upper()} ({VERDICT_LABELS[result.verdict]})", style=_STYLE[result.verdict])
+    line = Text("Verdict: ").append(verdict)
+    if result.worst_case not in (result.verdict, "not_covered"):
+        line.append(f"; may be {result.worst_case} once missing inputs are given")
+    console.print(line)
+    for note in result.notes:
+        console.print(f"Note: {note}")
+    if result.missing:
+        console.print("Missing inputs: " + ", ".join(result.missing))
+    if not result.units:
+        return
+
+    units = Table(title="Management units 环境管控单元", show_lines=False)
+    for col in ("code", "name", "type", "verdict"):
+        units.add_column(col)
+    extended = "overlap_m2" in result.units[0]
+    if extended:
+        units.add_column("overlap m²", justify="right")
+        units.add_column("share", justify="right")
+    for u in result.units:
+        row = [u["code"], u["name"], f"{u['type']} {u['type_name']}", u["verdict"]]
+        if extended:
+            row += [f"{u['overlap_m2']:,.1f}", f"{u['overlap_share']:.1%}"]
+        units.add_row(*row)
+    console.print(units)
+
+    order = {lvl: i for i, lvl in enumerate(LEVELS)}
+    dims = {d: i for i, d in enumerate(DIMENSIONS)}
+    names = {u["code"]: u["name"] for u in result.units}
+    cites = sorted(result.citations, key=lambda c: (c["unit"], order[c["level"]], c["list"],
+                                                    dims[c["dimension"]]))
+    console.print(Text("Clauses 准入清单条款", style="bold"))
+    last = (None, None, None)
+    for c in cites:
+        if c["unit"] != last[0]:
+            console.print(Text(f"\n{c['unit']} {names.get(c['unit'], '')}", style="bold underline"))
+        if (c["unit"], c["list"]) != last[:2]:
+            console.print(Text(f"  [{c['level']}] {c['list']}  {c['list_title']}", style="bold"))
+        if (c["unit"], c["list"], c["dimension"]) != last:
+            console.print(f"    {c['dimension_name']} ({c['dimension']})")
+        last = (c["unit"], c["list"], c["dimension"])
+        status = _STATUS[c["status"]]
+        if c["missing"]:
+            status += f"; missing {', '.join(c['missing'])}"
+        if c["zone"]:
+            status += f"; zone {c['zone']}"
+        effect = Text(f"{c['effect']} {EFFECT_LABELS[c['effect']]}",
+                      style={"prohibit": "red", "restrict": "yellow"}.get(c["effect"], ""))
+        console.print(Text(f"      {c['clause']}  ").append(effect).append(f" · {status}"))
+        console.print(Text(f"        {c['text']}"))
+        if c["text_en"]:
+            console.print(Text(f"        {c['text_en']}", style="dim"))
+        s = c["source"]
+        source = ", ".join(str(x) for x in (s["document"], s["issuer"], s["date"], s["article"]) if x)
+        console.print(Text(f"        Source: {source}", style="dim"))
