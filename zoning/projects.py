@@ -109,6 +109,11 @@ def attribute_value(name: str, value: object) -> float:
             return 1.0
         if text.lower() in _FALSE:
             return 0.0
+        try:
+            if float(text) in (0.0, 1.0):
+                return float(text)
+        except ValueError:
+            pass
         raise InputError(f"attribute {attr.name} is true/false, not {text!r}")
     try:
         number = float(text)

@@ -154,5 +154,5 @@ def summary_columns(ev: Evaluation, units, rules) -> pd.DataFrame:
     out["reasons"] = g["reason"].agg(" | ".join).reindex(range(n), fill_value="")
     bits = rows.groupby("project")["missing"].agg(np.bitwise_or.reduce)
     distinct = {b: ";".join(input_names(int(b))) for b in pd.unique(bits)}
-    out["missing"] = bits.map(distinct).reindex(range(n), fill_value="")
+    out["missing"] = bits.map(distinct).astype(object).reindex(range(n), fill_value="")
     return out
