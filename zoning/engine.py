@@ -23,7 +23,8 @@ from zoning.errors import InputError
 from zoning.evaluation import compile_rules, evaluate, in_force
 from zoning.io import DEFAULT_ENGINE, read_vector
 from zoning.lists import check_references, load_lists
-from zoning.projects import attribute_name, attribute_value, normalise
+from zoning.industries import table as industry_table
+from zoning.projects import attribute_name, attribute_value, normalise, project_type
 from zoning.units import empty_zones, load_units, load_zones
 from zoning.verdicts import Result, build_results, summary_columns
 
@@ -65,6 +66,10 @@ class Engine:
         """Check one project. Give ``lon``/``lat`` (CGCS2000 degrees) or ``site``
         (WKT, a shapely geometry, or a path to a vector file, in ``crs``)."""
         geometry = site_geometry(lon=lon, lat=lat, site=site, crs=crs)
+        if industry is not None:
+            industry_table().resolve(industry)  # report a bad code without a row number
+        if type is not None:
+            project_type(type)
         row = {"industry": industry, "type": type}
         for mapping in (emissions or {}, attributes or {}):
             for key, value in mapping.items():

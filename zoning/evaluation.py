@@ -130,12 +130,15 @@ def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.G
     zone_unit_ok = []
     clause_zone_list = []
 
-    def add_clause(lst_meta: dict, clause_meta: dict, cond, unless) -> int:
+    def cond_of(cond, unless) -> int:
         key = (cond, unless)
         if key not in cond_index:
             cond_index[key] = len(conditions)
             conditions.append(key)
-        records.append({**lst_meta, **clause_meta, "cond": cond_index[key]})
+        return cond_index[key]
+
+    def add_clause(lst_meta: dict, clause_meta: dict, cond, unless) -> int:
+        records.append({**lst_meta, **clause_meta, "cond": cond_of(cond, unless)})
         return len(records) - 1
 
     for lst in lists:
@@ -167,28 +170,44 @@ def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.G
         else:
             unit_pairs.append(_cross(np.flatnonzero(unit_ok), ids))
 
-    # The unit layer's four free-text fields: review-only obligations for each unit.
-    for field in TEXT_FIELDS:
-        has = units[field].astype(str).str.strip() != ""
-        for u in np.flatnonzero(has.to_numpy()):
-            row = units.iloc[u]
-            k = add_clause(
-                {"list": f"{row['code']}-layer", "list_title": f"{row['name']}（单元图层准入要求）",
-                 "level": "unit", "version": "", "list_path": unit_source},
-                {"clause": field, "dimension": field, "effect": "require", "text": row[field],
-                 "text_en": None, "review_only": True, "document": unit_source,
-                 "issuer": row["city"] or row["province"] or "", "date": None,
-                 "article": f"{DIMENSIONS[field]} field"}, _always(), None)
-            clause_zone_list.append(-1)
-            unit_pairs.append((np.array([u]), np.array([k])))
-
-    clauses = pd.DataFrame.from_records(records, columns=CLAUSE_COLUMNS)
+    yaml_clauses = pd.DataFrame.from_records(records, columns=CLAUSE_COLUMNS)
+    text_clauses, text_pairs = _layer_text_clauses(units, unit_source, len(records),
+                                                   add_clause_cond=lambda: cond_of(_always(), None))
+    unit_pairs.append(text_pairs)
+    clauses = pd.concat([yaml_clauses, text_clauses], ignore_index=True) if len(text_clauses) else yaml_clauses
+    clause_zone_list.extend([-1] * len(text_clauses))
     cond_inputs = np.array([_input_bits(c, x) for c, x in conditions], dtype=np.int64)
     u_off, u_cl = _csr(unit_pairs, len(units))
     z_off, z_cl = _csr(zone_pairs, len(zones))
     ok = np.array(zone_unit_ok, dtype=bool).reshape(len(zone_unit_ok), len(units))
     return CompiledRules(clauses, conditions, cond_inputs, u_off, u_cl, z_off, z_cl, ok,
                          np.asarray(clause_zone_list, dtype=np.int64))
+
+
+def _layer_text_clauses(units: gpd.GeoDataFrame, unit_source: str, first: int, add_clause_cond):
+    """Review-only obligations from the unit layer's four free-text fields."""
+    parts = []
+    for field in TEXT_FIELDS:
+        text = units[field].astype(str).str.strip()
+        has = (text != "").to_numpy()
+        if not has.any():
+            continue
+        sub = units.loc[has]
+        parts.append(pd.DataFrame({
+            "unit_index": np.flatnonzero(has),
+            "list": sub["code"] + "-layer", "list_title": sub["name"] + "（单元图层准入要求）",
+            "level": "unit", "version": "", "list_path": unit_source, "clause": field,
+            "dimension": field, "effect": "require", "text": text[has], "text_en": None,
+            "review_only": True, "document": unit_source,
+            "issuer": sub["city"].where(sub["city"] != "", sub["province"]), "date": None,
+            "article": f"{DIMENSIONS[field]} field",
+        }))
+    if not parts:
+        return pd.DataFrame(columns=CLAUSE_COLUMNS), (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    frame = pd.concat(parts, ignore_index=True)
+    frame["cond"] = add_clause_cond()
+    pairs = (frame["unit_index"].to_numpy(), first + np.arange(len(frame)))
+    return frame[list(CLAUSE_COLUMNS)], pairs
 
 
 def _always():

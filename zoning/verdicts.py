@@ -52,9 +52,9 @@ class Result:
 
     def to_feature(self) -> dict:
         """An RFC 7946 Feature: the site in lon/lat with the result as properties."""
-        geom = shapely.set_precision(self.geometry, 1e-7) if self.geometry is not None else None
-        if geom is not None:
-            geom = shapely.geometry.polygon.orient(geom) if geom.geom_type == "Polygon" else geom
+        geom = None
+        if self.geometry is not None:  # RFC 7946: ≤ 7 decimals, exterior rings counter-clockwise
+            geom = shapely.orient_polygons(shapely.set_precision(self.geometry, 1e-7), exterior_cw=False)
         return {
             "type": "Feature",
             "geometry": shapely.geometry.mapping(geom) if geom is not None else None,
