@@ -134,21 +134,21 @@ def test_check_many_matches_check(sample_engine):
 
 # --- the sample region's required outcomes -------------------------------------
 
+def screen_each_unit(engine, unit_type, industry):
+    """A new project of ``industry`` at a point inside every unit of ``unit_type``."""
+    units = engine.units[engine.units["type"] == unit_type]
+    frame = gpd.GeoDataFrame({"industry": [industry] * len(units), "type": "new"},
+                             geometry=units.geometry.representative_point().to_numpy(), crs=GEOGRAPHIC)
+    return engine.check_many(frame)
+
+
 def test_sample_steel_plant_in_every_priority_unit_is_prohibited(sample_engine):
-    units = sample_engine.units
-    priority = units[units["type"] == 1]
-    frame = gpd.GeoDataFrame({"industry": ["C3120"] * len(priority), "type": "new"},
-                             geometry=priority.geometry.representative_point().to_numpy(), crs=GEOGRAPHIC)
-    out = sample_engine.check_many(frame)
+    out = screen_each_unit(sample_engine, 1, "C3120")
     assert (out["verdict"] == "prohibited").all()
 
 
 def test_sample_software_office_in_every_general_unit_is_permitted(sample_engine):
-    units = sample_engine.units
-    general = units[units["type"] == 3]
-    frame = gpd.GeoDataFrame({"industry": ["I6513"] * len(general), "type": "new"},
-                             geometry=general.geometry.representative_point().to_numpy(), crs=GEOGRAPHIC)
-    out = sample_engine.check_many(frame)
+    out = screen_each_unit(sample_engine, 3, "I6513")
     assert (out["verdict"] == "permitted").all(), out[["unit_codes", "verdict", "reasons"]]
 
 
