@@ -21,9 +21,9 @@ from zoning import sample
 from zoning.crs import GEOGRAPHIC, parse_crs
 from zoning.errors import InputError
 from zoning.evaluation import compile_rules, evaluate, in_force
+from zoning.industries import table as industry_table
 from zoning.io import DEFAULT_ENGINE, read_vector
 from zoning.lists import check_references, load_lists
-from zoning.industries import table as industry_table
 from zoning.projects import attribute_name, attribute_value, normalise, project_type
 from zoning.units import empty_zones, load_units, load_zones
 from zoning.verdicts import Result, build_results, summary_columns

@@ -224,15 +224,15 @@ class AccessList(_Strict):
         if self.effective_to is not None and self.effective_to < self.effective_from:
             raise ValueError("effective_to is before effective_from")
         seen = set()
-        for i, clause in enumerate(self.clauses):
+        for clause in self.clauses:
             if clause.id in seen:
-                raise ValueError(f"clauses.{i}.id: duplicate clause id {clause.id!r}")
+                raise ValueError(f"clause {clause.id}, field id: duplicate clause id {clause.id!r}")
             seen.add(clause.id)
             src = self.source_of(clause)
             lacking = [f for f in ("document", "issuer", "date", "article") if getattr(src, f) is None]
             if lacking:
                 raise ValueError(
-                    f"clauses.{i} ({clause.id}).source: missing {', '.join(lacking)} "
+                    f"clause {clause.id}, field source: missing {', '.join(lacking)} "
                     "(give it on the clause or in the list's source)"
                 )
         return self
@@ -270,7 +270,15 @@ def _describe(path: Path, data: dict, exc: ValidationError) -> str:
     """One readable line per problem: file, clause id and field path."""
     lines = []
     seen = set()
-    for err in exc.errors():
+    errors = exc.errors()
+    # For ``Node | list[Node]`` fields pydantic also reports that a node is not a
+    # list; drop that when the node form has its own, more precise complaint.
+    node_errors = {tuple(e["loc"][:-1]) for e in errors if e["type"] != "list_type" and len(e["loc"]) > 1}
+    node_errors = {loc[:i] for loc in node_errors for i in range(1, len(loc) + 1)}
+    errors = [e for e in errors
+              if not (e["type"] == "list_type" and _is_union_tag(e["loc"][-1])
+                      and tuple(e["loc"][:-1]) in node_errors)]
+    for err in errors:
         loc = [str(p) for p in err["loc"] if not _is_union_tag(p)]
         where = ".".join(loc) or "(list)"
         if len(loc) >= 2 and loc[0] == "clauses" and loc[1].isdigit():
@@ -280,6 +288,8 @@ def _describe(path: Path, data: dict, exc: ValidationError) -> str:
         else:
             where = f"field {where}"
         msg = err["msg"].removeprefix("Value error, ")
+        if not loc and msg.startswith("clause "):
+            where, msg = msg.split(": ", 1)
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
         line = f"{where}: {msg}"

@@ -181,11 +181,11 @@ def _polygons(frame: gpd.GeoDataFrame, what: str, key: str) -> gpd.GeoDataFrame:
                 f"{what}: invalid geometry that cannot be repaired for "
                 f"{_names(frame.loc[invalid], key, gone)}"
             )
-        before = gpd.GeoSeries(geoms[invalid], crs=GEOGRAPHIC).to_crs(EQUAL_AREA).area.to_numpy()
+        # The area before repair is not meaningful (a bow-tie's loops cancel out),
+        # so the warning gives the repaired area only.
         after = gpd.GeoSeries(repaired, crs=GEOGRAPHIC).to_crs(EQUAL_AREA).area.to_numpy()
         details = ", ".join(
-            f"{k} (area {b:,.0f} → {a:,.0f} m²)"
-            for k, b, a in zip(frame.loc[invalid, key].head(5), before, after)
+            f"{k} (repaired area {a:,.0f} m²)" for k, a in zip(frame.loc[invalid, key].head(5), after)
         )
         warnings.warn(f"{what}: repaired invalid geometry of {details}", DataWarning, stacklevel=3)
         frame = frame.copy()

@@ -105,9 +105,8 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
                     "status": "manual_review" if c["review_only"] else row.status,
                     "zone": zones.at[row.zone, "zone_id"] if row.zone >= 0 else None,
                     "missing": names,
-                    "text": c["text"], "text_en": c["text_en"],
-                    "source": {"document": c["document"], "issuer": c["issuer"],
-                               "date": c["date"], "article": c["article"]},
+                    "text": c["text"], "text_en": _str_or_none(c["text_en"]),
+                    "source": {k: _str_or_none(c[k]) for k in ("document", "issuer", "date", "article")},
                 })
         notes = []
         if ev.verdict[i] == "not_covered":
@@ -126,6 +125,11 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
             notes=notes, geometry=projects.geometry.iloc[i],
         ))
     return results
+
+
+def _str_or_none(value):
+    """Clause text fields as JSON-safe values: pandas may hold a missing string as NaN."""
+    return value if isinstance(value, str) else None
 
 
 def summary_columns(ev: Evaluation, units, rules) -> pd.DataFrame:
