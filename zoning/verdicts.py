@@ -133,30 +133,63 @@ def _str_or_none(value):
 
 
 def summary_columns(ev: Evaluation, units, rules) -> pd.DataFrame:
-    """Per-project columns for batches: verdict, units, clauses, reasons, missing."""
+    """Per-project columns for batches: verdict, units, clauses, reasons, missing.
+
+    Strings are built once per distinct combination (projects in the same units
+    citing the same clauses share them), not once per project.
+    """
     n = len(ev.verdict)
     out = pd.DataFrame({"verdict": ev.verdict, "worst_case": ev.worst})
     pairs = ev.pairs
-    codes = units["code"].to_numpy()[pairs["unit"].to_numpy()]
-    types = units["type"].astype(str).to_numpy()[pairs["unit"].to_numpy()]
-    grouped = pd.DataFrame({"project": pairs["project"], "code": codes, "type": types}).groupby("project")
-    out["unit_codes"] = grouped["code"].agg(";".join).reindex(range(n), fill_value="")
-    out["unit_types"] = grouped["type"].agg(";".join).reindex(range(n), fill_value="")
+    unit = pairs["unit"].to_numpy()
+    p = pairs["project"].to_numpy()
+    out["unit_codes"] = join_per_project(p, unit, units["code"].to_numpy(), n, ";")
+    out["unit_types"] = join_per_project(p, unit, units["type"].astype(str).to_numpy(), n, ";")
+
     rows = ev.rows
-    deciding = rows[rules.clauses["effect"].to_numpy()[rows["clause"].to_numpy()] != "require"]
     c = rules.clauses
-    ids = c["list"] + "/" + c["clause"]
-    labels = c["effect"].map(EFFECT_LABELS) + ": " + c["text"].str.slice(0, 60)
-    dec = pd.DataFrame({
-        "project": deciding["project"].to_numpy(),
-        "id": ids.to_numpy()[deciding["clause"].to_numpy()],
-        "reason": labels.to_numpy()[deciding["clause"].to_numpy()]
-        + np.where(deciding["status"].to_numpy() == "unknown", "（待定）", ""),
-    }).drop_duplicates(["project", "id"])
-    g = dec.groupby("project")
-    out["clauses"] = g["id"].agg(";".join).reindex(range(n), fill_value="")
-    out["reasons"] = g["reason"].agg(" | ".join).reindex(range(n), fill_value="")
-    bits = rows.groupby("project")["missing"].agg(np.bitwise_or.reduce)
-    distinct = {b: ";".join(input_names(int(b))) for b in pd.unique(bits)}
-    out["missing"] = bits.map(distinct).astype(object).reindex(range(n), fill_value="")
+    deciding = rows[c["effect"].to_numpy()[rows["clause"].to_numpy()] != "require"]
+    # one label per (clause, status): an undecided clause is marked as such
+    item = deciding["clause"].to_numpy() * 2 + (deciding["status"].to_numpy() == "unknown")
+    dedup = pd.DataFrame({"p": deciding["project"].to_numpy(), "item": item}).drop_duplicates()
+    ids = (c["list"] + "/" + c["clause"]).to_numpy()
+    reasons = (c["effect"].map(EFFECT_LABELS) + ": " + c["text"].str.slice(0, 60)).to_numpy()
+    ids2 = np.repeat(ids, 2)
+    reasons2 = np.repeat(reasons, 2).astype(object)
+    reasons2[1::2] = reasons2[1::2] + "（待定）"
+    p, item = dedup["p"].to_numpy(), dedup["item"].to_numpy()
+    out["clauses"] = join_per_project(p, item, ids2, n, ";")
+    out["reasons"] = join_per_project(p, item, reasons2, n, " | ")
+
+    bits = np.zeros(n, np.int64)
+    np.bitwise_or.at(bits, rows["project"].to_numpy(), rows["missing"].to_numpy(np.int64))
+    distinct = {b: ";".join(input_names(int(b))) for b in np.unique(bits)}
+    out["missing"] = pd.Series(bits).map(distinct).to_numpy()
+    return out
+
+
+def join_per_project(project: np.ndarray, item: np.ndarray, labels: np.ndarray, n: int, sep: str) -> np.ndarray:
+    """``sep``-joined labels of each project's items ("" when it has none).
+
+    ``project``/``item`` are aligned arrays, grouped by project with items in
+    the order they should print. Each project's item set is hashed (XOR of a
+    random 64-bit key per item, plus the count); the string is built once per
+    distinct set.
+    """
+    out = np.full(n, "", dtype=object)
+    if len(project) == 0:
+        return out
+    keys = np.random.default_rng(0).integers(1, 2**62, size=len(labels), dtype=np.int64)
+    digest = np.zeros(n, np.int64)
+    np.bitwise_xor.at(digest, project, keys[item])
+    count = np.bincount(project, minlength=n)
+    has = count > 0
+    combo = pd.MultiIndex.from_arrays([digest[has], count[has]])
+    codes, uniques = pd.factorize(combo)
+    members = np.flatnonzero(has)
+    first = members[np.unique(codes, return_index=True)[1]]
+    order = np.argsort(project, kind="stable")
+    starts = np.searchsorted(project[order], first, "left")
+    text = np.array([sep.join(labels[item[order[s:s + count[q]]]]) for q, s in zip(first, starts)], dtype=object)
+    out[members] = text[codes]
     return out
