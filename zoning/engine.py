@@ -11,9 +11,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -25,7 +27,7 @@ from zoning.industries import table as industry_table
 from zoning.io import DEFAULT_ENGINE, read_vector
 from zoning.lists import check_references, load_lists
 from zoning.projects import attribute_name, attribute_value, normalise, project_type
-from zoning.units import empty_zones, load_units, load_zones
+from zoning.units import DataWarning, empty_zones, load_units, load_zones
 from zoning.verdicts import Result, build_results, summary_columns
 
 
@@ -74,6 +76,8 @@ class Engine:
         for mapping in (emissions or {}, attributes or {}):
             for key, value in mapping.items():
                 canonical = attribute_name(key)
+                if canonical in row:
+                    raise InputError(f"attribute {canonical} is given twice")
                 row[canonical] = attribute_value(canonical, value)
         frame = gpd.GeoDataFrame([row], geometry=[geometry], crs=GEOGRAPHIC)
         return self.check_frame(frame, names=[name])[0]
@@ -106,36 +110,68 @@ class Engine:
 
 
 def site_geometry(*, lon=None, lat=None, site=None, crs=None):
-    """The site as a shapely geometry in CGCS2000 lon/lat."""
+    """The site as a valid shapely geometry in CGCS2000 lon/lat.
+
+    Invalid polygons (a self-intersecting ring…) are repaired with
+    ``make_valid`` and a warning; an empty site, a polygon without area, or
+    coordinates that do not transform to a place on Earth are errors.
+    """
+    source_crs = parse_crs(crs) if crs else None
     if site is None:
         if lon is None or lat is None:
             raise InputError("give a location: lon and lat, or a site (WKT or file)")
-        lon, lat = float(lon), float(lat)
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise InputError(f"lon/lat out of range: {lon}, {lat}")
-        source_crs = parse_crs(crs) if crs else GEOGRAPHIC
-        geom = shapely.Point(lon, lat)
+        geom = shapely.Point(float(lon), float(lat))
     else:
         if lon is not None or lat is not None:
             raise InputError("give either lon/lat or a site, not both")
-        source_crs = parse_crs(crs) if crs else None
         if isinstance(site, shapely.Geometry):
             geom = site
         elif Path(str(site)).suffix and Path(str(site)).exists():
             layer = read_vector(site, what="site file")
+            if len(layer) == 0:
+                raise InputError(f"site file {site} has no features")
             if layer.crs is None and source_crs is None:
                 raise InputError(f"site file {site} has no CRS; give --crs")
-            layer = layer.set_crs(source_crs, allow_override=True) if source_crs else layer
-            return shapely.union_all(layer.to_crs(GEOGRAPHIC).geometry.to_numpy())
+            source_crs = source_crs or layer.crs
+            geom = shapely.union_all(layer.geometry.to_numpy())
         else:
             try:
                 geom = shapely.from_wkt(str(site))
             except shapely.errors.GEOSException as exc:
                 raise InputError(f"site is neither a file nor valid WKT: {exc}") from None
-        source_crs = source_crs or GEOGRAPHIC
     if geom is None or geom.is_empty:
         raise InputError("the site geometry is empty")
-    return gpd.GeoSeries([geom], crs=source_crs).to_crs(GEOGRAPHIC).iloc[0]
+    geom = _repaired(geom)
+    geom = gpd.GeoSeries([geom], crs=source_crs or GEOGRAPHIC).to_crs(GEOGRAPHIC).iloc[0]
+    coords = shapely.get_coordinates(geom)
+    if not np.isfinite(coords).all():
+        raise InputError(
+            f"the site's coordinates cannot be transformed from {source_crs.to_string()} to lon/lat: "
+            "out of that CRS's area (are easting and northing swapped?)")
+    if not ((-180 <= coords[:, 0]) & (coords[:, 0] <= 180) & (-90 <= coords[:, 1]) & (coords[:, 1] <= 90)).all():
+        x, y = coords[0]
+        hint = " (swapped? lat comes second)" if abs(y) > 90 >= abs(x) else ""
+        raise InputError(f"lon/lat out of range: {x:g}, {y:g}{hint}")
+    return geom
+
+
+def _repaired(geom):
+    """Repair an invalid site with a warning; refuse polygons that have no area."""
+    polygonal = shapely.get_dimensions(geom) == 2
+    if geom.is_valid:
+        if polygonal and geom.area == 0:
+            raise InputError("the site polygon has no area (all its vertices coincide or are collinear)")
+        return geom
+    reason = shapely.is_valid_reason(geom)
+    fixed = shapely.make_valid(geom)
+    if polygonal:
+        parts = [p for p in shapely.get_parts(fixed) if shapely.get_dimensions(p) == 2]
+        if not parts:
+            raise InputError(f"the site polygon has no area ({reason})")
+        fixed = shapely.union_all(parts)
+    warnings.warn(f"site geometry was invalid ({reason}) and has been repaired with make_valid; "
+                  "check the result's area", DataWarning, stacklevel=3)
+    return fixed
 
 
 def _project_dict(projects: gpd.GeoDataFrame, i: int, name) -> dict:

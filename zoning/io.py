@@ -30,12 +30,15 @@ def read_vector(path, *, engine: str = DEFAULT_ENGINE, layer=None, what: str = "
     if engine == "pyogrio":
         kwargs["use_arrow"] = True
     try:
-        return gpd.read_file(path, **kwargs)
+        frame = gpd.read_file(path, **kwargs)
     except ImportError as exc:
         raise DataError(f"I/O engine {engine!r} is not available: {exc}") from None
     except Exception as exc:  # GDAL/fiona raise many types; name the file, keep one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{what} {path}: cannot read: {first}") from None
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise DataError(f"{what} {path}: no geometry column (not a spatial layer)")
+    return frame
 
 
 @contextlib.contextmanager

@@ -136,6 +136,10 @@ def normalise(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """
     if projects.crs is None:
         raise InputError("project geometries have no CRS")
+    geoms = projects.geometry.array
+    absent = np.asarray(geoms.isna() | geoms.is_empty)
+    if absent.any():
+        raise InputError(f"row {projects.index[absent][0]}, field 'geometry': missing or empty location")
     out = gpd.GeoDataFrame(index=projects.index, geometry=projects.geometry.to_crs(GEOGRAPHIC))
     table = industry_table()
 

@@ -87,7 +87,8 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
                      "type_name": UNIT_TYPES[int(u["type"])][1], "verdict": pair.verdict,
                      "county": u["county"], "city": u["city"]}
             if extended:
-                entry["overlap_m2"] = round(float(pair.overlap), 2)
+                key = "overlap_m2" if shapely.get_dimensions(projects.geometry.iloc[i]) == 2 else "overlap_m"
+                entry[key] = round(float(pair.overlap), 2)
                 entry["overlap_share"] = round(float(pair.overlap / ev.site_measure[i]), 6)
             unit_list.append(entry)
         rows = rows_by_project.get(i)
@@ -114,7 +115,8 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
         if ev.uncovered[i] > 0 and ev.verdict[i] != "not_covered":
             share = ev.uncovered[i] / ev.site_measure[i]
             if share > 1e-3:
-                notes.append(f"{ev.uncovered[i]:,.0f} m² ({share:.1%}) of the site lies in no unit")
+                unit = "m²" if shapely.get_dimensions(projects.geometry.iloc[i]) == 2 else "m"
+                notes.append(f"{ev.uncovered[i]:,.0f} {unit} ({share:.1%}) of the site lies in no unit")
         project = dict(inputs[i])
         if extended:
             project["area_m2" if shapely.get_dimensions(projects.geometry.iloc[i]) == 2

@@ -44,14 +44,15 @@ def render_result(result, console: Console | None = None) -> None:
     units = Table(title="Management units 环境管控单元", show_lines=False)
     for col in ("code", "name", "type", "verdict"):
         units.add_column(col)
-    extended = "overlap_m2" in result.units[0]
+    measure = next((k for k in ("overlap_m2", "overlap_m") if k in result.units[0]), None)
+    extended = measure is not None
     if extended:
-        units.add_column("overlap m²", justify="right")
+        units.add_column("overlap m²" if measure == "overlap_m2" else "overlap m", justify="right")
         units.add_column("share", justify="right")
     for u in result.units:
         row = [u["code"], u["name"], f"{u['type']} {u['type_name']}", u["verdict"]]
         if extended:
-            row += [f"{u['overlap_m2']:,.1f}", f"{u['overlap_share']:.1%}"]
+            row += [f"{u[measure]:,.1f}", f"{u['overlap_share']:.1%}"]
         units.add_row(*row)
     console.print(units)
 

@@ -1,0 +1,70 @@
+"""Site input for single checks: CRS, repair, and refusals with clear messages."""
+
+import warnings
+
+import pytest
+import shapely
+
+from zoning.engine import site_geometry
+from zoning.errors import InputError
+from zoning.units import DataWarning
+
+
+def test_gauss_kruger_point_converts_to_lon_lat():
+    # DOMAIN.md check value: Tiananmen in EPSG:4527 is E 39,448,481.6, N 4,419,565.4
+    point = site_geometry(lon=39448481.6, lat=4419565.4, crs="4527")
+    assert point.x == pytest.approx(116.3975, abs=2e-4)
+    assert point.y == pytest.approx(39.9087, abs=2e-4)
+
+
+def test_swapped_easting_northing_is_refused():
+    with pytest.raises(InputError, match="swapped"):
+        site_geometry(site="POINT(4419565.4 39448481.6)", crs="EPSG:4527")
+
+
+def test_swapped_lon_lat_is_refused_with_a_hint():
+    with pytest.raises(InputError, match="swapped"):
+        site_geometry(lon=38.93, lat=115.97)
+
+
+def test_bow_tie_is_repaired_with_a_warning():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        geom = site_geometry(site="POLYGON((118.4 38.9, 118.6 38.9, 118.4 39.1, 118.6 39.1, 118.4 38.9))")
+    assert geom.is_valid and geom.area > 0
+    assert any(issubclass(w.category, DataWarning) and "Self-intersection" in str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize("wkt", ["POLYGON((118.5 39, 118.5 39, 118.5 39, 118.5 39))",
+                                 "POLYGON((118 39, 118.1 39, 118.2 39, 118 39))"])
+def test_polygon_without_area_is_refused(wkt):
+    with pytest.raises(InputError, match="no area"):
+        site_geometry(site=wkt)
+
+
+@pytest.mark.parametrize("site, message", [("POINT EMPTY", "empty"), ("POLYGON((1 2", "neither a file nor")])
+def test_bad_wkt(site, message):
+    with pytest.raises(InputError, match=message):
+        site_geometry(site=site)
+
+
+def test_site_file_without_features(tmp_path):
+    path = tmp_path / "empty.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": []}')
+    with pytest.raises(InputError, match="no features"):
+        site_geometry(site=str(path))
+
+
+def test_site_file_in_projected_crs(tmp_path):
+    import geopandas as gpd
+
+    path = tmp_path / "site.gpkg"
+    box = shapely.box(39448400, 4419500, 39448500, 4419600)
+    gpd.GeoDataFrame(geometry=[box], crs=4527).to_file(path)
+    geom = site_geometry(site=str(path))
+    assert geom.centroid.x == pytest.approx(116.3975, abs=2e-3)
+
+
+def test_attribute_given_twice(sample_engine):
+    with pytest.raises(InputError, match="given twice"):
+        sample_engine.check(lon=115.97, lat=38.93, emissions={"SO2": 1}, attributes={"so2": 2})
