@@ -16,9 +16,6 @@ EQUAL_AREA = CRS.from_proj4(
     "+ellps=GRS80 +units=m +no_defs"
 )
 
-#: Output CRS for RFC 7946 GeoJSON.
-WGS84 = CRS.from_epsg(4326)
-
 
 def parse_crs(value) -> CRS:
     """A CRS from an EPSG code (``4527`` or ``EPSG:4527``), PROJ string or WKT."""

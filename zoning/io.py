@@ -1,10 +1,7 @@
-"""Reading vector files and writing outputs atomically."""
+"""Reading vector files."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -39,29 +36,3 @@ def read_vector(path, *, engine: str = DEFAULT_ENGINE, layer=None, what: str = "
     if not isinstance(frame, gpd.GeoDataFrame):
         raise DataError(f"{what} {path}: no geometry column (not a spatial layer)")
     return frame
-
-
-@contextlib.contextmanager
-def atomic_path(target):
-    """Yield a temporary path beside ``target``; rename it over ``target`` on success.
-
-    If the block raises (or the process is interrupted), the temporary file is
-    removed and ``target`` is left as it was: never half-written.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    os.unlink(tmp)  # writers such as GDAL want to create the file themselves
-    try:
-        yield Path(tmp)
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-
-
-def write_text(target, text: str) -> None:
-    """Write a text file atomically (UTF-8)."""
-    with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding="utf-8")
