@@ -472,24 +472,17 @@ def test_valid_references_build_an_engine(tmp_path, layers):
     assert engine.check(lon=115.95, lat=38.95, industry="C3120", type="new").verdict == "permitted"
 
 
-def test_unknown_unit_code_in_scope(tmp_path, layers):
+@pytest.mark.parametrize("scope, field, ref", [
+    ("  units: [ZH13063210009]\n", "scope.units", "ZH13063210009"),
+    ("  zones: [NO-SUCH-ZONE]\n", "scope.zones", "NO-SUCH-ZONE"),
+])
+def test_unknown_reference_in_scope(tmp_path, layers, scope, field, ref):
     units, zones = layers
-    lst = scoped_list(tmp_path, "  units: [ZH13063210009]\n")
     with pytest.raises(DataError) as err:
-        Engine(units, [lst], zones)
+        Engine(units, [scoped_list(tmp_path, scope)], zones)
     message = str(err.value)
-    assert "scoped.yaml" in message and "list test-list" in message and "scope.units" in message
-    assert "ZH13063210009" in message
-
-
-def test_unknown_zone_id_in_scope(tmp_path, layers):
-    units, zones = layers
-    lst = scoped_list(tmp_path, "  zones: [NO-SUCH-ZONE]\n")
-    with pytest.raises(DataError) as err:
-        Engine(units, [lst], zones)
-    message = str(err.value)
-    assert "scoped.yaml" in message and "list test-list" in message and "scope.zones" in message
-    assert "NO-SUCH-ZONE" in message
+    assert "scoped.yaml" in message and "list test-list" in message and field in message
+    assert ref in message
 
 
 def test_unknown_zone_id_without_any_zone_layer(tmp_path, layers):
