@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
-from zoning.industries import level_of
+from zoning.industries import level_of, table
 from zoning.projects import PROJECT_TYPES
 
 
@@ -101,8 +101,6 @@ class IndustryIn(Condition):
     codes: tuple[str, ...]  # canonical codes (digits or a section letter)
 
     def evaluate(self, cols):
-        from zoning.industries import table
-
         true = np.zeros(cols.n, bool)
         unknown = cols.industry_level == 0  # industry not supplied
         for code in self.codes:
@@ -226,6 +224,4 @@ def applies(conditions: Condition, unless: Condition | None, cols: ProjectColumn
 
 
 def _fmt(value: float) -> str:
-    if value in (0.0, 1.0) and isinstance(value, bool):
-        return str(value).lower()
     return f"{value:g}"

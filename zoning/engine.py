@@ -26,7 +26,7 @@ from zoning.evaluation import compile_rules, evaluate, in_force
 from zoning.industries import table as industry_table
 from zoning.io import DEFAULT_ENGINE, read_vector
 from zoning.lists import check_references, load_lists
-from zoning.projects import attribute_name, attribute_value, normalise, project_type
+from zoning.projects import ATTRIBUTES, attribute_name, attribute_value, normalise, project_type
 from zoning.units import DataWarning, empty_zones, load_units, load_zones
 from zoning.verdicts import Result, build_results, summary_columns
 
@@ -176,16 +176,13 @@ def _repaired(geom):
 
 def _project_dict(projects: gpd.GeoDataFrame, i: int, name) -> dict:
     """The normalised input, as reported back in results."""
-    from zoning.industries import table
-    from zoning.projects import ATTRIBUTES
-
     row = projects.iloc[i]
     geom = row.geometry
     centre = geom.representative_point() if geom.geom_type != "Point" else geom
     out = {"name": name} if name else {}
     code = row["industry"]
     if code is not None:
-        ind = table().get(code)
+        ind = industry_table().get(code)
         out["industry"] = {"code": ind.label, "name": ind.name}
     else:
         out["industry"] = None

@@ -26,8 +26,9 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from zoning.conditions import Condition, Truth, applies
+from zoning.conditions import Always, Condition, Truth, applies
 from zoning.crs import EQUAL_AREA, GEOGRAPHIC
+from zoning.industries import table as industry_table
 from zoning.lists import DIMENSIONS, AccessList, compile_node
 from zoning.projects import ATTRIBUTES, PROJECT_TYPES
 from zoning.units import TEXT_FIELDS
@@ -60,9 +61,7 @@ class Columns:
         codes = projects["industry"].fillna("").astype(str)
         level = np.where(codes.str.isalpha(), 1, codes.str.len().clip(upper=4)).astype(np.int8)
         level[codes.to_numpy() == ""] = 0
-        from zoning.industries import table
-
-        sections = codes.str[:2].map(table().section_of).fillna("")
+        sections = codes.str[:2].map(industry_table().section_of).fillna("")
         industry = {1: _keys(sections, 1)}
         for width in (2, 3, 4):
             industry[width] = np.where(level >= width, _keys(codes.str[:width], width), -1)
@@ -172,7 +171,7 @@ def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.G
 
     yaml_clauses = pd.DataFrame.from_records(records, columns=CLAUSE_COLUMNS)
     text_clauses, text_pairs = _layer_text_clauses(units, unit_source, len(records),
-                                                   add_clause_cond=lambda: cond_of(_always(), None))
+                                                   add_clause_cond=lambda: cond_of(Always(), None))
     unit_pairs.append(text_pairs)
     clauses = pd.concat([yaml_clauses, text_clauses], ignore_index=True) if len(text_clauses) else yaml_clauses
     clause_zone_list.extend([-1] * len(text_clauses))
@@ -208,12 +207,6 @@ def _layer_text_clauses(units: gpd.GeoDataFrame, unit_source: str, first: int, a
     frame["cond"] = add_clause_cond()
     pairs = (frame["unit_index"].to_numpy(), first + np.arange(len(frame)))
     return frame[list(CLAUSE_COLUMNS)], pairs
-
-
-def _always():
-    from zoning.conditions import Always
-
-    return Always()
 
 
 def _input_bits(cond: Condition, unless: Condition | None) -> int:

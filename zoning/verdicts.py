@@ -80,6 +80,7 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
     for i in range(len(projects)):
         pairs = pairs_by_project.get(i, ev.pairs.iloc[:0])
         extended = ev.site_measure[i] > 0
+        areal = shapely.get_dimensions(projects.geometry.iloc[i]) == 2  # else a line, measured in m
         unit_list = []
         for pair in pairs.itertuples():
             u = units.iloc[pair.unit]
@@ -87,8 +88,7 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
                      "type_name": UNIT_TYPES[int(u["type"])][1], "verdict": pair.verdict,
                      "county": u["county"], "city": u["city"]}
             if extended:
-                key = "overlap_m2" if shapely.get_dimensions(projects.geometry.iloc[i]) == 2 else "overlap_m"
-                entry[key] = round(float(pair.overlap), 2)
+                entry["overlap_m2" if areal else "overlap_m"] = round(float(pair.overlap), 2)
                 entry["overlap_share"] = round(float(pair.overlap / ev.site_measure[i]), 6)
             unit_list.append(entry)
         rows = rows_by_project.get(i)
@@ -115,14 +115,13 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
         if ev.uncovered[i] > 0 and ev.verdict[i] != "not_covered":
             share = ev.uncovered[i] / ev.site_measure[i]
             if share > 1e-3:
-                unit = "m²" if shapely.get_dimensions(projects.geometry.iloc[i]) == 2 else "m"
-                notes.append(f"{ev.uncovered[i]:,.0f} {unit} ({share:.1%}) of the site lies in no unit")
+                notes.append(f"{ev.uncovered[i]:,.0f} {'m²' if areal else 'm'} ({share:.1%}) "
+                             "of the site lies in no unit")
         project = dict(inputs[i])
         if extended:
-            project["area_m2" if shapely.get_dimensions(projects.geometry.iloc[i]) == 2
-                    else "length_m"] = round(float(ev.site_measure[i]), 2)
+            project["area_m2" if areal else "length_m"] = round(float(ev.site_measure[i]), 2)
         results.append(Result(
-            verdict=ev.verdict[i], worst_case=ev.worst[i] if ev.worst[i] != "not_covered" else "not_covered",
+            verdict=ev.verdict[i], worst_case=ev.worst[i],
             units=unit_list, citations=citations, missing=sorted(missing), project=project,
             notes=notes, geometry=projects.geometry.iloc[i],
         ))
