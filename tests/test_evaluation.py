@@ -159,3 +159,13 @@ def test_sample_documented_example(sample_engine):
     assert r.units[0]["code"] == "ZH13063210001"
     decided = [c for c in r.citations if c["effect"] == "prohibit" and c["status"] == "applies"]
     assert decided and all(c["source"]["document"] and c["source"]["article"] for c in decided)
+
+
+def test_check_many_refuses_a_non_numeric_coordinate(sample_engine):
+    from zoning.errors import InputError
+
+    frame = gpd.GeoDataFrame({"industry": ["I6513", "I6513"], "type": "new"},
+                             geometry=gpd.points_from_xy([115.97, float("nan")], [38.93, 38.93]),
+                             index=["P1", "P2"], crs=GEOGRAPHIC)
+    with pytest.raises(InputError, match="row P2, field 'geometry'"):
+        sample_engine.check_many(frame)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from zoning.crs import GEOGRAPHIC
 from zoning.errors import InputError
@@ -138,8 +139,10 @@ def normalise(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         raise InputError("project geometries have no CRS")
     geoms = projects.geometry.array
     absent = np.asarray(geoms.isna() | geoms.is_empty)
+    coords, owner = shapely.get_coordinates(np.asarray(geoms), return_index=True)
+    absent[owner[~np.isfinite(coords).all(axis=1)]] = True  # e.g. POINT (nan 38.9) from a blank lon
     if absent.any():
-        raise InputError(f"row {projects.index[absent][0]}, field 'geometry': missing or empty location")
+        raise InputError(f"row {projects.index[absent][0]}, field 'geometry': missing, empty or non-numeric location")
     out = gpd.GeoDataFrame(index=projects.index, geometry=projects.geometry.to_crs(GEOGRAPHIC))
     table = industry_table()
 
