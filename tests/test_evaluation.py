@@ -161,11 +161,17 @@ def test_sample_documented_example(sample_engine):
     assert decided and all(c["source"]["document"] and c["source"]["article"] for c in decided)
 
 
-def test_check_many_refuses_a_non_numeric_coordinate(sample_engine):
+def test_check_many_reports_a_non_numeric_coordinate_per_row(sample_engine):
     from zoning.errors import InputError
 
-    frame = gpd.GeoDataFrame({"industry": ["I6513", "I6513"], "type": "new"},
-                             geometry=gpd.points_from_xy([115.97, float("nan")], [38.93, 38.93]),
-                             index=["P1", "P2"], crs=GEOGRAPHIC)
+    frame = gpd.GeoDataFrame({"industry": ["I6513", "I6513", "X9"], "type": "new"},
+                             geometry=gpd.points_from_xy([115.97, float("nan"), 115.97], [38.93] * 3),
+                             index=["P1", "P2", "P3"], crs=GEOGRAPHIC)
+    out = sample_engine.check_many(frame)
+    assert list(out.index) == ["P1", "P2", "P3"]
+    assert out.at["P1", "verdict"] != "error" and list(out["verdict"])[1:] == ["error", "error"]
+    assert out.at["P1", "error"] == ""
+    assert "field 'geometry'" in out.at["P2", "error"]
+    assert "field 'industry'" in out.at["P3", "error"] and "X9" in out.at["P3", "error"]
     with pytest.raises(InputError, match="row P2, field 'geometry'"):
-        sample_engine.check_many(frame)
+        sample_engine.check_many(frame, errors="raise")

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import warnings
 from pathlib import Path
 
@@ -26,9 +27,9 @@ from zoning.evaluation import compile_rules, evaluate, in_force
 from zoning.industries import table as industry_table
 from zoning.io import DEFAULT_ENGINE, read_vector
 from zoning.lists import check_references, load_lists
-from zoning.projects import ATTRIBUTES, attribute_name, attribute_value, normalise, project_type
+from zoning.projects import ATTRIBUTES, RowErrors, attribute_name, attribute_value, normalise, project_type
 from zoning.units import DataWarning, empty_zones, load_units, load_zones
-from zoning.verdicts import Result, build_results, summary_columns
+from zoning.verdicts import RESULT_COLUMNS, Result, build_results, summary_columns
 
 
 class Engine:
@@ -91,21 +92,48 @@ class Engine:
         return build_results(ev, projects, self.units, self.zones, self.rules, inputs)
 
     # -- many projects -------------------------------------------------------
-    def check_many(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    def check_many(self, frame: gpd.GeoDataFrame, *, errors: str = "collect",
+                   timings: dict | None = None) -> gpd.GeoDataFrame:
         """Evaluate a GeoDataFrame of projects; return it with result columns added.
 
         Input columns: geometry (with a CRS), ``industry``, ``type`` and any
         attribute columns (``VOCs``, ``NOx``… see :data:`zoning.projects.ATTRIBUTES`).
-        Adds ``verdict``, ``worst_case``, ``unit_codes``, ``unit_types``,
-        ``clauses``, ``reasons`` and ``missing``.
+        Adds the columns of :data:`RESULT_COLUMNS`. A row that cannot be
+        evaluated (no location, unknown industry, non-numeric emission…) gets
+        verdict ``error`` and a one-line reason in ``error``; with
+        ``errors="raise"`` the first such row raises :class:`InputError` instead.
+        ``timings``, when given, accumulates seconds spent in ``assign`` and
+        ``evaluate``.
         """
-        projects = normalise(frame)
-        ev = evaluate(projects.reset_index(drop=True), self.units, self.zones, self.rules)
+        projects, problems = normalise(frame, errors="collect")
+        if errors == "raise":
+            problems.raise_first()
+        return self.annotate(frame, projects, problems, timings=timings)
+
+    def annotate(self, frame: pd.DataFrame, projects: gpd.GeoDataFrame, problems: RowErrors,
+                 *, timings: dict | None = None) -> pd.DataFrame:
+        """``frame`` with result columns, for normalised ``projects`` aligned with it.
+
+        Rows flagged in ``problems`` are not evaluated: their verdict is ``error``.
+        """
+        good = ~problems.bad
+        subset = projects[good].reset_index(drop=True) if not good.all() else projects.reset_index(drop=True)
+        ev = evaluate(subset, self.units, self.zones, self.rules, timings=timings)
+        started = time.perf_counter()
         summary = summary_columns(ev, self.units, self.rules)
-        summary.index = frame.index
-        out = frame.copy()
+        result = pd.DataFrame({c: np.full(len(frame), "", dtype=object) for c in RESULT_COLUMNS},
+                              index=frame.index)
         for column in summary:
-            out[column] = summary[column]
+            values = result[column].to_numpy(dtype=object)
+            values[good] = summary[column].to_numpy(dtype=object)
+            result[column] = values
+        result.loc[~good, ["verdict", "worst_case"]] = "error"
+        result["error"] = problems.message
+        out = frame.copy()
+        for column in RESULT_COLUMNS:
+            out[column] = result[column]
+        if timings is not None:
+            timings["evaluate"] = timings.get("evaluate", 0.0) + time.perf_counter() - started
         return out
 
 

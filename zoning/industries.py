@@ -22,6 +22,9 @@ import pandas as pd
 from zoning.errors import InputError
 
 _CODE = re.compile(r"^\s*([A-Ta-t])?\s*(\d{2,4})?\s*$")
+# "C3120 炼钢", "3120-炼钢" and "炼钢（C3120）", as registries often write them
+_CODE_THEN_NAME = re.compile(r"^\s*([A-Ta-t]?\s*\d{2,4})\s*[-:：、]?\s*(\D.*?)\s*$")
+_NAME_THEN_CODE = re.compile(r"^\s*(.+?)\s*[（(]\s*([A-Ta-t]?\s*\d{2,4})\s*[）)]\s*$")
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,14 @@ class IndustryTable:
         text = str(value).strip()
         if text in self._by_name:
             return self._by_name[text].code
+        both = _CODE_THEN_NAME.match(text) or _NAME_THEN_CODE.match(text)
+        if both:
+            code, name = both.groups() if both.re is _CODE_THEN_NAME else both.groups()[::-1]
+            canonical = self.normalise(code)
+            official = self._by_code[canonical].name
+            if name.strip("（）() ") != official:
+                raise InputError(f"industry {text!r}: {code} is {official!r}, not {name!r}")
+            return canonical
         if text and not _CODE.match(text):
             raise InputError(
                 f"unknown industry {text!r}: not a GB/T 4754 code or official name"

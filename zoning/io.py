@@ -1,11 +1,20 @@
-"""Reading vector files."""
+"""Reading vector files, and writing results in chunks, atomically."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
 
+from zoning.crs import GEOGRAPHIC
 from zoning.errors import DataError
 
 ENGINES = ("pyogrio", "fiona")
@@ -36,3 +45,265 @@ def read_vector(path, *, engine: str = DEFAULT_ENGINE, layer=None, what: str = "
     if not isinstance(frame, gpd.GeoDataFrame):
         raise DataError(f"{what} {path}: no geometry column (not a spatial layer)")
     return frame
+
+
+# ---- writing ------------------------------------------------------------------------
+
+#: output formats by file extension
+OUTPUT_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson",
+                  ".geojsons": "geojsons", ".geojsonl": "geojsons", ".geojsonseq": "geojsons",
+                  ".parquet": "parquet", ".geoparquet": "parquet"}
+GEO_FORMATS = ("gpkg", "geojson", "geojsons", "parquet")
+XLSX_MAX_ROWS = 1_048_576
+XLSX_MAX_CELL = 32_767
+RS = "\x1e"  # RFC 8142 record separator
+
+
+def output_format(path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        known = ", ".join(sorted(OUTPUT_FORMATS))
+        raise DataError(f"output {path}: unknown format {suffix or '(no extension)'!r} (known: {known})")
+    return OUTPUT_FORMATS[suffix]
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """A temporary path beside ``path``, renamed to it only if the block succeeds.
+
+    An interrupted or failed write (an exception, Ctrl-C) removes the
+    temporary file and leaves any existing ``path`` untouched.
+    """
+    path = Path(path)
+    if not path.parent.exists():
+        raise DataError(f"output {path}: directory {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial" + path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    tmp.unlink()  # writers create it themselves (GDAL refuses to "create" an existing file)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def feature_strings(properties: pd.DataFrame, geometry: np.ndarray) -> np.ndarray:
+    """RFC 7946 Feature JSON texts, one per row, built column-wise.
+
+    ``geometry`` must be in lon/lat. Coordinates are rounded to 7 decimals
+    (about 1 cm), polygon exterior rings made counter-clockwise and holes
+    clockwise; a missing geometry becomes ``null``. Properties are serialised
+    by pandas (NaN as null, dates as ISO 8601).
+    """
+    geoms = np.asarray(geometry, dtype=object)
+    present = ~shapely.is_missing(geoms)
+    geo_json = np.full(len(geoms), "null", dtype=object)
+    if present.any():
+        rounded = shapely.transform(geoms[present], lambda xy: np.round(xy, 7))
+        oriented = shapely.orient_polygons(rounded, exterior_cw=False)
+        geo_json[present] = shapely.to_geojson(oriented)
+    if len(properties.columns):
+        props = properties.to_json(orient="records", lines=True, force_ascii=False, date_format="iso",
+                                   default_handler=str)
+        prop_json = np.array(props.rstrip("\n").split("\n"), dtype=object) if len(properties) else np.array([])
+    else:
+        prop_json = np.full(len(geoms), "{}", dtype=object)
+    return '{"type":"Feature","properties":' + prop_json + ',"geometry":' + geo_json + "}"
+
+
+class TableWriter:
+    """Writes result chunks to one output file; see :func:`open_writer`."""
+
+    def __init__(self, path: Path, *, layer: str, geometry_type: str = "Unknown"):
+        self.path = path
+        self.layer = layer
+        self.geometry_type = geometry_type
+        self.rows = 0
+
+    def write(self, frame: pd.DataFrame, geometry: np.ndarray | None) -> None:
+        raise NotImplementedError
+
+    def close(self, summary: list[tuple[str, str, int]] | None = None) -> None:
+        """Finish the file; ``summary`` rows (section, label, count) where the format has room."""
+
+    def abort(self) -> None:
+        """Release open handles after a failure (the caller removes the file)."""
+        file = getattr(self, "file", None)
+        if file is not None and not file.closed:
+            file.close()
+        writer = getattr(self, "writer", None)
+        if writer is not None:
+            writer.close()
+
+
+class CsvWriter(TableWriter):
+    """UTF-8 with a byte-order mark, so Excel opens Chinese text correctly."""
+
+    def __init__(self, path, **kw):
+        super().__init__(path, **kw)
+        self.file = open(path, "w", encoding="utf-8-sig", newline="")
+
+    def write(self, frame, geometry):
+        frame.to_csv(self.file, index=False, header=self.rows == 0)
+        self.rows += len(frame)
+
+    def close(self, summary=None):
+        self.file.close()
+
+
+class XlsxWriter(TableWriter):
+    """An Excel workbook, streamed (openpyxl write-only mode).
+
+    Sheets: ``screened`` (every row, input order), ``prohibited`` and
+    ``restricted`` (those rows again, for review), and ``summary``.
+    """
+
+    FLAGGED = ("prohibited", "restricted")
+
+    def __init__(self, path, **kw):
+        import openpyxl
+
+        super().__init__(path, **kw)
+        self.book = openpyxl.Workbook(write_only=True)
+        self.sheets = {name: self.book.create_sheet(name) for name in ("screened", *self.FLAGGED, "summary")}
+        for name in ("screened", *self.FLAGGED):
+            self.sheets[name].freeze_panes = "A2"
+        self.columns = None
+
+    def write(self, frame, geometry):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        if self.rows + len(frame) >= XLSX_MAX_ROWS:
+            raise DataError(f"output {self.path.name}: more than {XLSX_MAX_ROWS - 1:,} rows do not fit in an "
+                            "Excel sheet; write .csv, .gpkg or .parquet instead")
+        if self.columns is None:
+            self.columns = [str(c) for c in frame.columns]
+            for name in ("screened", *self.FLAGGED):
+                self.sheets[name].append(self.columns)
+        cells = frame.astype(object).where(frame.notna(), None)
+        for column in cells.columns:
+            values = cells[column]
+            text = values.map(lambda v: isinstance(v, str))
+            if text.any():
+                cleaned = values[text].str.replace(ILLEGAL_CHARACTERS_RE, "", regex=True)
+                long = cleaned.str.len() > XLSX_MAX_CELL
+                cleaned[long] = cleaned[long].str.slice(0, XLSX_MAX_CELL - 1) + "…"
+                cells.loc[text, column] = cleaned
+        rows = cells.to_numpy(dtype=object).tolist()
+        verdicts = frame["verdict"].to_numpy() if "verdict" in frame else np.array([])
+        screened = self.sheets["screened"]
+        for row in rows:  # openpyxl's streaming API takes one row at a time
+            screened.append(row)
+        for name in self.FLAGGED:
+            for i in np.flatnonzero(verdicts == name):
+                self.sheets[name].append(rows[i])
+        self.rows += len(frame)
+
+    def close(self, summary=None):
+        sheet = self.sheets["summary"]
+        sheet.append(["section", "value", "rows"])
+        for row in summary or []:
+            sheet.append(list(row))
+        self.book.save(self.path)
+
+
+class GpkgWriter(TableWriter):
+    def write(self, frame, geometry):
+        out = gpd.GeoDataFrame(_as_text(frame), geometry=geometry, crs=GEOGRAPHIC)
+        pyogrio.write_dataframe(out, self.path, layer=self.layer, driver="GPKG", append=self.rows > 0,
+                                geometry_type=self.geometry_type, promote_to_multi=False)
+        self.rows += len(frame)
+
+    def close(self, summary=None):
+        if self.rows == 0:  # an empty input still gives a (empty) layer
+            pyogrio.write_dataframe(gpd.GeoDataFrame(geometry=[], crs=GEOGRAPHIC), self.path,
+                                    layer=self.layer, driver="GPKG", geometry_type=self.geometry_type)
+
+
+class GeoJsonWriter(TableWriter):
+    """RFC 7946 FeatureCollection, streamed; no ``crs`` member (lon/lat is implied)."""
+
+    def __init__(self, path, **kw):
+        super().__init__(path, **kw)
+        self.file = open(path, "w", encoding="utf-8", newline="\n")
+        self.file.write('{"type":"FeatureCollection","name":' + json.dumps(self.layer, ensure_ascii=False)
+                        + ',"features":[\n')
+
+    def write(self, frame, geometry):
+        features = feature_strings(frame, geometry)
+        if len(features):
+            self.file.write((",\n" if self.rows else "") + ",\n".join(features))
+        self.rows += len(frame)
+
+    def close(self, summary=None):
+        self.file.write("\n]}\n")
+        self.file.close()
+
+
+class GeoJsonSeqWriter(TableWriter):
+    """RFC 8142 GeoJSON text sequence: each feature preceded by RS and ended by LF."""
+
+    def __init__(self, path, **kw):
+        super().__init__(path, **kw)
+        self.file = open(path, "w", encoding="utf-8", newline="\n")
+
+    def write(self, frame, geometry):
+        features = feature_strings(frame, geometry)
+        if len(features):
+            self.file.write("".join(RS + features + "\n"))
+        self.rows += len(frame)
+
+    def close(self, summary=None):
+        self.file.close()
+
+
+class ParquetWriter(TableWriter):
+    """GeoParquet 1.1: WKB geometry with the ``geo`` metadata, written row group by row group."""
+
+    def __init__(self, path, **kw):
+        super().__init__(path, **kw)
+        self.writer = None
+
+    def write(self, frame, geometry):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(_as_text(frame), preserve_index=False)
+        wkb = shapely.to_wkb(np.asarray(geometry, dtype=object))
+        table = table.append_column("geometry", pa.array(wkb, type=pa.binary()))
+        if self.writer is None:
+            types = [] if self.geometry_type == "Unknown" else [self.geometry_type]
+            geo = {"version": "1.1.0", "primary_column": "geometry",
+                   "columns": {"geometry": {"encoding": "WKB", "crs": GEOGRAPHIC.to_json_dict(),
+                                            "geometry_types": types}}}
+            metadata = {**(table.schema.metadata or {}), b"geo": json.dumps(geo).encode()}
+            self.schema = table.schema.with_metadata(metadata)
+            self.writer = pq.ParquetWriter(self.path, self.schema)
+        self.writer.write_table(table.cast(self.schema))
+        self.rows += len(frame)
+
+    def close(self, summary=None):
+        if self.writer is not None:
+            self.writer.close()
+
+
+_WRITERS = {"csv": CsvWriter, "xlsx": XlsxWriter, "gpkg": GpkgWriter, "geojson": GeoJsonWriter,
+            "geojsons": GeoJsonSeqWriter, "parquet": ParquetWriter}
+
+
+def open_writer(path, fmt: str, *, layer: str, geometry_type: str = "Unknown") -> TableWriter:
+    """A chunk writer for ``fmt`` (see :data:`OUTPUT_FORMATS`) at ``path`` (usually a temporary path)."""
+    return _WRITERS[fmt](Path(path), layer=layer, geometry_type=geometry_type)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns as strings (None kept), so chunks of mixed cell types share one schema."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            values = out[column]
+            out[column] = values.where(values.isna(), values.astype(str)).astype(object)
+    out.columns = [str(c) for c in out.columns]
+    return out

@@ -125,31 +125,39 @@ def attribute_value(name: str, value: object) -> float:
     return number
 
 
-def normalise(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise"):
     """Validate and canonicalise a frame of projects for evaluation.
 
     Expects a geometry column with a CRS, optional ``industry`` and ``type``
     columns and optional attribute columns (canonical names or aliases).
     Returns a new frame in :data:`~zoning.crs.GEOGRAPHIC` with ``industry``
     (canonical code or None), ``type`` (canonical or None) and one float column
-    per registered attribute (NaN = not supplied). Raises :class:`InputError`
-    naming the row and field for the first bad value.
+    per registered attribute (NaN = not supplied).
+
+    With ``errors="raise"`` the first bad value raises :class:`InputError`
+    naming the row and field. With ``errors="collect"`` returns
+    ``(frame, problems)`` instead: ``problems`` is a :class:`RowErrors` with a
+    one-line message and a kind for each bad row (the first problem found in
+    the row); those rows' values are left missing.
     """
+    if errors not in ("raise", "collect"):
+        raise ValueError(f"errors must be 'raise' or 'collect', not {errors!r}")
     if projects.crs is None:
         raise InputError("project geometries have no CRS")
+    problems = RowErrors(projects.index)
     geoms = projects.geometry.array
     absent = np.asarray(geoms.isna() | geoms.is_empty)
     coords, owner = shapely.get_coordinates(np.asarray(geoms), return_index=True)
     absent[owner[~np.isfinite(coords).all(axis=1)]] = True  # e.g. POINT (nan 38.9) from a blank lon
-    if absent.any():
-        raise InputError(f"row {projects.index[absent][0]}, field 'geometry': missing, empty or non-numeric location")
-    out = gpd.GeoDataFrame(index=projects.index, geometry=projects.geometry.to_crs(GEOGRAPHIC))
+    problems.add(absent, "missing location", "field 'geometry': missing, empty or non-numeric location")
+    geometry = projects.geometry.where(~absent, None) if absent.any() else projects.geometry
+    out = gpd.GeoDataFrame(index=projects.index, geometry=geometry.to_crs(GEOGRAPHIC))
     table = industry_table()
 
     industries = projects["industry"] if "industry" in projects else pd.Series(None, index=projects.index)
-    out["industry"] = _map_unique(industries, table.resolve, "industry")
+    out["industry"] = _map_unique(industries, table.resolve, "industry", problems, "unknown industry")
     types = projects["type"] if "type" in projects else pd.Series(None, index=projects.index)
-    out["type"] = _map_unique(types, project_type, "type")
+    out["type"] = _map_unique(types, project_type, "type", problems, "unknown project type")
 
     seen: dict[str, str] = {}
     for column in projects.columns:
@@ -162,23 +170,68 @@ def normalise(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if name in seen:
             raise InputError(f"columns {seen[name]!r} and {column!r} both give attribute {name}")
         seen[name] = column
-        out[name] = _map_unique(projects[column], lambda v, n=name: attribute_value(n, v), column)
+        kind = "non-numeric emission" if name in EMISSIONS else "bad attribute value"
+        out[name] = _map_unique(projects[column], lambda v, n=name: attribute_value(n, v), column, problems, kind)
     for name in ATTRIBUTES:
         if name not in out:
             out[name] = np.nan
         out[name] = out[name].astype(float)
-    return out
+    if errors == "raise":
+        problems.raise_first()
+        return out
+    return out, problems
 
 
-def _map_unique(values: pd.Series, parse, field: str) -> pd.Series:
-    """Apply ``parse`` once per distinct non-missing value (vectorised by lookup)."""
+class RowErrors:
+    """Per-row problems found while reading or normalising projects.
+
+    ``message[i]`` is a one-line reason ("" when row ``i`` is fine) and
+    ``kind[i]`` a short category for summaries; the first problem of a row wins.
+    """
+
+    def __init__(self, index: pd.Index):
+        self.index = index
+        self.message = np.full(len(index), "", dtype=object)
+        self.kind = np.full(len(index), "", dtype=object)
+
+    @property
+    def bad(self) -> np.ndarray:
+        return self.message != ""
+
+    def add(self, mask: np.ndarray, kind: str, message) -> None:
+        """Record ``message`` (a string, or an array aligned with the rows) where ``mask`` is true."""
+        new = np.asarray(mask, bool) & ~self.bad
+        if not new.any():
+            return
+        self.message[new] = message[new] if isinstance(message, np.ndarray) else message
+        self.kind[new] = kind
+
+    def merge(self, other: RowErrors) -> None:
+        """Add ``other``'s problems for rows that have none yet."""
+        self.add(other.bad, "", other.message)
+        new = (self.kind == "") & self.bad
+        self.kind[new] = other.kind[new]
+
+    def raise_first(self) -> None:
+        bad = np.flatnonzero(self.bad)
+        if len(bad):
+            raise InputError(f"row {self.index[bad[0]]}, {self.message[bad[0]]}")
+
+
+def _map_unique(values: pd.Series, parse, field: str, problems: RowErrors, kind: str) -> pd.Series:
+    """Apply ``parse`` once per distinct non-missing value (vectorised by lookup).
+
+    Rows whose value does not parse are recorded in ``problems`` and left missing.
+    """
     present = values.notna() & (values.astype(str).str.strip() != "")
     distinct = pd.unique(values[present])
-    mapping = {}
+    mapping, failures = {}, {}
     for value in distinct:
         try:
             mapping[value] = parse(value)
         except InputError as exc:
-            row = values.index[present & (values == value)][0]
-            raise InputError(f"row {row}, field {field!r}: {exc}") from None
-    return values.where(present).map(mapping).astype(object).where(present, None)
+            failures[value] = f"field {field!r}: {exc}"
+    if failures:
+        bad = values.where(present).map(failures)
+        problems.add(bad.notna().to_numpy(), kind, bad.fillna("").to_numpy(dtype=object))
+    return values.where(present).map(mapping).astype(object).where(present & values.isin(list(mapping)), None)

@@ -20,8 +20,10 @@ from zoning.units import UNIT_TYPES
 EFFECT_LABELS = {"prohibit": "禁止", "restrict": "限制", "require": "要求"}
 VERDICT_LABELS = {
     "prohibited": "禁止", "restricted": "限制", "undetermined": "待定（缺少输入）",
-    "permitted": "允许", "not_covered": "不在任何管控单元内",
+    "permitted": "允许", "not_covered": "不在任何管控单元内", "error": "无法判定（输入有误）",
 }
+#: the columns a batch result adds to each row (``check_many``, ``zoning screen``)
+RESULT_COLUMNS = ("verdict", "worst_case", "unit_codes", "unit_types", "clauses", "reasons", "missing", "error")
 #: strictness used by ``--fail-on``
 STRICTNESS = {"permitted": 0, "undetermined": 1, "restricted": 2, "prohibited": 3}
 

@@ -8,6 +8,7 @@ import click
 
 from zoning import __version__
 from zoning.cli.check import check
+from zoning.cli.screen import screen
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,3 +19,4 @@ def main():
 
 
 main.add_command(check)
+main.add_command(screen)

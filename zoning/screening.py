@@ -1,0 +1,148 @@
+"""Screening a registry: every row in, every row out, with a verdict or a reason.
+
+:func:`screen` reads a registry in chunks (:mod:`zoning.registry`), evaluates
+each chunk on the engine's one vectorised path, and streams the annotated rows
+to the output (:mod:`zoning.io`) through a temporary file that is renamed only
+when the whole run succeeded. Memory is bounded by the chunk size, not by the
+registry's size.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from zoning.errors import InputError
+from zoning.io import DEFAULT_ENGINE, GEO_FORMATS, atomic_path, open_writer, output_format
+from zoning.projects import normalise
+from zoning.registry import DEFAULT_CHUNK, open_registry, projects_from, recognise_columns, scale_attributes
+from zoning.units import UNIT_TYPES
+from zoning.verdicts import RESULT_COLUMNS, STRICTNESS
+
+#: verdict values in a screened output, most serious first
+SCREEN_VERDICTS = ("prohibited", "restricted", "undetermined", "permitted", "not_covered", "error")
+EXAMPLES = 3
+
+
+@dataclass
+class Summary:
+    """What a screening run did: counts, the columns it used, and timings."""
+
+    input: str
+    output: str
+    columns: str = ""
+    encoding: str | None = None
+    rows: int = 0
+    verdicts: Counter = field(default_factory=Counter)
+    worst: Counter = field(default_factory=Counter)
+    unit_types: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def failing(self, threshold: str) -> int:
+        """Rows whose worst case is at least ``threshold``, plus not_covered and error rows."""
+        strict = sum(n for v, n in self.worst.items() if v in STRICTNESS and STRICTNESS[v] >= STRICTNESS[threshold])
+        return strict + self.verdicts["not_covered"] + self.verdicts["error"]
+
+    def table(self) -> list[tuple[str, str, int]]:
+        """(section, label, rows) for printing or a summary sheet."""
+        out = [("rows", "total", self.rows)]
+        out += [("verdict", v, self.verdicts[v]) for v in SCREEN_VERDICTS if self.verdicts[v]]
+        out += [("unit type", f"{t} {UNIT_TYPES[t][1]}", self.unit_types[t])
+                for t in sorted(self.unit_types)]
+        out += [("error", kind, n) for kind, n in self.errors.most_common()]
+        return out
+
+    def _add(self, out: pd.DataFrame, numbers: np.ndarray, kinds: np.ndarray) -> None:
+        self.rows += len(out)
+        self.verdicts.update(out["verdict"].value_counts().to_dict())
+        self.worst.update(out["worst_case"].value_counts().to_dict())
+        types = out["unit_types"].str.split(";").explode()
+        per_project = types[types != ""].groupby(level=0).unique().explode()
+        self.unit_types.update({int(t): n for t, n in per_project.value_counts().items()})
+        bad = np.flatnonzero(kinds != "")
+        self.errors.update(Counter(kinds[bad]))
+        for i in bad:
+            examples = self.examples.setdefault(kinds[i], [])
+            if len(examples) < EXAMPLES:
+                examples.append(f"row {numbers[i]}: {out['error'].iat[i]}")
+            elif all(len(v) >= EXAMPLES for v in self.examples.values()):
+                break
+
+
+def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs=None,
+           encoding: str | None = None, sheet=None, layer=None, io_engine: str = DEFAULT_ENGINE,
+           chunk_size: int = DEFAULT_CHUNK, progress=None) -> Summary:
+    """Screen every project of the registry ``source`` and write them to ``output``.
+
+    ``columns`` overrides header recognition (``{"lon": "东经", "VOCs": "VOC排放"}``);
+    ``crs`` is the coordinates' CRS (default CGCS2000 lon/lat, or the layer's
+    own); ``progress(done, total)`` is called after each chunk (``total`` may
+    be None). Returns a :class:`Summary`. The output's format comes from its
+    extension; it is written to a temporary file beside it and renamed only
+    when complete.
+    """
+    fmt = output_format(output)
+    registry = open_registry(source, encoding=encoding, sheet=sheet, layer=layer, engine=io_engine,
+                             chunk_size=chunk_size)
+    colmap = recognise_columns(registry.headers, columns)
+    if not registry.is_vector and "wkt" not in colmap.columns and not {"lon", "lat"} <= set(colmap.columns):
+        lacking = [f for f in ("lon", "lat") if f not in colmap.columns]
+        raise InputError(f"{Path(source).name}: no {' or '.join(lacking)} column found among "
+                         f"{', '.join(registry.headers)}; name it with --col {lacking[0]}=HEADER")
+    summary = Summary(str(source), str(output), columns=colmap.describe(), encoding=registry.encoding)
+    summary.notes = registry.skipped  # filled in as reading proceeds
+    renamed = {c: (f"zoning_{c}" if c in registry.headers else c) for c in RESULT_COLUMNS}
+    if any(k != v for k, v in renamed.items()):
+        clashing = [k for k, v in renamed.items() if k != v]
+        summary.notes.append(f"the input already has column(s) {', '.join(clashing)}; results are in "
+                             f"{', '.join(renamed[c] for c in clashing)}")
+    add_wkt = registry.is_vector and fmt not in GEO_FORMATS
+    if add_wkt and "wkt" in registry.headers:
+        raise InputError("the input already has a column 'wkt'; write to a spatial format (.gpkg, .geojson…)")
+    geometry_type = "Unknown" if registry.is_vector or "wkt" in colmap.columns else "Point"
+    timings = {"read": 0.0, "assign": 0.0, "evaluate": 0.0, "write": 0.0}
+    summary.timings = timings
+
+    with atomic_path(output) as tmp:
+        writer = open_writer(tmp, fmt, layer=Path(output).stem, geometry_type=geometry_type)
+        try:
+            chunks = registry.chunks()
+            while True:
+                started = time.perf_counter()
+                item = next(chunks, None)
+                if item is None:
+                    timings["read"] += time.perf_counter() - started
+                    break
+                raw, geometry, numbers = item
+                projects, problems = projects_from(raw, colmap, geometry=geometry, crs=crs)
+                projects, more = normalise(projects, errors="collect")
+                problems.merge(more)
+                scale_attributes(projects, colmap)
+                timings["read"] += time.perf_counter() - started
+                out = engine.annotate(raw, projects, problems, timings=timings)
+                out = out.rename(columns=renamed)
+                sites = projects.geometry.to_numpy()
+                if add_wkt:
+                    out["wkt"] = shapely.to_wkt(sites, rounding_precision=7)
+                started = time.perf_counter()
+                writer.write(out, sites)
+                timings["write"] += time.perf_counter() - started
+                summary._add(out.rename(columns={v: k for k, v in renamed.items()}), numbers, problems.kind)
+                if progress is not None:
+                    progress(summary.rows, registry.total)
+            started = time.perf_counter()
+            writer.close(summary.table())
+            timings["write"] += time.perf_counter() - started
+        except BaseException:
+            writer.abort()
+            raise
+    return summary
