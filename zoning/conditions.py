@@ -225,3 +225,16 @@ def applies(conditions: Condition, unless: Condition | None, cols: ProjectColumn
 
 def _fmt(value: float) -> str:
     return f"{value:g}"
+
+
+def named_industries(condition: Condition) -> tuple[str, ...]:
+    """Industry codes a condition names in a positive position (not under ``not``).
+
+    For summaries such as "industries this clause prohibits"; codes under a
+    ``not`` are exceptions, not targets, and are left out.
+    """
+    if isinstance(condition, IndustryIn):
+        return condition.codes
+    if isinstance(condition, (All, Any)):
+        return tuple(code for part in condition.parts for code in named_industries(part))
+    return ()

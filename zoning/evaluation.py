@@ -248,7 +248,7 @@ def _csr(pairs, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([[0], np.cumsum(counts)]), items[order]
 
 
-def _expand(keys: np.ndarray, offsets: np.ndarray, items: np.ndarray):
+def expand_csr(keys: np.ndarray, offsets: np.ndarray, items: np.ndarray):
     """For each key, every item of its CSR row: returns (position of key, item)."""
     starts = offsets[keys]
     counts = offsets[keys + 1] - starts
@@ -324,11 +324,11 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
 
     p_idx, u_idx, pieces, overlap = overlay(np.where(usable, sites, None), units.geometry.to_numpy())
     n_pairs = len(p_idx)
-    pair_of_row, clause = _expand(u_idx, rules.unit_offsets, rules.unit_clauses)
+    pair_of_row, clause = expand_csr(u_idx, rules.unit_offsets, rules.unit_clauses)
     zone = np.full(len(clause), -1)
     if len(zones) and len(rules.zone_clauses):
         z_piece, z_idx, _, _ = overlay(pieces, zones.geometry.to_numpy())
-        owner, z_clause = _expand(z_idx, rules.zone_offsets, rules.zone_clauses)
+        owner, z_clause = expand_csr(z_idx, rules.zone_offsets, rules.zone_clauses)
         z_pair = z_piece[owner]
         ok = rules.zone_unit_ok[rules.clause_zone_list[z_clause], u_idx[z_pair]]
         pair_of_row = np.concatenate([pair_of_row, z_pair[ok]])

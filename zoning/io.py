@@ -89,13 +89,15 @@ def atomic_path(path):
         raise
 
 
-def feature_strings(properties: pd.DataFrame, geometry: np.ndarray) -> np.ndarray:
+def feature_strings(properties: pd.DataFrame, geometry: np.ndarray,
+                    raw_json: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """RFC 7946 Feature JSON texts, one per row, built column-wise.
 
     ``geometry`` must be in lon/lat. Coordinates are rounded to 7 decimals
     (about 1 cm), polygon exterior rings made counter-clockwise and holes
     clockwise; a missing geometry becomes ``null``. Properties are serialised
-    by pandas (NaN as null, dates as ISO 8601).
+    by pandas (NaN as null, dates as ISO 8601); ``raw_json`` adds properties
+    whose values are already JSON texts (nested arrays or objects).
     """
     geoms = np.asarray(geometry, dtype=object)
     present = ~shapely.is_missing(geoms)
@@ -110,6 +112,9 @@ def feature_strings(properties: pd.DataFrame, geometry: np.ndarray) -> np.ndarra
         prop_json = np.array(props.rstrip("\n").split("\n"), dtype=object) if len(properties) else np.array([])
     else:
         prop_json = np.full(len(geoms), "{}", dtype=object)
+    for name, values in (raw_json or {}).items():
+        head = np.where(prop_json == "{}", "{", pd.Series(prop_json).str.slice(0, -1).to_numpy(dtype=object) + ",")
+        prop_json = head + json.dumps(name) + ":" + values + "}"
     return '{"type":"Feature","properties":' + prop_json + ',"geometry":' + geo_json + "}"
 
 
@@ -122,7 +127,8 @@ class TableWriter:
         self.geometry_type = geometry_type
         self.rows = 0
 
-    def write(self, frame: pd.DataFrame, geometry: np.ndarray | None) -> None:
+    def write(self, frame: pd.DataFrame, geometry: np.ndarray | None, raw_json=None) -> None:
+        """Append rows; ``raw_json`` ({column: JSON texts}) is only for GeoJSON outputs."""
         raise NotImplementedError
 
     def close(self, summary: list[tuple[str, str, int]] | None = None) -> None:
@@ -145,7 +151,8 @@ class CsvWriter(TableWriter):
         super().__init__(path, **kw)
         self.file = open(path, "w", encoding="utf-8-sig", newline="")
 
-    def write(self, frame, geometry):
+    def write(self, frame, geometry, raw_json=None):
+        frame = _with_text_columns(frame, raw_json)
         frame.to_csv(self.file, index=False, header=self.rows == 0)
         self.rows += len(frame)
 
@@ -172,7 +179,8 @@ class XlsxWriter(TableWriter):
             self.sheets[name].freeze_panes = "A2"
         self.columns = None
 
-    def write(self, frame, geometry):
+    def write(self, frame, geometry, raw_json=None):
+        frame = _with_text_columns(frame, raw_json)
         from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
         if self.rows + len(frame) >= XLSX_MAX_ROWS:
@@ -210,7 +218,8 @@ class XlsxWriter(TableWriter):
 
 
 class GpkgWriter(TableWriter):
-    def write(self, frame, geometry):
+    def write(self, frame, geometry, raw_json=None):
+        frame = _with_text_columns(frame, raw_json)
         out = gpd.GeoDataFrame(_as_text(frame), geometry=geometry, crs=GEOGRAPHIC)
         pyogrio.write_dataframe(out, self.path, layer=self.layer, driver="GPKG", append=self.rows > 0,
                                 geometry_type=self.geometry_type, promote_to_multi=False)
@@ -231,8 +240,8 @@ class GeoJsonWriter(TableWriter):
         self.file.write('{"type":"FeatureCollection","name":' + json.dumps(self.layer, ensure_ascii=False)
                         + ',"features":[\n')
 
-    def write(self, frame, geometry):
-        features = feature_strings(frame, geometry)
+    def write(self, frame, geometry, raw_json=None):
+        features = feature_strings(frame, geometry, raw_json)
         if len(features):
             self.file.write((",\n" if self.rows else "") + ",\n".join(features))
         self.rows += len(frame)
@@ -249,8 +258,8 @@ class GeoJsonSeqWriter(TableWriter):
         super().__init__(path, **kw)
         self.file = open(path, "w", encoding="utf-8", newline="\n")
 
-    def write(self, frame, geometry):
-        features = feature_strings(frame, geometry)
+    def write(self, frame, geometry, raw_json=None):
+        features = feature_strings(frame, geometry, raw_json)
         if len(features):
             self.file.write("".join(RS + features + "\n"))
         self.rows += len(frame)
@@ -266,7 +275,8 @@ class ParquetWriter(TableWriter):
         super().__init__(path, **kw)
         self.writer = None
 
-    def write(self, frame, geometry):
+    def write(self, frame, geometry, raw_json=None):
+        frame = _with_text_columns(frame, raw_json)
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -296,6 +306,13 @@ _WRITERS = {"csv": CsvWriter, "xlsx": XlsxWriter, "gpkg": GpkgWriter, "geojson":
 def open_writer(path, fmt: str, *, layer: str, geometry_type: str = "Unknown") -> TableWriter:
     """A chunk writer for ``fmt`` (see :data:`OUTPUT_FORMATS`) at ``path`` (usually a temporary path)."""
     return _WRITERS[fmt](Path(path), layer=layer, geometry_type=geometry_type)
+
+
+def _with_text_columns(frame: pd.DataFrame, raw_json) -> pd.DataFrame:
+    """Formats without nested properties keep JSON values as text columns."""
+    if not raw_json:
+        return frame
+    return frame.assign(**{f"{name}_json": values for name, values in raw_json.items()})
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:

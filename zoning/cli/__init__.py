@@ -8,6 +8,7 @@ import click
 
 from zoning import __version__
 from zoning.cli.check import check
+from zoning.cli.export import export
 from zoning.cli.screen import screen
 
 
@@ -20,3 +21,4 @@ def main():
 
 main.add_command(check)
 main.add_command(screen)
+main.add_command(export)
