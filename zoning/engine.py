@@ -112,29 +112,34 @@ class Engine:
 
     def annotate(self, frame: pd.DataFrame, projects: gpd.GeoDataFrame, problems: RowErrors,
                  *, timings: dict | None = None) -> pd.DataFrame:
-        """``frame`` with result columns, for normalised ``projects`` aligned with it.
+        """``frame`` with the result columns added (replacing any of the same name)."""
+        out = frame.copy()
+        results = self.result_columns(projects, problems, timings=timings)
+        for column in RESULT_COLUMNS:
+            out[column] = results[column].to_numpy()
+        return out
 
-        Rows flagged in ``problems`` are not evaluated: their verdict is ``error``.
+    def result_columns(self, projects: gpd.GeoDataFrame, problems: RowErrors,
+                       *, timings: dict | None = None) -> pd.DataFrame:
+        """The :data:`RESULT_COLUMNS` for normalised ``projects`` (same index).
+
+        Rows flagged in ``problems`` are not evaluated: their verdict is
+        ``error`` and ``error`` holds the reason.
         """
         good = ~problems.bad
         subset = projects[good].reset_index(drop=True) if not good.all() else projects.reset_index(drop=True)
         ev = evaluate(subset, self.units, self.zones, self.rules, timings=timings)
         started = time.perf_counter()
         summary = summary_columns(ev, self.units, self.rules)
-        result = pd.DataFrame({c: np.full(len(frame), "", dtype=object) for c in RESULT_COLUMNS},
-                              index=frame.index)
-        for column in summary:
-            values = result[column].to_numpy(dtype=object)
+        result = {}
+        for column in RESULT_COLUMNS[:-1]:
+            values = np.full(len(projects), "error" if column in ("verdict", "worst_case") else "", dtype=object)
             values[good] = summary[column].to_numpy(dtype=object)
             result[column] = values
-        result.loc[~good, ["verdict", "worst_case"]] = "error"
         result["error"] = problems.message
-        out = frame.copy()
-        for column in RESULT_COLUMNS:
-            out[column] = result[column]
         if timings is not None:
             timings["evaluate"] = timings.get("evaluate", 0.0) + time.perf_counter() - started
-        return out
+        return pd.DataFrame(result, index=projects.index)
 
 
 def site_geometry(*, lon=None, lat=None, site=None, crs=None):

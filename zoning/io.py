@@ -209,6 +209,10 @@ class XlsxWriter(TableWriter):
                 self.sheets[name].append(rows[i])
         self.rows += len(frame)
 
+    def abort(self):
+        for sheet in self.sheets.values():  # finish each sheet's temporary stream before the file goes
+            sheet.close()
+
     def close(self, summary=None):
         sheet = self.sheets["summary"]
         sheet.append(["section", "value", "rows"])

@@ -125,7 +125,7 @@ def attribute_value(name: str, value: object) -> float:
     return number
 
 
-def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise"):
+def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise", labels: dict[str, str] | None = None):
     """Validate and canonicalise a frame of projects for evaluation.
 
     Expects a geometry column with a CRS, optional ``industry`` and ``type``
@@ -138,8 +138,10 @@ def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise"):
     naming the row and field. With ``errors="collect"`` returns
     ``(frame, problems)`` instead: ``problems`` is a :class:`RowErrors` with a
     one-line message and a kind for each bad row (the first problem found in
-    the row); those rows' values are left missing.
+    the row); those rows' values are left missing. ``labels`` maps column
+    names to the names messages should use (e.g. the input file's headers).
     """
+    labels = labels or {}
     if errors not in ("raise", "collect"):
         raise ValueError(f"errors must be 'raise' or 'collect', not {errors!r}")
     if projects.crs is None:
@@ -155,9 +157,10 @@ def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise"):
     table = industry_table()
 
     industries = projects["industry"] if "industry" in projects else pd.Series(None, index=projects.index)
-    out["industry"] = _map_unique(industries, table.resolve, "industry", problems, "unknown industry")
+    out["industry"] = _map_unique(industries, table.resolve, labels.get("industry", "industry"), problems,
+                                  "unknown industry")
     types = projects["type"] if "type" in projects else pd.Series(None, index=projects.index)
-    out["type"] = _map_unique(types, project_type, "type", problems, "unknown project type")
+    out["type"] = _map_unique(types, project_type, labels.get("type", "type"), problems, "unknown project type")
 
     seen: dict[str, str] = {}
     for column in projects.columns:
@@ -171,7 +174,8 @@ def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise"):
             raise InputError(f"columns {seen[name]!r} and {column!r} both give attribute {name}")
         seen[name] = column
         kind = "non-numeric emission" if name in EMISSIONS else "bad attribute value"
-        out[name] = _map_unique(projects[column], lambda v, n=name: attribute_value(n, v), column, problems, kind)
+        out[name] = _map_unique(projects[column], lambda v, n=name: attribute_value(n, v),
+                                labels.get(column, column), problems, kind)
     for name in ATTRIBUTES:
         if name not in out:
             out[name] = np.nan

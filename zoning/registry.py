@@ -41,7 +41,8 @@ VECTOR = {".gpkg": "gpkg", ".shp": "shp", ".geojson": "geojson", ".json": "geojs
 DEFAULT_CHUNK = 100_000
 
 # Header names per field, best first: when two headers match one field, the
-# better-ranked one is used; two equally ranked matches are an error.
+# better-ranked one is used (行业代码 over 行业类别); two equally ranked matches,
+# or two columns for one attribute, are an error.
 _FIELD_HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("项目名称", "name", "project_name", "projectname", "项目", "名称", "project"),
     "lon": ("经度", "lon", "longitude", "lng", "long", "东经", "中心经度", "经度坐标", "x经度"),
@@ -124,6 +125,8 @@ def recognise_columns(headers, overrides: dict[str, str] | None = None) -> Colum
         f, rank, unit = _match(header)
         if f is None or f in overrides:
             continue
+        if f in ATTRIBUTES:
+            rank = 0  # two columns for one quantity are ambiguous whatever their names
         if f not in best or rank < best[f][0]:
             best[f] = (rank, [header])
             unit_of[header] = unit

@@ -124,19 +124,19 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
                     break
                 raw, geometry, numbers = item
                 projects, problems = projects_from(raw, colmap, geometry=geometry, crs=crs)
-                projects, more = normalise(projects, errors="collect")
+                projects, more = normalise(projects, errors="collect", labels=colmap.columns)
                 problems.merge(more)
                 scale_attributes(projects, colmap)
                 timings["read"] += time.perf_counter() - started
-                out = engine.annotate(raw, projects, problems, timings=timings)
-                out = out.rename(columns=renamed)
+                results = engine.result_columns(projects, problems, timings=timings)
+                out = pd.concat([raw, results.rename(columns=renamed)], axis=1)
                 sites = projects.geometry.to_numpy()
                 if add_wkt:
                     out["wkt"] = shapely.to_wkt(sites, rounding_precision=7)
                 started = time.perf_counter()
                 writer.write(out, sites)
                 timings["write"] += time.perf_counter() - started
-                summary._add(out.rename(columns={v: k for k, v in renamed.items()}), numbers, problems.kind)
+                summary._add(results, numbers, problems.kind)
                 if progress is not None:
                     progress(summary.rows, registry.total)
             started = time.perf_counter()

@@ -154,7 +154,10 @@ def summary_columns(ev: Evaluation, units, rules) -> pd.DataFrame:
     deciding = rows[c["effect"].to_numpy()[rows["clause"].to_numpy()] != "require"]
     # one label per (clause, status): an undecided clause is marked as such
     item = deciding["clause"].to_numpy() * 2 + (deciding["status"].to_numpy() == "unknown")
-    dedup = pd.DataFrame({"p": deciding["project"].to_numpy(), "item": item}).drop_duplicates()
+    # prohibit clauses first, then restrict; within an effect, in list order
+    rank = c["effect"].map({"prohibit": 0, "restrict": 1}).to_numpy()[deciding["clause"].to_numpy()]
+    dedup = pd.DataFrame({"p": deciding["project"].to_numpy(), "rank": rank, "item": item}).drop_duplicates()
+    dedup = dedup.sort_values(["p", "rank", "item"], kind="stable")
     ids = (c["list"] + "/" + c["clause"]).to_numpy()
     reasons = (c["effect"].map(EFFECT_LABELS) + ": " + c["text"].str.slice(0, 60)).to_numpy()
     ids2 = np.repeat(ids, 2)

@@ -1,0 +1,413 @@
+"""Screening registries: formats, encodings, headers, per-row errors, outputs."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import shapely
+
+from tests.conftest import TWO_UNITS, make_list, make_units
+from zoning import Engine
+from zoning.crs import GEOGRAPHIC
+from zoning.errors import DataError, InputError
+from zoning.registry import open_registry, parse_coordinates, recognise_columns
+from zoning.screening import screen
+
+
+@pytest.fixture(scope="module")
+def engine():
+    lst = make_list([
+        {"id": "STEEL", "effect": "prohibit", "conditions": {"all": [{"industry": ["C31"]}, {"type": ["new"]}]}},
+        {"id": "VOC", "effect": "restrict",
+         "conditions": {"all": [{"industry": ["C26"]}, {"attr": "VOCs", "gt": 10}]}},
+        {"id": "SO2", "effect": "restrict",
+         "conditions": {"all": [{"industry": ["D44"]}, {"attr": "SO2", "gt": 1}]}},
+    ])
+    return Engine(make_units(TWO_UNITS), [lst])
+
+
+# name, lon, lat, industry, type, VOCs, SO2 (kg/a), expected verdict, expected error kind fragment
+ROWS = [
+    ("钢铁新建", "116.05", "38.95", "C3120", "新建", "", "", "prohibited", ""),
+    ("办公楼", "115.95", "38.95", "I6513", "新建", "", "", "permitted", ""),
+    ("化工甲", "115.95", "38.95", "C2614", "扩建", "12.5", "", "restricted", ""),
+    ("化工乙", "115.95", "38.95", "C2614", "扩建", "", "", "undetermined", ""),
+    ("域外项目", "113.00", "30.00", "C2614", "新建", "1", "", "not_covered", ""),
+    ("坐标有误", "abc", "38.95", "C2614", "新建", "1", "", "error", "'经度'"),
+    ("缺经度", "", "38.95", "C2614", "新建", "1", "", "error", "'经度': missing"),
+    ("行业有误", "115.95", "38.95", "X999", "新建", "1", "", "error", "'行业代码'"),
+    ("性质有误", "115.95", "38.95", "C2614", "拆除", "1", "", "error", "'建设性质'"),
+    ("排放有误", "115.95", "38.95", "C2614", "新建", "很多", "", "error", "'VOCs(t/a)'"),
+    ("度分秒", "115°57'00\"", "38°57'00\"", "C2614", "新建", "12.5", "", "restricted", ""),
+    ("经纬颠倒", "38.95", "115.95", "C2614", "新建", "1", "", "error", "swapped"),
+    ("电厂千克甲", "115.95", "38.95", "D4411", "新建", "", "1500", "restricted", ""),
+    ("电厂千克乙", "115.95", "38.95", "D4411", "新建", "", "500", "permitted", ""),
+    ("代码加名称", "116.05", "38.95", "C3120 炼钢", "新建", "", "", "prohibited", ""),
+]
+HEADERS = ["项目名称", "经度", "纬度", "行业代码", "建设性质", "VOCs(t/a)", "二氧化硫（kg/a）"]
+
+
+def registry_frame(rows=ROWS) -> pd.DataFrame:
+    return pd.DataFrame([r[:7] for r in rows], columns=HEADERS)
+
+
+def expected_verdicts(rows=ROWS):
+    return [r[7] for r in rows]
+
+
+def read_back(path) -> pd.DataFrame:
+    suffix = path.suffix
+    if suffix == ".csv":
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    if suffix == ".xlsx":
+        return pd.read_excel(path, sheet_name="screened", dtype=str, keep_default_na=False)
+    if suffix == ".parquet":
+        return gpd.read_parquet(path)
+    if suffix == ".geojsons":
+        text = path.read_text(encoding="utf-8")
+        return pd.DataFrame([json.loads(r)["properties"] for r in text.split("\x1e") if r.strip()])
+    return gpd.read_file(path)
+
+
+# ---- inputs ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030", "utf-16"])
+def test_csv_encodings_are_detected(engine, tmp_path, encoding):
+    src = tmp_path / "registry.csv"
+    registry_frame().to_csv(src, index=False, encoding=encoding)
+    out = tmp_path / "out.csv"
+    summary = screen(engine, src, out)
+    result = read_back(out)
+    assert list(result["verdict"]) == expected_verdicts()
+    assert list(result["项目名称"]) == [r[0] for r in ROWS]
+    assert summary.encoding == {"gbk": "gb18030"}.get(encoding, encoding)
+
+
+def test_encoding_override(engine, tmp_path):
+    src = tmp_path / "registry.csv"
+    registry_frame().to_csv(src, index=False, encoding="gbk")
+    result = read_back(_screened(engine, src, tmp_path / "out.csv", encoding="gb18030"))
+    assert list(result["verdict"]) == expected_verdicts()
+    with pytest.raises(DataError, match="not readable as utf-8"):
+        screen(engine, src, tmp_path / "bad.csv", encoding="utf-8")
+    assert not (tmp_path / "bad.csv").exists()
+
+
+def _screened(engine, src, out, **kw):
+    screen(engine, src, out, **kw)
+    return out
+
+
+def test_xlsx_with_a_title_row_and_a_chosen_sheet(engine, tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "说明"
+    book.active.append(["本表为示例"])
+    ws = book.create_sheet("项目清单")
+    ws.append(["某市2026年建设项目清单"])  # a title row above the header, as bureaus often have
+    ws.append(HEADERS)
+    for row in ROWS:
+        ws.append([float(v) if k in (1, 2) and _is_number(v) else v for k, v in enumerate(row[:7])])
+    ws.append([None] * 7)  # trailing blank row: skipped, and said so
+    src = tmp_path / "registry.xlsx"
+    book.save(src)
+    out = tmp_path / "out.xlsx"
+    summary = screen(engine, src, out, sheet="项目清单")
+    result = read_back(out)
+    assert list(result["verdict"]) == expected_verdicts()
+    assert any("above the header" in n for n in summary.notes)
+    assert any("empty row" in n for n in summary.notes)
+    assert summary.examples["bad coordinate"][0].startswith("row 8:")  # the sheet's row number
+    book = openpyxl.load_workbook(out, read_only=True)
+    assert book.sheetnames == ["screened", "prohibited", "restricted", "summary"]
+    prohibited = list(book["prohibited"].iter_rows(values_only=True))
+    assert len(prohibited) == 1 + expected_verdicts().count("prohibited")
+    with pytest.raises(DataError, match="no sheet 'nope'"):
+        screen(engine, src, tmp_path / "x.xlsx", sheet="nope")
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _good_rows():
+    return [r for r in ROWS if r[7] != "error"]
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".shp", ".geojson", ".geojsons"])
+@pytest.mark.parametrize("io_engine", ["pyogrio", "fiona"])
+def test_vector_inputs(engine, tmp_path, suffix, io_engine):
+    rows = _good_rows()
+    frame = pd.DataFrame([(r[0], r[3], r[4], r[5], r[6]) for r in rows],
+                         columns=["name", "industry", "type", "VOCs", "SO2_kg"])
+    lon, lat = parse_coordinates(pd.Series([r[1] for r in rows]), "lon")[0], \
+        parse_coordinates(pd.Series([r[2] for r in rows]), "lat")[0]
+    geometry = list(gpd.points_from_xy(lon, lat))
+    frame.loc[len(frame)] = ["无位置", "C2614", "new", "1", ""]
+    geometry.append(None)
+    layer = gpd.GeoDataFrame(frame, geometry=geometry, crs=GEOGRAPHIC)
+    src = tmp_path / f"registry{suffix}"
+    driver = {".geojsons": "GeoJSONSeq"}.get(suffix)
+    layer.to_file(src, driver=driver, engine="pyogrio") if driver else layer.to_file(src, engine="pyogrio")
+    out = tmp_path / "out.csv"
+    summary = screen(engine, src, out, io_engine=io_engine, columns={"SO2": "SO2_kg"})
+    result = read_back(out)
+    # the header "SO2_kg" names no unit in brackets, so 500 and 1500 are read as t/a: both restricted
+    expected = [r[7] if r[0] not in ("电厂千克甲", "电厂千克乙") else "restricted" for r in rows]
+    assert list(result["verdict"]) == expected + ["error"]
+    assert result["error"].iloc[-1].startswith("field 'geometry'")
+    assert result["wkt"].iloc[0].startswith("POINT (116.05")
+    assert summary.rows == len(rows) + 1
+
+
+# ---- headers and coordinates ------------------------------------------------------
+
+def test_english_headers_and_overrides(engine, tmp_path):
+    frame = registry_frame()
+    frame.columns = ["Project Name", "Longitude", "Latitude", "Industry", "Type", "VOCs", "so2 (kg/a)"]
+    src = tmp_path / "registry.csv"
+    frame.to_csv(src, index=False)
+    result = read_back(_screened(engine, src, tmp_path / "out.csv"))
+    assert list(result["verdict"]) == expected_verdicts()
+
+    frame.columns = ["项目", "东经坐标", "北纬坐标", "行业", "性质", "VOC排放", "SO2"]
+    frame["SO2"] = ""
+    frame.to_csv(src, index=False)
+    with pytest.raises(InputError, match="no lon or lat column"):
+        screen(engine, src, tmp_path / "out2.csv")
+    summary = screen(engine, src, tmp_path / "out2.csv",
+                     columns={"lon": "东经坐标", "lat": "北纬坐标", "type": "性质", "VOCs": "VOC排放"})
+    assert "lon←东经坐标" in summary.columns
+    result = read_back(tmp_path / "out2.csv")
+    assert result["verdict"].iloc[2] == "restricted"  # VOCs via the override
+
+
+def test_header_recognition():
+    cols = recognise_columns(["序号", "项目名称", "经度", "纬度", "行业类别", "行业代码", "建设性质",
+                              "二氧化硫排放量(t/a)", "氮氧化物", "颗粒物（吨/年）", "挥发性有机物",
+                              "化学需氧量", "氨氮(万吨/年)"])
+    assert cols.columns["industry"] == "行业代码"  # a code column beats a category-name column
+    assert cols.columns["SO2"] == "二氧化硫排放量(t/a)"
+    assert {"NOx", "particulate", "VOCs", "COD", "NH3-N"} <= set(cols.columns)
+    assert cols.scales == {"SO2": 1.0, "particulate": 1.0, "NH3-N": 1e4}
+    with pytest.raises(InputError, match="all look like VOCs"):
+        recognise_columns(["lon", "lat", "VOCs", "挥发性有机物"])
+    with pytest.raises(InputError, match="unit 'lb/a' is not recognised"):
+        recognise_columns(["lon", "lat", "VOCs(lb/a)"])
+    with pytest.raises(InputError, match="no column 'nope'"):
+        recognise_columns(["lon", "lat"], {"VOCs": "nope"})
+    with pytest.raises(InputError, match="unknown field"):
+        recognise_columns(["lon", "lat"], {"colour": "lon"})
+
+
+@pytest.mark.parametrize("text, axis, value", [
+    ("116°23'45.6\"", "lon", 116.396), ("116度23分45.6秒", "lon", 116.396), ("E116°23.5'", "lon", 116.391667),
+    ("116°23′45.6″E", "lon", 116.396), ("东经116°23′45.6″", "lon", 116.396), ("39°54'N", "lat", 39.9),
+    ("S33°52'", "lat", -33.866667), ("116.5", "lon", 116.5), ("116 23 45.6", "lon", 116.396),
+])
+def test_dms_coordinates(text, axis, value):
+    parsed, problem = parse_coordinates(pd.Series([text]), axis)
+    assert problem[0] == ""
+    assert parsed[0] == pytest.approx(value, abs=1e-6)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("116°70'", "below 60"), ("N39°54'", "other axis"), ("东116", "not a number"), ("", "missing"),
+])
+def test_bad_coordinates(text, message):
+    parsed, problem = parse_coordinates(pd.Series([text]), "lon")
+    assert np.isnan(parsed[0]) and message in problem[0]
+
+
+def test_projected_coordinates_with_crs(engine, tmp_path):
+    pts = gpd.GeoSeries(gpd.points_from_xy([116.05, 115.95], [38.95, 38.95]), crs=GEOGRAPHIC).to_crs(4527)
+    frame = pd.DataFrame({"lon": pts.x.round(2), "lat": pts.y.round(2), "industry": ["C3120", "I6513"],
+                          "type": "new"})
+    src = tmp_path / "r.csv"
+    frame.to_csv(src, index=False)
+    result = read_back(_screened(engine, src, tmp_path / "o.csv", crs="EPSG:4527"))
+    assert list(result["verdict"]) == ["prohibited", "permitted"]
+
+
+# ---- nothing lost -------------------------------------------------------------------
+
+def test_every_row_once_in_order_with_each_error_kind(engine, tmp_path):
+    src = tmp_path / "registry.csv"
+    registry_frame().to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    summary = screen(engine, src, out, chunk_size=4)  # several chunks
+    result = read_back(out)
+    original = pd.read_csv(src, dtype=str, keep_default_na=False)
+    assert len(result) == len(ROWS)
+    pd.testing.assert_frame_equal(result[original.columns], original)  # input columns untouched
+    assert list(result["verdict"]) == expected_verdicts()
+    for row, error in zip(ROWS, result["error"]):
+        assert (row[8] in error) if row[8] else error == "", (row, error)
+    assert summary.errors == {"bad coordinate": 2, "missing location": 1, "unknown industry": 1,
+                              "unknown project type": 1, "non-numeric emission": 1}
+    assert summary.verdicts["error"] == 6 and summary.rows == len(ROWS)
+    assert summary.failing("prohibited") == 2 + 1 + 6  # prohibited, not_covered, errors
+
+
+def test_chunk_size_does_not_change_the_result(engine, tmp_path):
+    src = tmp_path / "registry.csv"
+    registry_frame(ROWS * 7).to_csv(src, index=False)
+    a = read_back(_screened(engine, src, tmp_path / "a.csv", chunk_size=5))
+    b = read_back(_screened(engine, src, tmp_path / "b.csv", chunk_size=10_000))
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_interrupted_write_leaves_no_output(engine, tmp_path, monkeypatch):
+    src = tmp_path / "registry.csv"
+    registry_frame(ROWS * 3).to_csv(src, index=False)
+    out = tmp_path / "out.gpkg"
+    calls = {"n": 0}
+    real = Engine.result_columns
+
+    def interrupted(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "result_columns", interrupted)
+    for suffix in (".gpkg", ".csv", ".geojson", ".xlsx", ".parquet"):
+        calls["n"] = 0
+        target = out.with_suffix(suffix)
+        with pytest.raises(KeyboardInterrupt):
+            screen(engine, src, target, chunk_size=10)
+        assert not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["registry.csv"]
+    # an existing output survives a failed run untouched
+    existing = tmp_path / "keep.csv"
+    existing.write_text("old", encoding="utf-8")
+    calls["n"] = 0
+    with pytest.raises(KeyboardInterrupt):
+        screen(engine, src, existing, chunk_size=10)
+    assert existing.read_text(encoding="utf-8") == "old"
+
+
+def test_result_columns_do_not_overwrite_input_columns(engine, tmp_path):
+    frame = registry_frame()
+    frame["verdict"] = "input value"
+    src = tmp_path / "r.csv"
+    frame.to_csv(src, index=False)
+    summary = screen(engine, src, tmp_path / "o.csv")
+    result = read_back(tmp_path / "o.csv")
+    assert set(result["verdict"]) == {"input value"}
+    assert list(result["zoning_verdict"]) == expected_verdicts()
+    assert any("zoning_verdict" in n for n in summary.notes)
+
+
+# ---- outputs ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".gpkg", ".geojson", ".geojsons", ".parquet"])
+def test_every_output_format_keeps_rows_and_order(engine, tmp_path, suffix):
+    src = tmp_path / "registry.csv"
+    registry_frame().to_csv(src, index=False)
+    out = tmp_path / f"out{suffix}"
+    screen(engine, src, out, chunk_size=4)
+    result = read_back(out)
+    assert list(result["verdict"]) == expected_verdicts()
+    assert list(result["项目名称"]) == [r[0] for r in ROWS]
+    if suffix in (".gpkg", ".parquet"):
+        assert result.crs.equals(GEOGRAPHIC)
+        assert result.geometry.isna().sum() == 3  # rows without a usable location keep a null geometry
+
+
+def test_csv_output_has_a_bom_for_excel(engine, tmp_path):
+    src = tmp_path / "r.csv"
+    registry_frame().to_csv(src, index=False, encoding="gbk")
+    screen(engine, src, tmp_path / "o.csv")
+    raw = (tmp_path / "o.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1
+    assert "钢铁新建" in raw.decode("utf-8-sig")
+
+
+def test_geojsonseq_is_rfc8142(engine, tmp_path):
+    src = tmp_path / "r.csv"
+    registry_frame().to_csv(src, index=False)
+    screen(engine, src, tmp_path / "o.geojsons", chunk_size=4)
+    text = (tmp_path / "o.geojsons").read_text(encoding="utf-8")
+    records = text.split("\x1e")
+    assert records[0] == "" and len(records) == len(ROWS) + 1
+    assert all(r.endswith("\n") and json.loads(r)["type"] == "Feature" for r in records[1:])
+
+
+def test_parquet_output_is_geoparquet(engine, tmp_path):
+    src = tmp_path / "r.csv"
+    registry_frame().to_csv(src, index=False)
+    screen(engine, src, tmp_path / "o.parquet", chunk_size=4)
+    meta = json.loads(pq.read_schema(tmp_path / "o.parquet").metadata[b"geo"])
+    assert meta["primary_column"] == "geometry" and meta["columns"]["geometry"]["encoding"] == "WKB"
+
+
+def _decimals(x: float) -> int:
+    text = repr(x)
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def check_rfc7946(collection: dict) -> None:
+    """RFC 7946: no crs member, lon/lat order, ≤ 7 decimals, CCW exteriors and CW holes."""
+    assert "crs" not in collection
+    for feature in collection["features"]:
+        assert "crs" not in feature and feature["type"] == "Feature"
+        if feature["geometry"] is None:
+            continue
+        geom = shapely.geometry.shape(feature["geometry"])
+        coords = shapely.get_coordinates(geom)
+        assert (np.abs(coords[:, 0]) <= 180).all() and (np.abs(coords[:, 1]) <= 90).all()
+        assert (coords[:, 0] > coords[:, 1]).all()  # in China, lon > lat: lon comes first
+        assert max(_decimals(float(v)) for v in coords.ravel()) <= 7
+        for polygon in shapely.get_parts(geom):
+            if polygon.geom_type != "Polygon":
+                continue
+            assert polygon.exterior.is_ccw
+            assert all(not ring.is_ccw for ring in polygon.interiors)
+
+
+def test_geojson_output_follows_rfc7946(engine, tmp_path):
+    shell = [(115.91, 38.91), (115.91, 38.99123456789), (115.99, 38.99), (115.99, 38.91)]  # clockwise
+    hole = [(115.93, 38.93), (115.95, 38.93), (115.95, 38.95), (115.93, 38.95)]  # counter-clockwise
+    polygon = shapely.Polygon(shell, [hole])
+    assert not polygon.exterior.is_ccw
+    layer = gpd.GeoDataFrame({"name": ["地块", "点", "无位置"], "industry": ["C3120", "I6513", "I6513"],
+                              "type": "new"},
+                             geometry=[polygon, shapely.Point(116.0512345678, 38.95), None], crs=GEOGRAPHIC)
+    src = tmp_path / "sites.gpkg"
+    layer.to_file(src)
+    screen(engine, src, tmp_path / "o.geojson")
+    collection = json.loads((tmp_path / "o.geojson").read_text(encoding="utf-8"))
+    check_rfc7946(collection)
+    assert [f["properties"]["verdict"] for f in collection["features"]] == ["prohibited", "permitted", "error"]
+    assert collection["features"][1]["geometry"]["coordinates"] == [116.0512346, 38.95]
+    assert collection["features"][2]["geometry"] is None
+
+
+# ---- errors naming the file ---------------------------------------------------------
+
+def test_unreadable_inputs(engine, tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        open_registry(tmp_path / "nope.csv")
+    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(DataError, match="save it as .xlsx"):
+        open_registry(tmp_path / "old.xls")
+    (tmp_path / "bad.xlsx").write_text("not a workbook")
+    with pytest.raises(DataError, match="cannot read as an Excel workbook"):
+        open_registry(tmp_path / "bad.xlsx")
+    (tmp_path / "r.dat").write_text("x")
+    with pytest.raises(DataError, match="unknown format"):
+        open_registry(tmp_path / "r.dat")
+    src = tmp_path / "r.csv"
+    registry_frame().to_csv(src, index=False)
+    with pytest.raises(DataError, match="unknown format '.txt'|unknown format"):
+        screen(engine, src, tmp_path / "o.docx")
