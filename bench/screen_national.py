@@ -1,0 +1,101 @@
+"""Issue-3 benchmark: screening a national-scale registry, against the raw geopandas join.
+
+Make the data first (synthetic: ~40,000 units, 1,000,000 points):
+    python bench/make_national.py /tmp/national
+then, from the repository root with the package installed:
+    python bench/screen_national.py /tmp/national [--registry registry.gpkg] [--output screened.csv]
+
+Prints, measured in this one run:
+- engine load time (units + lists, compiled);
+- screening time split into read / assign / evaluate / write, and peak memory
+  (the process's maximum resident set size, measured before the baseline runs);
+- the baseline: ``geopandas.sjoin(points, units, predicate="within")`` on the
+  same points and polygons (read time excluded), and for reference
+  ``predicate="intersects"`` and a per-point Python loop on a sample,
+  extrapolated;
+- the ratios (assign + evaluate) ÷ sjoin and full screening ÷ sjoin.
+Targets from issue 3: (assign + evaluate) ≤ 1.5 × the join; peak memory ≤ 4 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import shapely
+
+from zoning import Engine
+from zoning.screening import screen
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # ru_maxrss is in KiB on Linux
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path, help="directory written by bench/make_national.py")
+    parser.add_argument("--registry", default="registry.csv", help="registry file inside DATA")
+    parser.add_argument("--output", default="screened.csv", help="output file name (format from extension)")
+    parser.add_argument("--chunk-size", type=int, default=100_000)
+    parser.add_argument("--loop-sample", type=int, default=2_000, help="points for the naive-loop estimate")
+    args = parser.parse_args()
+
+    t = time.perf_counter()
+    engine = Engine.load(args.data / "units.gpkg", [args.data / "rules"])
+    load = time.perf_counter() - t
+    units = engine.units
+    vertices = shapely.get_num_coordinates(units.geometry.to_numpy())
+    print(f"units: {len(units):,} (median {np.median(vertices):.0f} vertices, max {vertices.max():,}); "
+          f"clauses: {len(engine.rules.clauses):,}; mean clauses per unit "
+          f"{np.diff(engine.rules.unit_offsets).mean():.1f}")
+    print(f"engine load: {load:.2f} s; peak memory so far {peak_rss_gb():.2f} GB")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / args.output
+        t = time.perf_counter()
+        summary = screen(engine, args.data / args.registry, out, chunk_size=args.chunk_size)
+        total = time.perf_counter() - t
+        size = out.stat().st_size
+    peak = peak_rss_gb()
+    tm = summary.timings
+    print(f"screened {summary.rows:,} rows ({args.registry} → {args.output}, {size / 1e6:,.0f} MB) in {total:.2f} s: "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in tm.items()))
+    print("verdicts: " + ", ".join(f"{k} {v:,}" for k, v in summary.verdicts.most_common()))
+    print(f"peak memory (screening, after load): {peak:.2f} GB")
+
+    points = pyogrio.read_dataframe(args.data / "registry.gpkg", use_arrow=True, columns=[])
+    polygons = units[["code", "geometry"]]
+    shapely.prepare(polygons.geometry.to_numpy())  # as our engine holds them: prepared once at load
+    t = time.perf_counter()
+    joined = gpd.sjoin(points, polygons, predicate="within", how="inner")
+    within = time.perf_counter() - t
+    print(f"baseline geopandas.sjoin(predicate='within'): {within:.2f} s ({len(joined):,} pairs)")
+    t = time.perf_counter()
+    gpd.sjoin(points, polygons, predicate="intersects", how="inner")
+    intersects = time.perf_counter() - t
+    print(f"reference geopandas.sjoin(predicate='intersects'): {intersects:.2f} s ({intersects / within:.1f}× within)")
+
+    sample = points.geometry.to_numpy()[: args.loop_sample]
+    polys = polygons.geometry.to_numpy()
+    t = time.perf_counter()
+    for p in sample:  # the naive way: every point against every polygon's prepared test
+        shapely.contains(polys, p)
+    loop = (time.perf_counter() - t) * len(points) / len(sample)
+    print(f"reference naive per-point loop (extrapolated from {len(sample):,} points): {loop:.1f} s")
+
+    core = tm["assign"] + tm["evaluate"]
+    print(f"ratio (assign + evaluate) / sjoin within: {core / within:.2f} (target ≤ 1.5)")
+    print(f"ratio full screening / sjoin within: {total / within:.2f}")
+    print(f"ratio naive loop / full screening: {loop / total:.1f}")
+    print(f"peak memory {peak:.2f} GB (target ≤ 4 GB)")
+
+
+if __name__ == "__main__":
+    main()
