@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
 
 from zoning.industries import level_of, table
 from zoning.projects import PROJECT_TYPES
+
+_KEY_LIMIT = 9999  # integer keys of codes: 4-digit numbers, or a section letter's ordinal
 
 
 def code_key(code: str) -> int:
@@ -100,19 +103,37 @@ class Always(Condition):
 class IndustryIn(Condition):
     codes: tuple[str, ...]  # canonical codes (digits or a section letter)
 
-    def evaluate(self, cols):
-        true = np.zeros(cols.n, bool)
-        unknown = cols.industry_level == 0  # industry not supplied
+    @cached_property
+    def _lookups(self) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+        """Per level, a boolean table indexed by (integer key + 1): the codes
+        themselves, and their ancestors. A key of -1 (no code at that level)
+        lands on index 0, which is always false."""
+        exact: dict[int, set[int]] = {}
+        coarse: dict[int, set[int]] = {}
         for code in self.codes:
             level = level_of(code)
-            true |= cols.industry[level] == code_key(code)
-            # A project coded more coarsely than the clause (division 26 against
-            # class 2614) is unknown when the clause's code lies under its code.
+            exact.setdefault(level, set()).add(code_key(code))
             ancestors = {1: table().get(code).section, 2: code[:2], 3: code[:3]}
             for coarser in range(1, level):
-                unknown |= (cols.industry_level == coarser) & (
-                    cols.industry[coarser] == code_key(ancestors[coarser])
-                )
+                coarse.setdefault(coarser, set()).add(code_key(ancestors[coarser]))
+
+        def lookup(keys: set[int]) -> np.ndarray:
+            out = np.zeros(_KEY_LIMIT + 1, bool)
+            out[np.fromiter(keys, np.int64) + 1] = True
+            return out
+
+        return ({k: lookup(v) for k, v in exact.items()}, {k: lookup(v) for k, v in coarse.items()})
+
+    def evaluate(self, cols):
+        exact, coarse = self._lookups
+        true = np.zeros(cols.n, bool)
+        for level, hit in exact.items():
+            true |= hit[cols.industry[level] + 1]
+        unknown = cols.industry_level == 0  # industry not supplied
+        # A project coded more coarsely than the clause (division 26 against
+        # class 2614) is unknown when the clause's code lies under its code.
+        for level, hit in coarse.items():
+            unknown |= (cols.industry_level == level) & hit[cols.industry[level] + 1]
         unknown &= ~true
         return Truth(true, ~true & ~unknown)
 
@@ -128,7 +149,9 @@ class TypeIn(Condition):
     types: tuple[str, ...]
 
     def evaluate(self, cols):
-        true = np.isin(cols.type, [PROJECT_TYPES.index(t) for t in self.types])
+        wanted = np.zeros(len(PROJECT_TYPES) + 1, bool)  # index: type + 1 (0 = not given)
+        wanted[[PROJECT_TYPES.index(t) + 1 for t in self.types]] = True
+        true = wanted[cols.type + 1]
         missing = cols.type < 0
         return Truth(true, ~true & ~missing)
 

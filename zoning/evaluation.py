@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -50,32 +50,38 @@ _TO_AREA = Transformer.from_crs(GEOGRAPHIC, EQUAL_AREA, always_xy=True)
 class Columns:
     """Project inputs as arrays (see :class:`zoning.conditions.ProjectColumns`)."""
 
-    def __init__(self, industry, industry_level, type_, attributes):
+    def __init__(self, industry, industry_level, type_, attributes, industry_index=None, industry_codes=None):
         self.industry = industry
         self.industry_level = industry_level
         self.type = type_
         self.attributes = attributes
         self.n = len(type_)
+        self.industry_index = industry_index  # per project: index into industry_codes
+        self.industry_codes = industry_codes  # distinct codes; the last entry, "", is "not given"
 
     @classmethod
     def from_projects(cls, projects: pd.DataFrame) -> Columns:
-        codes = projects["industry"].fillna("").astype(str)
+        # work on the distinct codes, then spread by integer index
+        index, distinct = pd.factorize(projects["industry"].to_numpy(dtype=object), use_na_sentinel=True)
+        codes = pd.Series(list(distinct) + [""], dtype=object)  # the last entry stands for "not given"
         level = np.where(codes.str.isalpha(), 1, codes.str.len().clip(upper=4)).astype(np.int8)
-        level[codes.to_numpy() == ""] = 0
+        level[(codes == "").to_numpy()] = 0
         sections = codes.str[:2].map(industry_table().section_of).fillna("")
-        industry = {1: _keys(sections, 1)}
+        keys = {1: _keys(sections, 1)}
         for width in (2, 3, 4):
-            industry[width] = np.where(level >= width, _keys(codes.str[:width], width), -1)
+            keys[width] = np.where(level >= width, _keys(codes.str[:width], width), -1)
+        index = np.where(index < 0, len(distinct), index)
+        industry = {width: k[index] for width, k in keys.items()}
+        level = level[index]
         type_ = projects["type"].map({t: i for i, t in enumerate(PROJECT_TYPES)})
         type_ = type_.fillna(-1).astype(np.int8).to_numpy()
         attrs = {a: projects[a].to_numpy(dtype=float) for a in ATTRIBUTES}
-        return cls(industry, level, type_, attrs)
+        return cls(industry, level, type_, attrs, index, codes.tolist())
 
     def take(self, idx: np.ndarray) -> Columns:
-        return Columns(
-            {k: v[idx] for k, v in self.industry.items()}, self.industry_level[idx],
-            self.type[idx], {k: v[idx] for k, v in self.attributes.items()},
-        )
+        """The rows ``idx``; columns are gathered only when a condition reads them."""
+        return Columns(_Taken(self.industry, idx), self.industry_level[idx], self.type[idx],
+                       _Taken(self.attributes, idx))
 
     def attribute(self, name: str) -> np.ndarray:
         return self.attributes[name]
@@ -90,6 +96,21 @@ class Columns:
                          _BIT["industry class (4-digit)"], 0)
         bits |= np.where(self.type < 0, _BIT["type"], 0)
         return bits
+
+
+class _Taken:
+    """A mapping of arrays, indexed by ``idx`` on first access (each key at most once)."""
+
+    def __init__(self, arrays: dict, idx: np.ndarray):
+        self._arrays, self._idx, self._cache = arrays, idx, {}
+
+    def __getitem__(self, key):
+        if key not in self._cache:
+            self._cache[key] = self._arrays[key][self._idx]
+        return self._cache[key]
+
+    def items(self):
+        return ((k, self[k]) for k in self._arrays)
 
 
 def _keys(prefixes: pd.Series, width: int) -> np.ndarray:
@@ -120,6 +141,25 @@ class CompiledRules:
     zone_clauses: np.ndarray
     zone_unit_ok: np.ndarray  # [clause row of zone lists → unit] mask, via list index
     clause_zone_list: np.ndarray  # per clause: index into zone_unit_ok rows, -1 if not zone list
+    clause_cond: np.ndarray = None  # per clause: index into conditions
+    clause_rank: np.ndarray = None  # per clause: EFFECT_RANK of its effect
+    deciding_offsets: np.ndarray = None  # CSR like unit_offsets/unit_clauses, prohibit/restrict only
+    deciding_clauses: np.ndarray = None
+    deciding_conds: np.ndarray = None  # the condition of each deciding_clauses entry
+    #: (industry code, type index) -> per condition: can it be anything but false? (see _possible)
+    possible_cache: dict = field(default_factory=dict)
+    #: batch text columns already built, by combination (see zoning.verdicts.join_per_project)
+    text_cache: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.clause_cond = self.clauses["cond"].to_numpy(dtype=np.int64)
+        self.clause_rank = self.clauses["effect"].map(EFFECT_RANK).to_numpy(dtype=np.int8)
+        owner = np.repeat(np.arange(len(self.unit_offsets) - 1), np.diff(self.unit_offsets))
+        deciding = self.clause_rank[self.unit_clauses] >= 2
+        counts = np.bincount(owner[deciding], minlength=len(self.unit_offsets) - 1)
+        self.deciding_offsets = np.concatenate([[0], np.cumsum(counts)])
+        self.deciding_clauses = self.unit_clauses[deciding].astype(np.int32)
+        self.deciding_conds = self.clause_cond[self.deciding_clauses].astype(np.int32)
 
 
 def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
@@ -187,8 +227,8 @@ def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.G
 def _layer_text_clauses(units: gpd.GeoDataFrame, unit_source: str, first: int, add_clause_cond):
     """Review-only obligations from the unit layer's four free-text fields."""
     parts = []
-    for field in TEXT_FIELDS:
-        text = units[field].astype(str).str.strip()
+    for name in TEXT_FIELDS:
+        text = units[name].astype(str).str.strip()
         has = (text != "").to_numpy()
         if not has.any():
             continue
@@ -196,11 +236,11 @@ def _layer_text_clauses(units: gpd.GeoDataFrame, unit_source: str, first: int, a
         parts.append(pd.DataFrame({
             "unit_index": np.flatnonzero(has),
             "list": sub["code"] + "-layer", "list_title": sub["name"] + "（单元图层准入要求）",
-            "level": "unit", "version": "", "list_path": unit_source, "clause": field,
-            "dimension": field, "effect": "require", "text": text[has], "text_en": None,
+            "level": "unit", "version": "", "list_path": unit_source, "clause": name,
+            "dimension": name, "effect": "require", "text": text[has], "text_en": None,
             "review_only": True, "document": unit_source,
             "issuer": sub["city"].where(sub["city"] != "", sub["province"]), "date": None,
-            "article": f"{DIMENSIONS[field]} field",
+            "article": f"{DIMENSIONS[name]} field",
         }))
     if not parts:
         return pd.DataFrame(columns=CLAUSE_COLUMNS), (np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -248,23 +288,30 @@ def _csr(pairs, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([[0], np.cumsum(counts)]), items[order]
 
 
-def expand_csr(keys: np.ndarray, offsets: np.ndarray, items: np.ndarray):
-    """For each key, every item of its CSR row: returns (position of key, item)."""
+def expand_csr(keys: np.ndarray, offsets: np.ndarray, *items: np.ndarray):
+    """For each key, every entry of its CSR row: returns (position of key, *entries of each items array)."""
     starts = offsets[keys]
     counts = offsets[keys + 1] - starts
     total = int(counts.sum())
-    owner = np.repeat(np.arange(len(keys)), counts)
-    within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    return owner, items[np.repeat(starts, counts) + within]
+    small = np.int32 if total < 2**31 and len(keys) < 2**31 else np.int64  # halves memory traffic
+    owner = np.repeat(np.arange(len(keys), dtype=small), counts)
+    shift = (starts - (np.cumsum(counts) - counts)).astype(np.int64)
+    index = np.arange(total, dtype=np.int64) + np.repeat(shift, counts)
+    return (owner, *(values[index] for values in items))
 
 
 # ---- spatial assignment -------------------------------------------------------
 
 def measure(geoms: np.ndarray) -> np.ndarray:
     """Area (m²) of polygons and length (m) of lines, in an equal-area CRS; 0 for points."""
-    projected = shapely.transform(geoms, lambda xy: np.column_stack(_TO_AREA.transform(xy[:, 0], xy[:, 1])))
     dim = shapely.get_dimensions(geoms)
-    return np.where(dim == 2, shapely.area(projected), np.where(dim == 1, shapely.length(projected), 0.0))
+    out = np.zeros(len(geoms))
+    extended = dim > 0
+    if extended.any():
+        projected = shapely.transform(geoms[extended],
+                                      lambda xy: np.column_stack(_TO_AREA.transform(xy[:, 0], xy[:, 1])))
+        out[extended] = np.where(dim[extended] == 2, shapely.area(projected), shapely.length(projected))
+    return out
 
 
 def overlay(sites: np.ndarray, polygons: np.ndarray):
@@ -276,6 +323,7 @@ def overlay(sites: np.ndarray, polygons: np.ndarray):
     if len(sites) == 0 or len(polygons) == 0:
         empty = np.zeros(0, np.int64)
         return empty, empty, np.array([], dtype=object), np.zeros(0)
+    shapely.prepare(polygons)  # once per polygon object: later calls find them prepared
     tree = shapely.STRtree(sites)
     poly_idx, site_idx = tree.query(polygons, predicate="intersects")
     order = np.lexsort((poly_idx, site_idx))
@@ -305,12 +353,17 @@ class Evaluation:
     site_measure: np.ndarray  # per project: m² / m (0 for points)
     uncovered: np.ndarray  # per project: part of the site (m² / m) in no unit
     pairs: pd.DataFrame  # project, unit, overlap, verdict
-    rows: pd.DataFrame  # project, pair, unit, clause, zone, status, missing (bitmask)
+    rows: pd.DataFrame  # project, pair, unit, clause, zone, applies (else undecided), missing (bitmask)
+    missing_bits: np.ndarray  # per project: inputs (bitmask) that left some clause undecided
 
 
 def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
-             rules: CompiledRules, *, timings: dict | None = None) -> Evaluation:
+             rules: CompiledRules, *, detail: bool = True, timings: dict | None = None) -> Evaluation:
     """Evaluate normalised projects (see :func:`zoning.projects.normalise`).
+
+    With ``detail=False`` (batches), ``rows`` holds only the prohibit and
+    restrict rows that apply or are undecided (columns project, clause,
+    applies), unordered: what :func:`zoning.verdicts.summary_columns` needs.
 
     ``timings``, when given, accumulates the seconds spent in ``assign``
     (spatial overlay with units and zones) and ``evaluate`` (the rest).
@@ -324,24 +377,38 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
 
     p_idx, u_idx, pieces, overlap = overlay(np.where(usable, sites, None), units.geometry.to_numpy())
     n_pairs = len(p_idx)
-    pair_of_row, clause = expand_csr(u_idx, rules.unit_offsets, rules.unit_clauses)
-    zone = np.full(len(clause), -1)
+    if detail:  # every clause, for citations
+        pair_of_row, clause = expand_csr(u_idx, rules.unit_offsets, rules.unit_clauses)
+        cond = rules.clause_cond[clause]
+    else:  # only prohibit/restrict clauses decide a verdict
+        pair_of_row, clause, cond = expand_csr(u_idx, rules.deciding_offsets, rules.deciding_clauses,
+                                               rules.deciding_conds)
+    zone = np.full(len(clause), -1, dtype=np.int32)
     if len(zones) and len(rules.zone_clauses):
         z_piece, z_idx, _, _ = overlay(pieces, zones.geometry.to_numpy())
         owner, z_clause = expand_csr(z_idx, rules.zone_offsets, rules.zone_clauses)
         z_pair = z_piece[owner]
         ok = rules.zone_unit_ok[rules.clause_zone_list[z_clause], u_idx[z_pair]]
+        if not detail:
+            ok &= rules.clause_rank[z_clause] >= 2
         pair_of_row = np.concatenate([pair_of_row, z_pair[ok]])
         clause = np.concatenate([clause, z_clause[ok]])
+        cond = np.concatenate([cond, rules.clause_cond[z_clause[ok]]])
         zone = np.concatenate([zone, z_idx[owner][ok]])
 
     assigned = time.perf_counter()
     project_of_row = p_idx[pair_of_row]
     cols = Columns.from_projects(projects)
-    cond = rules.clauses["cond"].to_numpy(dtype=np.int64)[clause]
+    if not detail:
+        # drop rows that the project's industry and type alone make false (most of them)
+        key, table = _possible(rules, cols)
+        keep = table[cond, key[project_of_row]]
+        pair_of_row, clause, zone, cond, project_of_row = (
+            a[keep] for a in (pair_of_row, clause, zone, cond, project_of_row))
     true = np.zeros(len(clause), bool)
     unknown = np.zeros(len(clause), bool)
-    order = np.argsort(cond, kind="stable")
+    # few distinct conditions: a 16-bit key lets numpy's stable sort use radix sort (linear time)
+    order = np.argsort(cond.astype(np.int16) if len(rules.conditions) < 2**15 else cond, kind="stable")
     bounds = np.flatnonzero(np.diff(cond[order])) + 1
     for group in np.split(order, bounds) if len(order) else []:
         condition, unless = rules.conditions[cond[group[0]]]
@@ -350,7 +417,7 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
         unknown[group] = truth.unknown
     missing = np.where(unknown, rules.cond_inputs[cond] & cols.missing_bits()[project_of_row], 0)
 
-    rank = rules.clauses["effect"].map(EFFECT_RANK).to_numpy(dtype=np.int8)[clause]
+    rank = rules.clause_rank[clause]
     pair_definite = np.zeros(n_pairs, np.int8)
     pair_worst = np.zeros(n_pairs, np.int8)
     np.maximum.at(pair_definite, pair_of_row[true], rank[true])
@@ -367,18 +434,53 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
     partly = (level >= 0) & (uncovered > 1e-3 * site_measure)
     level = np.where(partly, np.maximum(level, 1), level)  # part outside every unit: not "permitted"
 
-    keep = true | unknown
-    rows = pd.DataFrame({
-        "project": project_of_row[keep], "pair": pair_of_row[keep], "unit": u_idx[pair_of_row[keep]],
-        "clause": clause[keep], "zone": zone[keep],
-        "status": np.where(true[keep], "applies", "unknown"), "missing": missing[keep],
-    }).sort_values(["project", "pair", "clause"], kind="stable").drop_duplicates(["pair", "clause"])
+    missing_bits = np.zeros(n, np.int64)  # inputs that left a prohibit/restrict clause undecided
+    undecided = unknown & (rank >= 2)
+    np.bitwise_or.at(missing_bits, project_of_row[undecided], missing[undecided])
+    if detail:
+        keep = true | unknown
+        rows = pd.DataFrame({
+            "project": project_of_row[keep], "pair": pair_of_row[keep], "unit": u_idx[pair_of_row[keep]],
+            "clause": clause[keep], "zone": zone[keep],
+            "applies": true[keep], "missing": missing[keep],
+        }).sort_values(["project", "pair", "clause"], kind="stable").drop_duplicates(["pair", "clause"])
+    else:  # what batch summaries need: the deciding rows, unordered
+        keep = (true | unknown) & (rank >= 2)
+        rows = pd.DataFrame({"project": project_of_row[keep], "clause": clause[keep], "applies": true[keep]})
     pairs = pd.DataFrame({"project": p_idx, "unit": u_idx, "overlap": overlap,
                           "verdict": np.asarray(VERDICTS)[pair_level]})
     if timings is not None:
         timings["assign"] = timings.get("assign", 0.0) + assigned - started
         timings["evaluate"] = timings.get("evaluate", 0.0) + time.perf_counter() - assigned
-    return Evaluation(_names(level), _names(worst), site_measure, uncovered, pairs, rows)
+    return Evaluation(_names(level), _names(worst), site_measure, uncovered, pairs, rows, missing_bits)
+
+
+def _possible(rules: CompiledRules, cols: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """Which conditions each project's industry and type leave open.
+
+    Returns ``(key, table)``: ``key`` per project indexes the columns of
+    ``table[condition, key]``, false where the condition is false whatever the
+    project's other inputs (evaluated with every attribute unknown; Kleene
+    logic never turns a definite answer around when unknowns become known).
+    Results are cached in ``rules`` per (industry code, type), so later chunks
+    evaluate only combinations they are the first to bring.
+    """
+    combined = cols.industry_index.astype(np.int64) * 8 + (cols.type.astype(np.int64) + 1)
+    distinct, key = np.unique(combined, return_inverse=True)
+    combos = [(cols.industry_codes[d // 8], int(d % 8) - 1) for d in distinct.tolist()]
+    cache = rules.possible_cache
+    new = [c for c in combos if c not in cache]
+    if new:
+        frame = pd.DataFrame({"industry": [c or None for c, _ in new],
+                              "type": [PROJECT_TYPES[t] if t >= 0 else None for _, t in new]}, dtype=object)
+        for a in ATTRIBUTES:
+            frame[a] = np.nan
+        probe = Columns.from_projects(frame)
+        open_ = np.array([~applies(c, u, probe).false for c, u in rules.conditions]).reshape(-1, len(new))
+        for i, combo in enumerate(new):
+            cache[combo] = open_[:, i]
+    table = np.column_stack([cache[c] for c in combos]) if combos else np.zeros((len(rules.conditions), 0), bool)
+    return key, table
 
 
 def _level(definite: np.ndarray, worst: np.ndarray) -> np.ndarray:

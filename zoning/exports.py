@@ -48,7 +48,7 @@ def unit_summary(engine) -> tuple[gpd.GeoDataFrame, np.ndarray]:
 
     list_ids, list_item = np.unique(c["list"].to_numpy(dtype=object)[items], return_inverse=True)
     pairs = pd.DataFrame({"u": owner, "i": list_item}).drop_duplicates()
-    out["lists"] = join_per_project(pairs["u"].to_numpy(), pairs["i"].to_numpy(), list_ids, n, ";")
+    out["lists"], = join_per_project(pairs["u"].to_numpy(), pairs["i"].to_numpy(), n, (list_ids, ";"))
     effect = c["effect"].to_numpy(dtype=object)[items]
     for name in ("prohibit", "restrict", "require"):
         out[f"n_{name}"] = np.bincount(owner[effect == name], minlength=n)
@@ -66,19 +66,20 @@ def unit_summary(engine) -> tuple[gpd.GeoDataFrame, np.ndarray]:
         chosen = effect == name
         at, code = expand_csr(items[chosen], code_offsets, code_items)
         pairs = pd.DataFrame({"u": owner[chosen][at], "i": code}).drop_duplicates().sort_values(["u", "i"])
-        out[f"{name}ed_industries"] = join_per_project(pairs["u"].to_numpy(), pairs["i"].to_numpy(), vocab, n, ";")
+        out[f"{name}ed_industries"], = join_per_project(pairs["u"].to_numpy(), pairs["i"].to_numpy(), n,
+                                                        (vocab, ";"))
 
     zones = engine.zones
     if len(zones):
         z_idx, u_idx = zones.sindex.query(units.geometry, predicate="intersects")[::-1]
         order = np.lexsort((z_idx, u_idx))
-        out["zones"] = join_per_project(u_idx[order], z_idx[order], zones["zone_id"].to_numpy(dtype=object), n, ";")
+        out["zones"], = join_per_project(u_idx[order], z_idx[order], n, (zones["zone_id"].to_numpy(dtype=object), ";"))
     else:
         out["zones"] = ""
 
     clause_json = np.array([json.dumps(_clause_dict(row), ensure_ascii=False)
                             for row in c.itertuples(index=False)], dtype=object)
-    full = join_per_project(owner, items, clause_json, n, ",")
+    full, = join_per_project(owner, items, n, (clause_json, ","))
     return out, "[" + full + "]"
 
 

@@ -10,9 +10,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import openpyxl
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pyogrio
 import shapely
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from zoning.crs import GEOGRAPHIC
 from zoning.errors import DataError
@@ -170,8 +174,6 @@ class XlsxWriter(TableWriter):
     FLAGGED = ("prohibited", "restricted")
 
     def __init__(self, path, **kw):
-        import openpyxl
-
         super().__init__(path, **kw)
         self.book = openpyxl.Workbook(write_only=True)
         self.sheets = {name: self.book.create_sheet(name) for name in ("screened", *self.FLAGGED, "summary")}
@@ -181,8 +183,6 @@ class XlsxWriter(TableWriter):
 
     def write(self, frame, geometry, raw_json=None):
         frame = _with_text_columns(frame, raw_json)
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
         if self.rows + len(frame) >= XLSX_MAX_ROWS:
             raise DataError(f"output {self.path.name}: more than {XLSX_MAX_ROWS - 1:,} rows do not fit in an "
                             "Excel sheet; write .csv, .gpkg or .parquet instead")
@@ -281,9 +281,6 @@ class ParquetWriter(TableWriter):
 
     def write(self, frame, geometry, raw_json=None):
         frame = _with_text_columns(frame, raw_json)
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         table = pa.Table.from_pandas(_as_text(frame), preserve_index=False)
         wkb = shapely.to_wkb(np.asarray(geometry, dtype=object))
         table = table.append_column("geometry", pa.array(wkb, type=pa.binary()))

@@ -174,8 +174,11 @@ def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise", labels: dict
             raise InputError(f"columns {seen[name]!r} and {column!r} both give attribute {name}")
         seen[name] = column
         kind = "non-numeric emission" if name in EMISSIONS else "bad attribute value"
-        out[name] = _map_unique(projects[column], lambda v, n=name: attribute_value(n, v),
-                                labels.get(column, column), problems, kind)
+        label = labels.get(column, column)
+        if ATTRIBUTES[name].flag:
+            out[name] = _map_unique(projects[column], lambda v, n=name: attribute_value(n, v), label, problems, kind)
+        else:
+            out[name] = _numbers(projects[column], name, label, problems, kind)
     for name in ATTRIBUTES:
         if name not in out:
             out[name] = np.nan
@@ -222,20 +225,34 @@ class RowErrors:
             raise InputError(f"row {self.index[bad[0]]}, {self.message[bad[0]]}")
 
 
+def _numbers(values: pd.Series, name: str, field: str, problems: RowErrors, kind: str) -> np.ndarray:
+    """Numeric attribute values, parsed vectorised; blanks are NaN, bad values recorded in ``problems``."""
+    raw = values.to_numpy(dtype=object)
+    series = pd.Series(raw, dtype=object)  # as objects: no conversion to Arrow strings
+    number = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    blank = pd.isna(raw) | (series.astype(str).str.strip() == "").to_numpy()
+    bad = ~blank & ~(np.isfinite(number) & (number >= 0))
+    if bad.any():  # the per-value parser words the message, once per distinct bad value
+        _map_unique(values.where(bad, None), lambda v: attribute_value(name, v), field, problems, kind)
+    return np.where(bad | blank, np.nan, number)
+
+
 def _map_unique(values: pd.Series, parse, field: str, problems: RowErrors, kind: str) -> pd.Series:
-    """Apply ``parse`` once per distinct non-missing value (vectorised by lookup).
+    """Apply ``parse`` once per distinct non-blank value, then map by integer codes.
 
     Rows whose value does not parse are recorded in ``problems`` and left missing.
     """
-    present = values.notna() & (values.astype(str).str.strip() != "")
-    distinct = pd.unique(values[present])
-    mapping, failures = {}, {}
-    for value in distinct:
+    # numpy objects hash faster than pandas' Arrow-backed strings
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    parsed = np.full(len(uniques) + 1, None, dtype=object)  # last slot: missing values (code -1)
+    failed = np.full(len(uniques) + 1, "", dtype=object)
+    for i, value in enumerate(uniques):
+        if isinstance(value, str) and not value.strip():
+            continue
         try:
-            mapping[value] = parse(value)
+            parsed[i] = parse(value)
         except InputError as exc:
-            failures[value] = f"field {field!r}: {exc}"
-    if failures:
-        bad = values.where(present).map(failures)
-        problems.add(bad.notna().to_numpy(), kind, bad.fillna("").to_numpy(dtype=object))
-    return values.where(present).map(mapping).astype(object).where(present & values.isin(list(mapping)), None)
+            failed[i] = f"field {field!r}: {exc}"
+    messages = failed[codes]
+    problems.add(messages != "", kind, messages)
+    return pd.Series(parsed[codes], index=values.index, dtype=object)

@@ -21,14 +21,18 @@ import csv
 import itertools
 import re
 import unicodedata
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import openpyxl
 import pandas as pd
+import pyogrio
 import shapely
+from openpyxl.utils.exceptions import InvalidFileException
 
 from zoning.crs import GEOGRAPHIC, parse_crs
 from zoning.errors import DataError, InputError
@@ -437,11 +441,9 @@ def _header_row(rows: list[tuple]) -> int:
 
 
 def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
-    import openpyxl
-
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # zip/XML errors come in many types; one line naming the file
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise DataError(f"registry {path}: cannot read as an Excel workbook: {exc}") from None
     if sheet is None:
         ws = book.worksheets[0]
@@ -504,11 +506,9 @@ def _unique_headers(header) -> list[str]:
 
 
 def _open_vector(path: Path, fmt: str, layer, engine: str, chunk_size: int) -> Registry:
-    import pyogrio
-
     try:
         info = pyogrio.read_info(path, layer=layer)
-    except Exception as exc:  # GDAL errors: one line naming the file
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"registry {path}: cannot read: {first}") from None
     crs = info.get("crs")
@@ -527,7 +527,7 @@ def _open_vector(path: Path, fmt: str, layer, engine: str, chunk_size: int) -> R
                 start += len(frame)
 
     def chunks_fiona():
-        import fiona
+        import fiona  # imported only when chosen: it is the slower engine and costs start-up time
 
         start = 0
         with fiona.open(path, layer=layer) as src:

@@ -65,17 +65,18 @@ class Summary:
         self.rows += len(out)
         self.verdicts.update(out["verdict"].value_counts().to_dict())
         self.worst.update(out["worst_case"].value_counts().to_dict())
-        types = out["unit_types"].str.split(";").explode()
-        per_project = types[types != ""].groupby(level=0).unique().explode()
-        self.unit_types.update({int(t): n for t, n in per_project.value_counts().items()})
-        bad = np.flatnonzero(kinds != "")
-        self.errors.update(Counter(kinds[bad]))
-        for i in bad:
-            examples = self.examples.setdefault(kinds[i], [])
-            if len(examples) < EXAMPLES:
-                examples.append(f"row {numbers[i]}: {out['error'].iat[i]}")
-            elif all(len(v) >= EXAMPLES for v in self.examples.values()):
-                break
+        types = out["unit_types"].astype(str)
+        for t in UNIT_TYPES:  # projects in at least one unit of type t ("1;3" counts for 1 and 3)
+            n = int(types.str.contains(str(t), regex=False).sum())
+            if n:
+                self.unit_types[t] += n
+        found, counts = np.unique(kinds[kinds != ""], return_counts=True)
+        messages = out["error"].to_numpy()
+        for kind, count in zip(found, counts):
+            self.errors[kind] += int(count)
+            examples = self.examples.setdefault(kind, [])
+            for i in np.flatnonzero(kinds == kind)[:EXAMPLES - len(examples)]:
+                examples.append(f"row {numbers[i]}: {messages[i]}")
 
 
 def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs=None,
@@ -109,7 +110,7 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
     if add_wkt and "wkt" in registry.headers:
         raise InputError("the input already has a column 'wkt'; write to a spatial format (.gpkg, .geojson…)")
     geometry_type = "Unknown" if registry.is_vector or "wkt" in colmap.columns else "Point"
-    timings = {"read": 0.0, "assign": 0.0, "evaluate": 0.0, "write": 0.0}
+    timings = {"read": 0.0, "assign": 0.0, "evaluate": 0.0, "format": 0.0, "write": 0.0}
     summary.timings = timings
 
     with atomic_path(output) as tmp:

@@ -7,6 +7,7 @@ and GeoJSON via :meth:`Result.to_dict` / :meth:`Result.to_feature`);
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,13 +100,14 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
             for row in rows.itertuples():
                 c = clauses.iloc[row.clause]
                 names = input_names(int(row.missing))
-                missing.update(names)
+                if c["effect"] != "require":  # only prohibit/restrict clauses can change the verdict
+                    missing.update(names)
                 citations.append({
                     "unit": units.at[row.unit, "code"],
                     "list": c["list"], "list_title": c["list_title"], "level": c["level"],
                     "clause": c["clause"], "dimension": c["dimension"],
                     "dimension_name": DIMENSIONS[c["dimension"]], "effect": c["effect"],
-                    "status": "manual_review" if c["review_only"] else row.status,
+                    "status": "manual_review" if c["review_only"] else ("applies" if row.applies else "unknown"),
                     "zone": zones.at[row.zone, "zone_id"] if row.zone >= 0 else None,
                     "missing": names,
                     "text": c["text"], "text_en": _str_or_none(c["text_en"]),
@@ -135,67 +137,100 @@ def _str_or_none(value):
     return value if isinstance(value, str) else None
 
 
-def summary_columns(ev: Evaluation, units, rules) -> pd.DataFrame:
+def summary_columns(ev: Evaluation, units, rules, *, timings: dict | None = None) -> dict[str, np.ndarray]:
     """Per-project columns for batches: verdict, units, clauses, reasons, missing.
 
     Strings are built once per distinct combination (projects in the same units
-    citing the same clauses share them), not once per project.
+    citing the same clauses share them), not once per project, and kept in
+    ``rules.text_cache`` for later chunks. ``timings`` accumulates the
+    seconds spent building text under ``format``.
     """
+    started = time.perf_counter()
+    text_time = 0.0
     n = len(ev.verdict)
-    out = pd.DataFrame({"verdict": ev.verdict, "worst_case": ev.worst})
+    out = {"verdict": ev.verdict, "worst_case": ev.worst}
     pairs = ev.pairs
     unit = pairs["unit"].to_numpy()
     p = pairs["project"].to_numpy()
-    out["unit_codes"] = join_per_project(p, unit, units["code"].to_numpy(), n, ";")
-    out["unit_types"] = join_per_project(p, unit, units["type"].astype(str).to_numpy(), n, ";")
+    mark = time.perf_counter()
+    out["unit_codes"], out["unit_types"] = join_per_project(
+        p, unit, n, (units["code"].to_numpy(dtype=object), ";"),
+        (units["type"].astype(int).astype(str).to_numpy(dtype=object), ";"),
+        cache=rules.text_cache.setdefault("units", {}))
+    text_time += time.perf_counter() - mark
 
     rows = ev.rows
     c = rules.clauses
-    deciding = rows[c["effect"].to_numpy()[rows["clause"].to_numpy()] != "require"]
-    # one label per (clause, status): an undecided clause is marked as such
-    item = deciding["clause"].to_numpy() * 2 + (deciding["status"].to_numpy() == "unknown")
-    # prohibit clauses first, then restrict; within an effect, in list order
-    rank = c["effect"].map({"prohibit": 0, "restrict": 1}).to_numpy()[deciding["clause"].to_numpy()]
-    dedup = pd.DataFrame({"p": deciding["project"].to_numpy(), "rank": rank, "item": item}).drop_duplicates()
-    dedup = dedup.sort_values(["p", "rank", "item"], kind="stable")
-    ids = (c["list"] + "/" + c["clause"]).to_numpy()
-    reasons = (c["effect"].map(EFFECT_LABELS) + ": " + c["text"].str.slice(0, 60)).to_numpy()
-    ids2 = np.repeat(ids, 2)
-    reasons2 = np.repeat(reasons, 2).astype(object)
-    reasons2[1::2] = reasons2[1::2] + "（待定）"
-    p, item = dedup["p"].to_numpy(), dedup["item"].to_numpy()
-    out["clauses"] = join_per_project(p, item, ids2, n, ";")
-    out["reasons"] = join_per_project(p, item, reasons2, n, " | ")
-
-    bits = np.zeros(n, np.int64)
-    np.bitwise_or.at(bits, rows["project"].to_numpy(), rows["missing"].to_numpy(np.int64))
+    clause = rows["clause"].to_numpy()
+    deciding = c["effect"].to_numpy(dtype=object)[clause] != "require"
+    # one item per (clause, undecided?), ordered prohibit before restrict, then by clause;
+    # a single sort of one integer key orders and de-duplicates them per project
+    rank = (c["effect"].to_numpy(dtype=object) == "restrict").astype(np.int64)[clause[deciding]]
+    item = clause[deciding] * 2 + ~rows["applies"].to_numpy()[deciding]
+    width = 2 * len(c)
+    key = np.unique((rows["project"].to_numpy()[deciding] * 2 + rank) * width + item)
+    p, item = key // (2 * width), key % width
+    mark = time.perf_counter()
+    if "clause_labels" not in rules.text_cache:
+        ids = (c["list"] + "/" + c["clause"]).to_numpy(dtype=object)
+        reasons = (c["effect"].map(EFFECT_LABELS) + ": " + c["text"].str.slice(0, 60)).to_numpy(dtype=object)
+        reasons2 = np.repeat(reasons, 2)
+        reasons2[1::2] = reasons2[1::2] + "（待定）"
+        rules.text_cache["clause_labels"] = (np.repeat(ids, 2), reasons2)
+    ids2, reasons2 = rules.text_cache["clause_labels"]
+    out["clauses"], out["reasons"] = join_per_project(p, item, n, (ids2, ";"), (reasons2, " | "),
+                                                      cache=rules.text_cache.setdefault("clauses", {}))
+    bits = ev.missing_bits
     distinct = {b: ";".join(input_names(int(b))) for b in np.unique(bits)}
-    out["missing"] = pd.Series(bits).map(distinct).to_numpy()
+    out["missing"] = pd.Series(bits).map(distinct).to_numpy(dtype=object)
+    text_time += time.perf_counter() - mark
+    if timings is not None:
+        timings["format"] = timings.get("format", 0.0) + text_time
+        timings["evaluate"] = timings.get("evaluate", 0.0) + time.perf_counter() - started - text_time
     return out
 
 
-def join_per_project(project: np.ndarray, item: np.ndarray, labels: np.ndarray, n: int, sep: str) -> np.ndarray:
-    """``sep``-joined labels of each project's items ("" when it has none).
+def join_per_project(project: np.ndarray, item: np.ndarray, n: int, *labels: tuple[np.ndarray, str],
+                     cache: dict | None = None):
+    """For each ``(labels, sep)``: the ``sep``-joined labels of each project's items.
 
     ``project``/``item`` are aligned arrays, grouped by project with items in
-    the order they should print. Each project's item set is hashed (XOR of a
-    random 64-bit key per item, plus the count); the string is built once per
-    distinct set.
+    the order they should print; a project without items gets "". Returns one
+    array of strings per ``(labels, sep)``. A project with one item takes its
+    label directly; for the others each item set is hashed (XOR of a random
+    64-bit key per item, mixed with the count) and its string built once per
+    distinct set. ``cache`` (a dict kept by the caller for one set of labels)
+    remembers those strings across calls.
     """
-    out = np.full(n, "", dtype=object)
+    outs = [np.full(n, "", dtype=object) for _ in labels]
     if len(project) == 0:
-        return out
-    keys = np.random.default_rng(0).integers(1, 2**62, size=len(labels), dtype=np.int64)
+        return outs
+    count = np.bincount(project, minlength=n)
+    single = count[project] == 1
+    for out, (names, _) in zip(outs, labels):
+        out[project[single]] = names[item[single]]
+    many = ~single
+    if not many.any():
+        return outs
+    project, item = project[many], item[many]
+    keys = np.random.default_rng(0).integers(1, 2**62, size=len(labels[0][0]), dtype=np.int64)
     digest = np.zeros(n, np.int64)
     np.bitwise_xor.at(digest, project, keys[item])
-    count = np.bincount(project, minlength=n)
-    has = count > 0
-    combo = pd.MultiIndex.from_arrays([digest[has], count[has]])
+    members = np.unique(project)
+    combo = digest[members] ^ (count[members].astype(np.int64) * np.int64(0x5851F42D4C957F2D))
     codes, uniques = pd.factorize(combo)
-    members = np.flatnonzero(has)
-    first = members[np.unique(codes, return_index=True)[1]]
-    order = np.argsort(project, kind="stable")
-    starts = np.searchsorted(project[order], first, "left")
-    text = np.array([sep.join(labels[item[order[s:s + count[q]]]]) for q, s in zip(first, starts)], dtype=object)
-    out[members] = text[codes]
-    return out
+    cache = {} if cache is None else cache
+    if len(cache) > 1_000_000:  # bound memory on very diverse registries
+        cache.clear()
+    todo = np.array([k not in cache for k in uniques.tolist()], dtype=bool)
+    if todo.any():
+        first = members[np.unique(codes, return_index=True)[1]][todo]
+        order = np.argsort(project, kind="stable")
+        starts = np.searchsorted(project[order], first, "left")
+        texts = [[sep.join(names[item[order[s:s + count[q]]]]) for q, s in zip(first, starts)]
+                 for names, sep in labels]
+        cache.update(zip(uniques[todo].tolist(), zip(*texts)))
+    known = [cache[k] for k in uniques.tolist()]
+    for i, out in enumerate(outs):
+        out[members] = np.array([t[i] for t in known], dtype=object)[codes]
+    return outs
