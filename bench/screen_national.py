@@ -47,7 +47,7 @@ def main():
     parser.add_argument("data", type=Path, help="directory written by bench/make_national.py")
     parser.add_argument("--registry", default="registry.csv", help="registry file inside DATA")
     parser.add_argument("--output", default="screened.csv", help="output file name (format from extension)")
-    parser.add_argument("--chunk-size", type=int, default=100_000)
+    parser.add_argument("--chunk-size", type=int, default=250_000)
     parser.add_argument("--loop-sample", type=int, default=2_000, help="points for the naive-loop estimate")
     args = parser.parse_args()
 

@@ -134,6 +134,9 @@ class Engine:
         summary = summary_columns(ev, self.units, self.rules, timings=timings)
         result = {}
         for column in RESULT_COLUMNS[:-1]:
+            if good.all():
+                result[column] = summary[column]
+                continue
             values = np.full(len(projects), "error" if column in ("verdict", "worst_case") else "", dtype=object)
             values[good] = summary[column]
             result[column] = values

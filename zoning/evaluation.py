@@ -73,8 +73,8 @@ class Columns:
         index = np.where(index < 0, len(distinct), index)
         industry = {width: k[index] for width, k in keys.items()}
         level = level[index]
-        type_ = projects["type"].map({t: i for i, t in enumerate(PROJECT_TYPES)})
-        type_ = type_.fillna(-1).astype(np.int8).to_numpy()
+        t_index, t_distinct = pd.factorize(projects["type"].to_numpy(dtype=object), use_na_sentinel=True)
+        type_ = np.array([PROJECT_TYPES.index(t) for t in t_distinct] + [-1], dtype=np.int8)[t_index]
         attrs = {a: projects[a].to_numpy(dtype=float) for a in ATTRIBUTES}
         return cls(industry, level, type_, attrs, index, codes.tolist())
 
@@ -158,7 +158,10 @@ class CompiledRules:
         deciding = self.clause_rank[self.unit_clauses] >= 2
         counts = np.bincount(owner[deciding], minlength=len(self.unit_offsets) - 1)
         self.deciding_offsets = np.concatenate([[0], np.cumsum(counts)])
-        self.deciding_clauses = self.unit_clauses[deciding].astype(np.int32)
+        # within a unit: prohibit before restrict, then by clause (the order batch summaries print)
+        chosen, units_of = self.unit_clauses[deciding], owner[deciding]
+        order = np.lexsort((chosen, self.clause_rank[chosen] == 2, units_of))
+        self.deciding_clauses = chosen[order].astype(np.int32)
         self.deciding_conds = self.clause_cond[self.deciding_clauses].astype(np.int32)
 
 
@@ -325,12 +328,12 @@ def overlay(sites: np.ndarray, polygons: np.ndarray):
         return empty, empty, np.array([], dtype=object), np.zeros(0)
     shapely.prepare(polygons)  # once per polygon object: later calls find them prepared
     tree = shapely.STRtree(sites)
-    poly_idx, site_idx = tree.query(polygons, predicate="intersects")
-    order = np.lexsort((poly_idx, site_idx))
+    poly_idx, site_idx = tree.query(polygons, predicate="intersects")  # ordered by polygon
+    order = np.argsort(site_idx, kind="stable")  # by site, then polygon
     site_idx, poly_idx = site_idx[order], poly_idx[order]
-    pieces = sites[site_idx].copy()
+    pieces = sites[site_idx]
     amount = np.zeros(len(site_idx))
-    extended = shapely.get_dimensions(pieces) > 0
+    extended = (shapely.get_dimensions(sites) > 0)[site_idx]
     if extended.any():
         cut = shapely.intersection(pieces[extended], polygons[poly_idx[extended]])
         pieces[extended] = cut
@@ -397,14 +400,14 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
         zone = np.concatenate([zone, z_idx[owner][ok]])
 
     assigned = time.perf_counter()
-    project_of_row = p_idx[pair_of_row]
     cols = Columns.from_projects(projects)
     if not detail:
         # drop rows that the project's industry and type alone make false (most of them)
         key, table = _possible(rules, cols)
-        keep = table[cond, key[project_of_row]]
-        pair_of_row, clause, zone, cond, project_of_row = (
-            a[keep] for a in (pair_of_row, clause, zone, cond, project_of_row))
+        pair_key = key[p_idx]
+        keep = table.ravel()[cond.astype(np.int64) * table.shape[1] + pair_key[pair_of_row]]
+        pair_of_row, clause, cond = pair_of_row[keep], clause[keep], cond[keep]
+    project_of_row = p_idx[pair_of_row]
     true = np.zeros(len(clause), bool)
     unknown = np.zeros(len(clause), bool)
     # few distinct conditions: a 16-bit key lets numpy's stable sort use radix sort (linear time)
@@ -448,7 +451,7 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
         keep = (true | unknown) & (rank >= 2)
         rows = pd.DataFrame({"project": project_of_row[keep], "clause": clause[keep], "applies": true[keep]})
     pairs = pd.DataFrame({"project": p_idx, "unit": u_idx, "overlap": overlap,
-                          "verdict": np.asarray(VERDICTS)[pair_level]})
+                          "verdict": pd.Series(np.array(VERDICTS, dtype=object)[pair_level], dtype=object)})
     if timings is not None:
         timings["assign"] = timings.get("assign", 0.0) + assigned - started
         timings["evaluate"] = timings.get("evaluate", 0.0) + time.perf_counter() - assigned
@@ -466,7 +469,10 @@ def _possible(rules: CompiledRules, cols: Columns) -> tuple[np.ndarray, np.ndarr
     evaluate only combinations they are the first to bring.
     """
     combined = cols.industry_index.astype(np.int64) * 8 + (cols.type.astype(np.int64) + 1)
-    distinct, key = np.unique(combined, return_inverse=True)
+    present = np.zeros(int(combined.max(initial=0)) + 1, bool)  # small keys: compact by counting
+    present[combined] = True
+    distinct = np.flatnonzero(present)
+    key = (np.cumsum(present) - 1)[combined]
     combos = [(cols.industry_codes[d // 8], int(d % 8) - 1) for d in distinct.tolist()]
     cache = rules.possible_cache
     new = [c for c in combos if c not in cache]

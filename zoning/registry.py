@@ -42,7 +42,7 @@ from zoning.projects import ATTRIBUTES, RowErrors
 TABULAR = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 VECTOR = {".gpkg": "gpkg", ".shp": "shp", ".geojson": "geojson", ".json": "geojson",
           ".geojsons": "geojsons", ".geojsonl": "geojsons", ".geojsonseq": "geojsons"}
-DEFAULT_CHUNK = 100_000
+DEFAULT_CHUNK = 250_000
 
 # Header names per field, best first: when two headers match one field, the
 # better-ranked one is used (行业代码 over 行业类别); two equally ranked matches,

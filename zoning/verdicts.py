@@ -168,7 +168,9 @@ def summary_columns(ev: Evaluation, units, rules, *, timings: dict | None = None
     rank = (c["effect"].to_numpy(dtype=object) == "restrict").astype(np.int64)[clause[deciding]]
     item = clause[deciding] * 2 + ~rows["applies"].to_numpy()[deciding]
     width = 2 * len(c)
-    key = np.unique((rows["project"].to_numpy()[deciding] * 2 + rank) * width + item)
+    key = (rows["project"].to_numpy()[deciding].astype(np.int64) * 2 + rank) * width + item
+    if len(key) > 1 and not (key[1:] > key[:-1]).all():  # rows usually come ordered and distinct already
+        key = pd.unique(np.sort(key))
     p, item = key // (2 * width), key % width
     mark = time.perf_counter()
     if "clause_labels" not in rules.text_cache:
@@ -181,7 +183,7 @@ def summary_columns(ev: Evaluation, units, rules, *, timings: dict | None = None
     out["clauses"], out["reasons"] = join_per_project(p, item, n, (ids2, ";"), (reasons2, " | "),
                                                       cache=rules.text_cache.setdefault("clauses", {}))
     bits = ev.missing_bits
-    distinct = {b: ";".join(input_names(int(b))) for b in np.unique(bits)}
+    distinct = {b: ";".join(input_names(int(b))) for b in pd.unique(bits)}
     out["missing"] = pd.Series(bits).map(distinct).to_numpy(dtype=object)
     text_time += time.perf_counter() - mark
     if timings is not None:
@@ -216,7 +218,7 @@ def join_per_project(project: np.ndarray, item: np.ndarray, n: int, *labels: tup
     keys = np.random.default_rng(0).integers(1, 2**62, size=len(labels[0][0]), dtype=np.int64)
     digest = np.zeros(n, np.int64)
     np.bitwise_xor.at(digest, project, keys[item])
-    members = np.unique(project)
+    members = np.flatnonzero(np.bincount(project, minlength=n))
     combo = digest[members] ^ (count[members].astype(np.int64) * np.int64(0x5851F42D4C957F2D))
     codes, uniques = pd.factorize(combo)
     cache = {} if cache is None else cache
@@ -224,7 +226,7 @@ def join_per_project(project: np.ndarray, item: np.ndarray, n: int, *labels: tup
         cache.clear()
     todo = np.array([k not in cache for k in uniques.tolist()], dtype=bool)
     if todo.any():
-        first = members[np.unique(codes, return_index=True)[1]][todo]
+        first = members[pd.Series(np.arange(len(codes))).groupby(codes, sort=True).first().to_numpy()][todo]
         order = np.argsort(project, kind="stable")
         starts = np.searchsorted(project[order], first, "left")
         texts = [[sep.join(names[item[order[s:s + count[q]]]]) for q, s in zip(first, starts)]
