@@ -65,6 +65,23 @@ class Engine:
         return cls(unit_layer, load_lists(rules), zone_layer, as_of=as_of,
                    unit_source=Path(units).name)
 
+    def warm(self) -> None:
+        """Build every unit's point-in-polygon index now, rather than on first use.
+
+        Prepared polygons build their index the first time a site is tested
+        against them; a single check pays for the few units it touches, a
+        registry screening for all of them. Screening calls this once before
+        its first chunk (about 1 s for 40,000 detailed units), so chunks run
+        at the same speed; it is idempotent.
+        """
+        for layer in (self.units, self.zones):
+            polygons = layer.geometry.to_numpy()
+            if not len(polygons):
+                continue
+            parts = shapely.get_parts(polygons)
+            probes = shapely.get_point(shapely.get_exterior_ring(parts), 0)  # a vertex: on the boundary
+            shapely.STRtree(probes).query(polygons, predicate="intersects")
+
     # -- one project ---------------------------------------------------------
     def check(self, *, lon=None, lat=None, site=None, crs=None, industry=None, type=None,
               emissions=None, attributes=None, name=None) -> Result:

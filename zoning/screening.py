@@ -110,8 +110,11 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
     if add_wkt and "wkt" in registry.headers:
         raise InputError("the input already has a column 'wkt'; write to a spatial format (.gpkg, .geojson…)")
     geometry_type = "Unknown" if registry.is_vector or "wkt" in colmap.columns else "Point"
-    timings = {"read": 0.0, "assign": 0.0, "evaluate": 0.0, "format": 0.0, "write": 0.0}
+    timings = {"prepare": 0.0, "read": 0.0, "assign": 0.0, "evaluate": 0.0, "format": 0.0, "write": 0.0}
     summary.timings = timings
+    started = time.perf_counter()
+    engine.warm()
+    timings["prepare"] = time.perf_counter() - started
 
     with atomic_path(output) as tmp:
         writer = open_writer(tmp, fmt, layer=Path(output).stem, geometry_type=geometry_type)
