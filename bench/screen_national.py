@@ -15,9 +15,8 @@ Prints, measured in this one run:
   (the process's maximum resident set size, measured before the baseline runs);
 - the baseline: ``geopandas.sjoin(points, units, predicate="within")`` on the
   same points and polygons as read from the files (read time excluded), and
-  for reference ``predicate="intersects"``, the same join on prepared
-  polygons (the engine prepares its units once, at load), and a per-point
-  Python loop on a sample, extrapolated;
+  for reference ``predicate="intersects"`` and a per-point Python loop on a
+  sample, extrapolated;
 - the ratios (assign + evaluate) ÷ sjoin and full screening ÷ sjoin.
 Targets from issue 3: (assign + evaluate) ≤ 1.5 × the join; peak memory ≤ 4 GB.
 """
@@ -91,14 +90,6 @@ def main():
     gpd.sjoin(points, polygons, predicate="intersects", how="inner")
     intersects = time.perf_counter() - t
     print(f"reference geopandas.sjoin(predicate='intersects'): {intersects:.2f} s ({intersects / within:.1f}× within)")
-    t = time.perf_counter()
-    shapely.prepare(polygons.geometry.to_numpy())
-    prepare = time.perf_counter() - t
-    t = time.perf_counter()
-    gpd.sjoin(points, polygons, predicate="within", how="inner")
-    within_prepared = time.perf_counter() - t
-    print(f"reference: preparing the units takes {prepare:.2f} s (our engine does it once, at load); "
-          f"sjoin 'within' on prepared units {within_prepared:.2f} s")
 
     sample = points.geometry.to_numpy()[: args.loop_sample]
     polys = polygons.geometry.to_numpy()
@@ -117,8 +108,6 @@ def main():
           "per engine)")
     print(f"ratio (assign + evaluate + format) / sjoin within: first run "
           f"{(core + tm['format']) / within:.2f}, second run {(core2 + tm2['format']) / within:.2f}")
-    print(f"ratio (assign + evaluate) / sjoin within on prepared units: first run {core / within_prepared:.2f}, "
-          f"second run {core2 / within_prepared:.2f}")
     print(f"ratio full screening / sjoin within: {total / within:.2f}")
     print(f"ratio naive loop / full screening: {loop / total:.1f}")
     print(f"peak memory {peak:.2f} GB (target ≤ 4 GB)")

@@ -411,3 +411,35 @@ def test_unreadable_inputs(engine, tmp_path):
     registry_frame().to_csv(src, index=False)
     with pytest.raises(DataError, match="unknown format '.txt'|unknown format"):
         screen(engine, src, tmp_path / "o.docx")
+
+
+def test_bad_geometry_and_bad_flag_are_row_errors(engine, tmp_path):
+    bowtie = shapely.Polygon([(115.91, 38.91), (115.99, 38.99), (115.99, 38.91), (115.91, 38.99)])
+    assert not bowtie.is_valid
+    layer = gpd.GeoDataFrame(
+        {"name": ["自交", "入园有误", "正常"], "industry": ["C2614", "C2614", "C2614"], "type": "new",
+         "in_park": ["true", "也许", "否"]},
+        geometry=[bowtie, shapely.Point(115.95, 38.95), shapely.Point(115.95, 38.95)], crs=GEOGRAPHIC)
+    src = tmp_path / "sites.gpkg"
+    layer.to_file(src)
+    summary = screen(engine, src, tmp_path / "o.csv")
+    result = read_back(tmp_path / "o.csv")
+    assert list(result["verdict"]) == ["error", "error", "undetermined"]
+    assert "invalid (Self-intersection" in result["error"][0]
+    assert "'in_park'" in result["error"][1] and "true/false" in result["error"][1]
+    assert summary.errors == {"bad geometry": 1, "bad attribute value": 1}
+
+
+def test_wkt_column_and_a_layer_in_a_projected_crs(engine, tmp_path):
+    frame = pd.DataFrame({"名称": ["地块", "坏"], "wkt": ["POLYGON ((116.02 38.92, 116.08 38.92, 116.08 38.98, "
+                                                       "116.02 38.98, 116.02 38.92))", "POLYGON ((1 2"],
+                          "行业代码": ["C3120", "C3120"], "建设性质": ["新建", "新建"]})
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    result = read_back(_screened(engine, tmp_path / "r.csv", tmp_path / "o.csv"))
+    assert list(result["verdict"]) == ["prohibited", "error"]
+    assert "not valid WKT" in result["error"][1]
+    layer = gpd.GeoDataFrame({"industry": ["C3120"], "type": ["new"]},
+                             geometry=[shapely.Point(116.05, 38.95)], crs=GEOGRAPHIC).to_crs(4527)
+    layer.to_file(tmp_path / "p.gpkg")
+    result = read_back(_screened(engine, tmp_path / "p.gpkg", tmp_path / "p.csv"))
+    assert list(result["verdict"]) == ["prohibited"]
