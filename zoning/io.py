@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
@@ -13,6 +14,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pyogrio
 import shapely
@@ -149,18 +151,30 @@ class TableWriter:
 
 
 class CsvWriter(TableWriter):
-    """UTF-8 with a byte-order mark, so Excel opens Chinese text correctly."""
+    """UTF-8 with a byte-order mark, so Excel opens Chinese text correctly.
+
+    Written by Arrow's CSV writer (about 4× faster than pandas here); fields
+    are quoted only where needed, empty cells stay empty.
+    """
 
     def __init__(self, path, **kw):
         super().__init__(path, **kw)
-        self.file = open(path, "w", encoding="utf-8-sig", newline="")
+        self.file = open(path, "wb")
+        self.file.write(codecs.BOM_UTF8)
+        self.writer = None
 
     def write(self, frame, geometry, raw_json=None):
-        frame = _with_text_columns(frame, raw_json)
-        frame.to_csv(self.file, index=False, header=self.rows == 0)
+        table = arrow_table(_with_text_columns(frame, raw_json))
+        if self.writer is None:
+            self.schema = table.schema
+            self.writer = pa_csv.CSVWriter(self.file, self.schema,
+                                           write_options=pa_csv.WriteOptions(quoting_style="needed"))
+        self.writer.write_table(table.cast(self.schema))
         self.rows += len(frame)
 
     def close(self, summary=None):
+        if self.writer is not None:
+            self.writer.close()
         self.file.close()
 
 
@@ -281,7 +295,7 @@ class ParquetWriter(TableWriter):
 
     def write(self, frame, geometry, raw_json=None):
         frame = _with_text_columns(frame, raw_json)
-        table = pa.Table.from_pandas(_as_text(frame), preserve_index=False)
+        table = arrow_table(frame)
         wkb = shapely.to_wkb(np.asarray(geometry, dtype=object))
         table = table.append_column("geometry", pa.array(wkb, type=pa.binary()))
         if self.writer is None:
@@ -314,6 +328,27 @@ def _with_text_columns(frame: pd.DataFrame, raw_json) -> pd.DataFrame:
     if not raw_json:
         return frame
     return frame.assign(**{f"{name}_json": values for name, values in raw_json.items()})
+
+
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as an Arrow table whose schema does not depend on the chunk.
+
+    Text and mixed (object) columns become Arrow strings, cell by cell as
+    ``str`` (missing cells stay null), so a column that is empty, numeric or
+    mixed in one chunk has the same type in the next.
+    """
+    arrays = []
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            try:  # all text already (the usual case): no per-cell conversion
+                arrays.append(pa.array(values, type=pa.string(), from_pandas=True))
+            except (pa.ArrowTypeError, pa.ArrowInvalid):  # numbers, dates… among the text (Excel)
+                text = values.where(values.isna(), values.astype(str))
+                arrays.append(pa.array(text, type=pa.string(), from_pandas=True))
+        else:
+            arrays.append(pa.array(values, from_pandas=True))
+    return pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from zoning.crs import GEOGRAPHIC
@@ -70,6 +72,7 @@ _TYPE_ALIASES = {
     "reconstruction": "renovation", "relocate": "relocation",
 }
 
+_NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"  # what a plain decimal number looks like
 _TRUE = {"true", "yes", "y", "1", "是", "t"}
 _FALSE = {"false", "no", "n", "0", "否", "f"}
 
@@ -227,10 +230,18 @@ class RowErrors:
 
 def _numbers(values: pd.Series, name: str, field: str, problems: RowErrors, kind: str) -> np.ndarray:
     """Numeric attribute values, parsed vectorised; blanks are NaN, bad values recorded in ``problems``."""
-    raw = values.to_numpy(dtype=object)
-    series = pd.Series(raw, dtype=object)  # as objects: no conversion to Arrow strings
-    number = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-    blank = pd.isna(raw) | (series.astype(str).str.strip() == "").to_numpy()
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        # text read from a CSV: parse in Arrow, without making a Python object per cell
+        text = pc.utf8_trim_whitespace(pa.array(values))
+        blank = pc.fill_null(pc.equal(text, ""), True).to_numpy(zero_copy_only=False)
+        numeric = pc.fill_null(pc.match_substring_regex(text, _NUMBER), False)
+        parsed = pc.cast(pc.if_else(numeric, text, pa.scalar(None, pa.string())), pa.float64())
+        number = parsed.to_numpy(zero_copy_only=False).astype(float)
+    else:
+        raw = values.to_numpy(dtype=object)
+        series = pd.Series(raw, dtype=object)  # as objects: no conversion to Arrow strings
+        number = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+        blank = pd.isna(raw) | (series.astype(str).str.strip() == "").to_numpy()
     bad = ~blank & ~(np.isfinite(number) & (number >= 0))
     if bad.any():  # the per-value parser words the message, once per distinct bad value
         _map_unique(values.where(bad, None), lambda v: attribute_value(name, v), field, problems, kind)
