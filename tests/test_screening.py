@@ -127,6 +127,9 @@ def test_xlsx_with_a_title_row_and_a_chosen_sheet(engine, tmp_path):
     assert book.sheetnames == ["screened", "prohibited", "restricted", "summary"]
     prohibited = list(book["prohibited"].iter_rows(values_only=True))
     assert len(prohibited) == 1 + expected_verdicts().count("prohibited")
+    as_csv = read_back(_screened(engine, src, tmp_path / "out.csv", sheet=2))  # numbers and text mixed in cells
+    assert list(as_csv["verdict"]) == expected_verdicts()
+    assert as_csv["经度"].iloc[0] == "116.05" and as_csv["经度"].iloc[5] == "abc"
     with pytest.raises(DataError, match="no sheet 'nope'"):
         screen(engine, src, tmp_path / "x.xlsx", sheet="nope")
 
