@@ -446,3 +446,17 @@ def test_wkt_column_and_a_layer_in_a_projected_crs(engine, tmp_path):
     layer.to_file(tmp_path / "p.gpkg")
     result = read_back(_screened(engine, tmp_path / "p.gpkg", tmp_path / "p.csv"))
     assert list(result["verdict"]) == ["prohibited"]
+
+
+def test_empty_and_header_only_files_and_overwriting_the_input(engine, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(DataError, match="cannot parse as CSV"):
+        screen(engine, empty, tmp_path / "o.csv")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("项目名称,经度,纬度,行业代码\n", encoding="utf-8")
+    summary = screen(engine, header_only, tmp_path / "o.csv")
+    assert summary.rows == 0 and len(read_back(tmp_path / "o.csv")) == 0
+    with pytest.raises(InputError, match="is the input registry"):
+        screen(engine, header_only, header_only)
+    assert header_only.read_text(encoding="utf-8") == "项目名称,经度,纬度,行业代码\n"

@@ -398,9 +398,9 @@ def _open_csv(path: Path, encoding: str | None, chunk_size: int) -> Registry:
     rows = [next(csv.reader([line], delimiter=sep), []) for line in head]
     header_at = _header_row(rows)
     skipped = [f"skipped {header_at} line(s) above the header row"] if header_at else []
-    reader = pd.read_csv(path, encoding=encoding, sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                         chunksize=chunk_size, skiprows=header_at, skip_blank_lines=True)
     try:
+        reader = pd.read_csv(path, encoding=encoding, sep=sep, dtype=str, keep_default_na=False, na_filter=False,
+                             chunksize=chunk_size, skiprows=header_at, skip_blank_lines=True)
         first_chunk = next(reader, None)
     except UnicodeDecodeError as exc:
         raise DataError(f"registry {path}: not readable as {encoding} ({exc.reason}); try --encoding") from None

@@ -92,6 +92,8 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
     when complete.
     """
     fmt = output_format(output)
+    if Path(output).resolve() == Path(source).resolve():
+        raise InputError(f"output {output} is the input registry; write the results to another file")
     registry = open_registry(source, encoding=encoding, sheet=sheet, layer=layer, engine=io_engine,
                              chunk_size=chunk_size)
     colmap = recognise_columns(registry.headers, columns)
