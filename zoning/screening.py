@@ -121,6 +121,8 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
     with atomic_path(output) as tmp:
         writer = open_writer(tmp, fmt, layer=Path(output).stem, geometry_type=geometry_type)
         try:
+            if progress is not None:
+                progress(0, registry.total)
             chunks = registry.chunks()
             while True:
                 started = time.perf_counter()
