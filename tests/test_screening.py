@@ -428,19 +428,27 @@ def test_bad_geometry_and_bad_flag_are_row_errors(engine, tmp_path):
     summary = screen(engine, src, tmp_path / "o.csv")
     result = read_back(tmp_path / "o.csv")
     assert list(result["verdict"]) == ["error", "error", "undetermined"]
-    assert "invalid (Self-intersection" in result["error"][0]
+    assert "invalid geometry (Self-intersection" in result["error"][0]
+    assert result["wkt"][0].startswith("POLYGON")  # kept, so the bad shape can be inspected
     assert "'in_park'" in result["error"][1] and "true/false" in result["error"][1]
     assert summary.errors == {"bad geometry": 1, "bad attribute value": 1}
 
 
 def test_wkt_column_and_a_layer_in_a_projected_crs(engine, tmp_path):
-    frame = pd.DataFrame({"名称": ["地块", "坏"], "wkt": ["POLYGON ((116.02 38.92, 116.08 38.92, 116.08 38.98, "
-                                                       "116.02 38.98, 116.02 38.92))", "POLYGON ((1 2"],
-                          "行业代码": ["C3120", "C3120"], "建设性质": ["新建", "新建"]})
+    frame = pd.DataFrame({"名称": ["地块", "坏", "空", "自交", "颠倒", "投影"],
+                          "wkt": ["POLYGON ((116.02 38.92, 116.08 38.92, 116.08 38.98, 116.02 38.98, 116.02 38.92))",
+                                  "POLYGON ((1 2", "",
+                                  "POLYGON ((116.02 38.92, 116.08 38.98, 116.08 38.92, 116.02 38.98, 116.02 38.92))",
+                                  "POINT (38.95 116.05)", "POINT (11605 3895)"],
+                          "行业代码": "C3120", "建设性质": "新建"})
     frame.to_csv(tmp_path / "r.csv", index=False)
     result = read_back(_screened(engine, tmp_path / "r.csv", tmp_path / "o.csv"))
-    assert list(result["verdict"]) == ["prohibited", "error"]
+    assert list(result["verdict"]) == ["prohibited"] + ["error"] * 5
     assert "not valid WKT" in result["error"][1]
+    assert "'wkt': missing" in result["error"][2]
+    assert "'wkt': invalid geometry (Self-intersection" in result["error"][3]
+    assert "swapped" in result["error"][4]
+    assert "give --crs" in result["error"][5]
     layer = gpd.GeoDataFrame({"industry": ["C3120"], "type": ["new"]},
                              geometry=[shapely.Point(116.05, 38.95)], crs=GEOGRAPHIC).to_crs(4527)
     layer.to_file(tmp_path / "p.gpkg")

@@ -226,9 +226,9 @@ def locate(chunk: pd.DataFrame, columns: ColumnMap, crs, problems: RowErrors) ->
     geoms = np.full(n, None, dtype=object)
     if "wkt" in columns.columns:
         header = columns.columns["wkt"]
-        text = chunk[header].astype("string").fillna("").str.strip()
-        parsed = shapely.from_wkt(text.where(text != "", None).to_numpy(dtype=object), on_invalid="ignore")
-        filled = (text != "").to_numpy()
+        text = chunk[header].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+        filled = text != ""
+        parsed = shapely.from_wkt(np.where(filled, text, None), on_invalid="ignore")
         geoms = parsed.astype(object)
         bad = filled & (shapely.is_missing(parsed) | shapely.is_empty(parsed))
         problems.add(bad, "bad coordinate", f"field {header!r}: not valid WKT")
@@ -273,6 +273,8 @@ def projects_from(chunk: pd.DataFrame, columns: ColumnMap, *, geometry=None, crs
     CRS); tabular inputs are located from their lon/lat or WKT columns in
     ``crs`` (default CGCS2000 lon/lat). Returns ``(projects, problems)``;
     finish with :func:`zoning.projects.normalise` (``errors="collect"``).
+    An invalid geometry (a self-intersecting ring…) is a row problem but is
+    kept in the frame, so the output shows what was wrong.
     """
     problems = RowErrors(chunk.index)
     if geometry is None:
@@ -283,23 +285,36 @@ def projects_from(chunk: pd.DataFrame, columns: ColumnMap, *, geometry=None, crs
         if geometry.crs is None:
             raise InputError("the input layer has no CRS; give --crs")
         arr = geometry.to_numpy()
-        absent = shapely.is_missing(arr) | shapely.is_empty(arr)
-        problems.add(absent, "missing location", "field 'geometry': missing or empty")
-        invalid = ~absent & ~shapely.is_valid(arr)
-        if invalid.any():
-            reasons = np.array([f"field 'geometry': invalid ({r})" for r in shapely.is_valid_reason(arr[invalid])])
-            message = np.full(len(arr), "", dtype=object)
-            message[invalid] = reasons
-            problems.add(invalid, "bad geometry", message)
-        geometry = geometry.where(~problems.bad, None)
-    arr = geometry.to_crs(GEOGRAPHIC).to_numpy()
-    coords, owner = shapely.get_coordinates(arr, return_index=True)
+        problems.add(shapely.is_missing(arr) | shapely.is_empty(arr), "missing location",
+                     "field 'geometry': missing or empty")
+    arr = geometry.to_numpy()
+    present = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
+    invalid = present & ~shapely.is_valid(arr)
+    if invalid.any():
+        message = np.full(len(arr), "", dtype=object)
+        message[invalid] = [f"field {columns.columns.get('wkt', 'geometry')!r}: invalid geometry ({r})"
+                            for r in shapely.is_valid_reason(arr[invalid])]
+        problems.add(invalid, "bad geometry", message)
+    lonlat = geometry.where(present, None).to_crs(GEOGRAPHIC).to_numpy()
+    coords, owner = shapely.get_coordinates(lonlat, return_index=True)
+    finite = np.isfinite(coords).all(axis=1)
     untransformable = np.zeros(len(arr), bool)
-    untransformable[owner[~np.isfinite(coords).all(axis=1)]] = True
+    untransformable[owner[~finite]] = True
     problems.add(untransformable, "bad coordinate",
                  f"location cannot be transformed from {geometry.crs.to_string()} to lon/lat "
                  "(outside that CRS's area, or easting and northing swapped?)")
-    frame = gpd.GeoDataFrame(index=chunk.index, geometry=geometry.where(~problems.bad, None))
+    lon_bad = np.zeros(len(arr), bool)
+    lat_bad = np.zeros(len(arr), bool)
+    np.logical_or.at(lon_bad, owner, finite & (np.abs(coords[:, 0]) > 180))
+    np.logical_or.at(lat_bad, owner, finite & (np.abs(coords[:, 1]) > 90))
+    where = "field " + repr(columns.columns["wkt"]) if "wkt" in columns.columns else "the geometry"
+    problems.add(lat_bad & ~lon_bad, "bad coordinate",
+                 f"{where}: latitude out of range; are longitude and latitude (x and y) swapped?")
+    problems.add(lon_bad | lat_bad, "bad coordinate",
+                 f"{where}: coordinates are not lon/lat degrees; give --crs for projected coordinates")
+    usable = present & ~untransformable & ~lon_bad & ~lat_bad
+    frame = gpd.GeoDataFrame(index=chunk.index, geometry=gpd.GeoSeries(np.where(usable, lonlat, None),
+                                                                        index=chunk.index, crs=GEOGRAPHIC))
     for f, header in columns.columns.items():
         if f in ("industry", "type") or f in ATTRIBUTES:
             frame[f] = chunk[header]
