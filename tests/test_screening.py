@@ -204,8 +204,17 @@ def test_header_recognition():
     assert cols.scales == {"SO2": 1.0, "particulate": 1.0, "NH3-N": 1e4}
     with pytest.raises(InputError, match="all look like VOCs"):
         recognise_columns(["lon", "lat", "VOCs", "挥发性有机物"])
-    with pytest.raises(InputError, match="unit 'lb/a' is not recognised"):
+    with pytest.raises(InputError, match="unit 'lb/a' is not a unit of VOCs"):
         recognise_columns(["lon", "lat", "VOCs(lb/a)"])
+    with pytest.raises(InputError, match="unit 't/h' is not a unit of water_use"):
+        recognise_columns(["lon", "lat", "用水量(t/h)"])
+    with pytest.raises(InputError, match="unit '万吨/年' is not a unit of boiler_capacity"):
+        recognise_columns(["lon", "lat", "锅炉容量(万吨/年)"])
+    notes = recognise_columns(["lon", "lat", "VOCs（非甲烷总烃）", "氮氧化物(以NO2计)(kg/a)", "综合能耗（吨标煤）"])
+    assert notes.columns["VOCs"] == "VOCs（非甲烷总烃）" and "VOCs" not in notes.scales  # a note, not a unit
+    assert notes.scales["NOx"] == 1e-3 and notes.scales["energy_use"] == 1.0
+    override = recognise_columns(["lon", "lat", "非甲烷总烃(kg/a)"], {"vocs": "非甲烷总烃(kg/a)"})
+    assert override.columns["VOCs"] == "非甲烷总烃(kg/a)" and override.scales["VOCs"] == 1e-3
     with pytest.raises(InputError, match="no column 'nope'"):
         recognise_columns(["lon", "lat"], {"VOCs": "nope"})
     with pytest.raises(InputError, match="unknown field"):

@@ -47,6 +47,7 @@ class Engine:
         shapely.prepare(self.units.geometry.to_numpy())
         shapely.prepare(self.zones.geometry.to_numpy())
         self._warm = False  # see warm()
+        self.sources: list[Path] = []  # files loaded (see load): outputs must not replace them
 
     @classmethod
     def load(cls, units=None, rules=None, zones=None, *, engine: str = DEFAULT_ENGINE,
@@ -63,8 +64,9 @@ class Engine:
             rules = [rules]
         unit_layer = load_units(units, engine=engine)
         zone_layer = load_zones(zones, engine=engine) if zones else None
-        return cls(unit_layer, load_lists(rules), zone_layer, as_of=as_of,
-                   unit_source=Path(units).name)
+        loaded = cls(unit_layer, load_lists(rules), zone_layer, as_of=as_of, unit_source=Path(units).name)
+        loaded.sources = [Path(units), *([Path(zones)] if zones else []), *(lst.path for lst in loaded.all_lists)]
+        return loaded
 
     def warm(self) -> None:
         """Build every unit's point-in-polygon index now, rather than on first use.

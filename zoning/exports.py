@@ -101,6 +101,8 @@ def export_units(engine, path) -> int:
     as JSON text in ``clauses_json``.
     """
     fmt = output_format(path)
+    if Path(path).resolve() in {Path(p).resolve() for p in engine.sources}:
+        raise DataError(f"export units {path}: that is one of the files the units or lists were loaded from")
     if fmt not in UNIT_EXPORT_FORMATS:
         raise DataError(f"export units {path}: write .geojson or .gpkg (got {Path(path).suffix})")
     frame, clauses = unit_summary(engine)

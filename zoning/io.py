@@ -11,14 +11,12 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pyogrio
 import shapely
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from zoning.crs import GEOGRAPHIC
 from zoning.errors import DataError
@@ -83,7 +81,10 @@ def atomic_path(path):
     path = Path(path)
     if not path.parent.exists():
         raise DataError(f"output {path}: directory {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial" + path.suffix, dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial" + path.suffix, dir=path.parent)
+    except OSError as exc:
+        raise DataError(f"output {path}: cannot write in {path.parent}: {exc.strerror}") from None
     os.close(fd)
     tmp = Path(tmp)
     tmp.unlink()  # writers create it themselves (GDAL refuses to "create" an existing file)
@@ -127,10 +128,11 @@ def feature_strings(properties: pd.DataFrame, geometry: np.ndarray,
 class TableWriter:
     """Writes result chunks to one output file; see :func:`open_writer`."""
 
-    def __init__(self, path: Path, *, layer: str, geometry_type: str = "Unknown"):
+    def __init__(self, path: Path, *, layer: str, geometry_type: str = "Unknown", verdict_column: str = "verdict"):
         self.path = path
         self.layer = layer
         self.geometry_type = geometry_type
+        self.verdict_column = verdict_column  # where the verdict is (``zoning_verdict`` if the input had one)
         self.rows = 0
 
     def write(self, frame: pd.DataFrame, geometry: np.ndarray | None, raw_json=None) -> None:
@@ -182,12 +184,15 @@ class XlsxWriter(TableWriter):
     """An Excel workbook, streamed (openpyxl write-only mode).
 
     Sheets: ``screened`` (every row, input order), ``prohibited`` and
-    ``restricted`` (those rows again, for review), and ``summary``.
+    ``restricted`` (those rows again, for review), and ``summary``. Text
+    that begins with ``=`` is stored as text, never as a formula.
     """
 
     FLAGGED = ("prohibited", "restricted")
 
     def __init__(self, path, **kw):
+        import openpyxl  # here, not at module level: it adds 0.1 s to every command's start-up
+
         super().__init__(path, **kw)
         self.book = openpyxl.Workbook(write_only=True)
         self.sheets = {name: self.book.create_sheet(name) for name in ("screened", *self.FLAGGED, "summary")}
@@ -196,10 +201,13 @@ class XlsxWriter(TableWriter):
         self.columns = None
 
     def write(self, frame, geometry, raw_json=None):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
+
         frame = _with_text_columns(frame, raw_json)
         if self.rows + len(frame) >= XLSX_MAX_ROWS:
             raise DataError(f"output {self.path.name}: more than {XLSX_MAX_ROWS - 1:,} rows do not fit in an "
                             "Excel sheet; write .csv, .gpkg or .parquet instead")
+        screened = self.sheets["screened"]
         if self.columns is None:
             self.columns = [str(c) for c in frame.columns]
             for name in ("screened", *self.FLAGGED):
@@ -212,10 +220,14 @@ class XlsxWriter(TableWriter):
                 cleaned = values[text].str.replace(ILLEGAL_CHARACTERS_RE, "", regex=True)
                 long = cleaned.str.len() > XLSX_MAX_CELL
                 cleaned[long] = cleaned[long].str.slice(0, XLSX_MAX_CELL - 1) + "…"
+                formula = cleaned.str.startswith("=")
+                for i in cleaned.index[formula]:  # only the few cells that would turn into formulas
+                    cell = WriteOnlyCell(screened, value=cleaned[i])
+                    cell.data_type = "s"
+                    cleaned[i] = cell
                 cells.loc[text, column] = cleaned
         rows = cells.to_numpy(dtype=object).tolist()
-        verdicts = frame["verdict"].to_numpy() if "verdict" in frame else np.array([])
-        screened = self.sheets["screened"]
+        verdicts = frame[self.verdict_column].to_numpy() if self.verdict_column in frame else np.array([])
         for row in rows:  # openpyxl's streaming API takes one row at a time
             screened.append(row)
         for name in self.FLAGGED:
@@ -236,9 +248,30 @@ class XlsxWriter(TableWriter):
 
 
 class GpkgWriter(TableWriter):
+    """A GeoPackage layer, appended chunk by chunk.
+
+    GeoPackage column names are case-insensitive and ``fid`` is the feature
+    id, so an input column ``FID``, or ``Remark`` beside ``remark``, gets a
+    suffix (``FID_1``, ``remark_1``); :attr:`renamed` lists what changed.
+    """
+
+    def __init__(self, path, **kw):
+        super().__init__(path, **kw)
+        self.renamed: dict[str, str] = {}
+
     def write(self, frame, geometry, raw_json=None):
-        frame = _with_text_columns(frame, raw_json)
-        out = gpd.GeoDataFrame(_as_text(frame), geometry=geometry, crs=GEOGRAPHIC)
+        frame = _as_text(_with_text_columns(frame, raw_json))
+        if self.rows == 0:
+            seen = {"fid", "geom", "geometry"}
+            for column in frame.columns:
+                name, k = column, 0
+                while name.lower() in seen:
+                    k += 1
+                    name = f"{column}_{k}"
+                seen.add(name.lower())
+                if name != column:
+                    self.renamed[column] = name
+        out = gpd.GeoDataFrame(frame.rename(columns=self.renamed), geometry=geometry, crs=GEOGRAPHIC)
         pyogrio.write_dataframe(out, self.path, layer=self.layer, driver="GPKG", append=self.rows > 0,
                                 geometry_type=self.geometry_type, promote_to_multi=False)
         self.rows += len(frame)
@@ -318,9 +351,10 @@ _WRITERS = {"csv": CsvWriter, "xlsx": XlsxWriter, "gpkg": GpkgWriter, "geojson":
             "geojsons": GeoJsonSeqWriter, "parquet": ParquetWriter}
 
 
-def open_writer(path, fmt: str, *, layer: str, geometry_type: str = "Unknown") -> TableWriter:
+def open_writer(path, fmt: str, *, layer: str, geometry_type: str = "Unknown",
+                verdict_column: str = "verdict") -> TableWriter:
     """A chunk writer for ``fmt`` (see :data:`OUTPUT_FORMATS`) at ``path`` (usually a temporary path)."""
-    return _WRITERS[fmt](Path(path), layer=layer, geometry_type=geometry_type)
+    return _WRITERS[fmt](Path(path), layer=layer, geometry_type=geometry_type, verdict_column=verdict_column)
 
 
 def _with_text_columns(frame: pd.DataFrame, raw_json) -> pd.DataFrame:

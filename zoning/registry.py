@@ -22,22 +22,22 @@ import itertools
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 import geopandas as gpd
 import numpy as np
-import openpyxl
 import pandas as pd
 import pyogrio
 import shapely
-from openpyxl.utils.exceptions import InvalidFileException
 
 from zoning.crs import GEOGRAPHIC, parse_crs
 from zoning.errors import DataError, InputError
 from zoning.io import DEFAULT_ENGINE, ENGINES
-from zoning.projects import ATTRIBUTES, RowErrors
+from zoning.projects import ATTRIBUTES, RowErrors, attribute_name
 
 TABULAR = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 VECTOR = {".gpkg": "gpkg", ".shp": "shp", ".geojson": "geojson", ".json": "geojson",
@@ -46,52 +46,71 @@ DEFAULT_CHUNK = 250_000
 
 # Header names per field, best first: when two headers match one field, the
 # better-ranked one is used (行业代码 over 行业类别); two equally ranked matches,
-# or two columns for one attribute, are an error.
+# or two columns for one attribute, are an error. Ten-character forms are
+# what a Shapefile's DBF keeps of the longer names.
 _FIELD_HEADERS: dict[str, tuple[str, ...]] = {
-    "name": ("项目名称", "name", "project_name", "projectname", "项目", "名称", "project"),
+    "name": ("项目名称", "建设项目名称", "name", "project_name", "projectname", "项目", "名称", "企业名称",
+             "project"),
     "lon": ("经度", "lon", "longitude", "lng", "long", "东经", "中心经度", "经度坐标", "x经度"),
     "lat": ("纬度", "lat", "latitude", "北纬", "中心纬度", "纬度坐标", "y纬度"),
     "wkt": ("wkt", "geometry", "geom", "几何", "空间范围wkt"),
-    "industry": ("行业代码", "国民经济行业代码", "industry_code", "industry", "行业类别代码", "行业类别",
-                 "国民经济行业类别", "所属行业", "行业", "gbt4754"),
+    "industry": ("行业代码", "国民经济行业代码", "所属行业代码", "industry_code", "industry", "industry_c",
+                 "行业类别代码", "行业类别", "国民经济行业类别", "国民经济行业分类", "所属行业", "行业", "gbt4754"),
     "type": ("建设性质", "type", "project_type", "建设类型", "项目类型", "项目性质", "nature"),
     "SO2": ("so2", "二氧化硫", "so₂"),
     "NOx": ("nox", "氮氧化物"),
-    "particulate": ("particulate", "颗粒物", "烟粉尘", "粉尘", "烟尘", "pm", "dust"),
+    "particulate": ("particulate", "particulat", "颗粒物", "烟粉尘", "粉尘", "烟尘", "pm", "dust"),
     "VOCs": ("vocs", "挥发性有机物", "voc", "挥发性有机物vocs"),
     "COD": ("cod", "化学需氧量", "codcr"),
     "NH3-N": ("nh3-n", "氨氮", "nh3n", "nh3_n", "ammonia"),
     "coal_use": ("coal_use", "煤炭消费量", "燃煤量", "耗煤量", "用煤量", "煤炭消耗量", "煤耗"),
     "water_use": ("water_use", "新鲜水用量", "用水量", "取水量", "新鲜水量"),
-    "energy_use": ("energy_use", "综合能耗", "能耗"),
+    "energy_use": ("energy_use", "energy_use", "综合能耗", "能耗"),
     "capacity": ("capacity", "产能", "设计产能", "生产能力"),
-    "boiler_capacity": ("boiler_capacity", "锅炉容量", "锅炉规模"),
+    "boiler_capacity": ("boiler_capacity", "boiler_cap", "锅炉容量", "锅炉规模"),
     "in_park": ("in_park", "是否入园", "入园", "是否位于园区", "位于园区"),
     "chp": ("chp", "热电联产", "是否热电联产"),
-    "capacity_replacement": ("capacity_replacement", "产能置换", "是否产能置换"),
-    "hazardous_chemicals": ("hazardous_chemicals", "危化品", "涉及危险化学品", "危险化学品"),
-    "wastewater_discharge": ("wastewater_discharge", "废水排放", "是否排放废水"),
-    "emission_offset": ("emission_offset", "替代削减", "是否替代削减", "总量替代"),
+    "capacity_replacement": ("capacity_replacement", "capacity_r", "产能置换", "是否产能置换"),
+    "hazardous_chemicals": ("hazardous_chemicals", "hazardous_", "危化品", "涉及危险化学品", "危险化学品"),
+    "wastewater_discharge": ("wastewater_discharge", "wastewater", "废水排放", "是否排放废水"),
+    "emission_offset": ("emission_offset", "emission_o", "替代削减", "是否替代削减", "总量替代"),
 }
 FIELDS = tuple(_FIELD_HEADERS)
 _RANK = {h: (f, i) for f, names in _FIELD_HEADERS.items() for i, h in enumerate(names)}
 # words around an attribute's name in headers: "VOCs排放量(t/a)", "年排放二氧化硫"
 _AFFIXES = re.compile(r"(年?排放总?量|年?排放|排放|总量|年用量|用量|年|量|_t_a|t/a)$|^(年排放|年|排放)")
-_UNIT_IN_HEADER = re.compile(r"^(.*?)[(\[]([^()\[\]]*)[)\]]$")
-# header unit → factor to the registry's unit (t/a for emissions, m3/a water, tce/a energy, t/h boilers)
-_SCALES = {
-    "t/a": 1.0, "t/y": 1.0, "t": 1.0, "吨/年": 1.0, "吨": 1.0, "吨/a": 1.0, "t/年": 1.0,
-    "kg/a": 1e-3, "kg/y": 1e-3, "kg": 1e-3, "千克/年": 1e-3, "公斤/年": 1e-3, "千克": 1e-3, "kg/年": 1e-3,
-    "万吨/年": 1e4, "万t/a": 1e4, "万吨": 1e4, "万t": 1e4,
-    "m3/a": 1.0, "m3": 1.0, "立方米/年": 1.0, "吨水/年": 1.0, "万m3/a": 1e4, "万立方米/年": 1e4, "万吨水/年": 1e4,
-    "tce/a": 1.0, "tce": 1.0, "吨标煤/年": 1.0, "吨标准煤/年": 1.0, "万吨标煤/年": 1e4, "万tce/a": 1e4,
-    "t/h": 1.0, "蒸吨/小时": 1.0, "蒸吨": 1.0, "吨/小时": 1.0,
+_TRAILING_BRACKETS = re.compile(r"^(.*?)[(\[]([^()\[\]]*)[)\]]$")
+# Header units → factor to the unit the rules use, per kind of quantity.
+_MASS = {"t/a": 1.0, "t/y": 1.0, "t": 1.0, "吨/年": 1.0, "吨": 1.0, "吨/a": 1.0, "t/年": 1.0,
+         "kg/a": 1e-3, "kg/y": 1e-3, "kg": 1e-3, "千克/年": 1e-3, "公斤/年": 1e-3, "千克": 1e-3, "kg/年": 1e-3,
+         "公斤": 1e-3, "万吨/年": 1e4, "万t/a": 1e4, "万吨": 1e4, "万t": 1e4}
+_UNITS = {
+    "mass": _MASS,  # emissions, coal, capacity: t/a
+    "water": {"m3/a": 1.0, "m3": 1.0, "立方米/年": 1.0, "立方米": 1.0, "方/年": 1.0, "吨/年": 1.0, "t/a": 1.0,
+              "吨": 1.0, "吨水/年": 1.0, "万m3/a": 1e4, "万立方米/年": 1e4, "万立方米": 1e4, "万吨/年": 1e4,
+              "万吨": 1e4, "万t/a": 1e4, "万吨水/年": 1e4},  # fresh water: m3/a (a tonne of water is a m3)
+    "energy": {"tce/a": 1.0, "tce": 1.0, "吨标煤/年": 1.0, "吨标准煤/年": 1.0, "吨标煤": 1.0, "吨标准煤": 1.0,
+               "万吨标煤/年": 1e4, "万吨标准煤/年": 1e4, "万吨标煤": 1e4, "万tce/a": 1e4, "万tce": 1e4},
+    "boiler": {"t/h": 1.0, "蒸吨/小时": 1.0, "蒸吨/时": 1.0, "蒸吨": 1.0, "吨/小时": 1.0, "吨/时": 1.0},
 }
+_KIND = {"water_use": "water", "energy_use": "energy", "boiler_capacity": "boiler"}  # others: mass
+# bracketed text that is a unit, not a note such as （以NO2计） or （非甲烷总烃）
+_UNITLIKE = re.compile(r"^(万)?(t|kg|吨|千克|公斤|m3|立方米|方|tce|吨标准?煤|蒸吨)(/.*)?$|/")
 
 
 def header_key(header: object) -> str:
     """A header reduced for matching: NFKC, lower case, no spaces."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(header))).lower()
+
+
+def _split_header(header: str) -> tuple[str, str | None]:
+    """(name, unit) of a header: trailing bracketed notes are dropped; a unit-like one is the unit."""
+    key, unit = header_key(header), None
+    while (m := _TRAILING_BRACKETS.match(key)) and m.group(1):
+        key, inner = m.group(1), m.group(2)
+        if unit is None and _UNITLIKE.search(inner):
+            unit = inner
+    return key, unit
 
 
 @dataclass
@@ -101,73 +120,77 @@ class ColumnMap:
     columns: dict[str, str]  # field -> header
     scales: dict[str, float] = field(default_factory=dict)  # field -> factor (attributes only)
 
-    def describe(self) -> str:
-        parts = []
+    def describe(self, *, location_from_geometry: bool = False) -> str:
+        parts = ["location←the layer's geometry"] if location_from_geometry else []
         for f, header in self.columns.items():
+            if location_from_geometry and f in ("lon", "lat", "wkt"):
+                continue
             scale = self.scales.get(f, 1.0)
             parts.append(f"{f}←{header}" + (f" (×{scale:g})" if scale != 1.0 else ""))
         return ", ".join(parts)
 
 
+def field_name(name: str) -> str:
+    """The field a ``--col`` name refers to (case-insensitive; attribute aliases accepted)."""
+    lowered = {f.lower(): f for f in FIELDS}
+    if name.strip().lower() in lowered:
+        return lowered[name.strip().lower()]
+    try:
+        return attribute_name(name)
+    except InputError:
+        raise InputError(f"--col {name}=…: unknown field {name!r} (fields: {', '.join(FIELDS)})") from None
+
+
 def recognise_columns(headers, overrides: dict[str, str] | None = None) -> ColumnMap:
     """Map input headers to fields (see :data:`FIELDS`); ``overrides`` is ``{field: header}``."""
     headers = [str(h) for h in headers]
-    overrides = dict(overrides or {})
+    overrides = {field_name(f): header for f, header in (overrides or {}).items()}
     for f, header in overrides.items():
-        if f not in _FIELD_HEADERS:
-            raise InputError(f"--col {f}=…: unknown field {f!r} (fields: {', '.join(FIELDS)})")
         if header not in headers:
             raise InputError(f"--col {f}={header}: no column {header!r} in the input "
                              f"(columns: {', '.join(headers)})")
     best: dict[str, tuple[int, list[str]]] = {}
-    scales: dict[str, float] = {}
-    unit_of: dict[str, str | None] = {}
     taken = set(overrides.values())
     for header in headers:
         if header in taken:
             continue
-        f, rank, unit = _match(header)
+        f, rank = _match(header)
         if f is None or f in overrides:
             continue
         if f in ATTRIBUTES:
             rank = 0  # two columns for one quantity are ambiguous whatever their names
         if f not in best or rank < best[f][0]:
             best[f] = (rank, [header])
-            unit_of[header] = unit
         elif rank == best[f][0]:
             best[f][1].append(header)
-            unit_of[header] = unit
     columns = dict(overrides)
     for f, (_, found) in best.items():
         if len(found) > 1:
             raise InputError(f"columns {', '.join(repr(h) for h in found)} all look like {f}; "
                              f"choose one with --col {f}=HEADER")
         columns[f] = found[0]
+    scales: dict[str, float] = {}
     for f, header in columns.items():
         if f in ATTRIBUTES and not ATTRIBUTES[f].flag:
-            unit = unit_of.get(header) if header in unit_of else _match(header)[2]
+            unit = _split_header(header)[1]
             if unit:
-                if unit not in _SCALES:
-                    raise InputError(f"column {header!r}: unit {unit!r} is not recognised "
-                                     f"(expected e.g. {ATTRIBUTES[f].unit}, kg/a, 万吨/年); rename the column "
-                                     "or convert the values")
-                scales[f] = _SCALES[unit]
+                known = _UNITS[_KIND.get(f, "mass")]
+                if unit not in known:
+                    raise InputError(f"column {header!r}: unit {unit!r} is not a unit of {f} "
+                                     f"(expected {ATTRIBUTES[f].unit} or e.g. {', '.join(list(known)[:6])}); "
+                                     "rename the column or convert the values")
+                scales[f] = known[unit]
     ordered = {f: columns[f] for f in FIELDS if f in columns}
     return ColumnMap(ordered, scales)
 
 
-def _match(header: str) -> tuple[str | None, int, str | None]:
-    """(field, rank, unit written in the header) for one header."""
-    key = header_key(header)
-    unit = None
-    m = _UNIT_IN_HEADER.match(key)
-    if m and m.group(1):
-        key, unit = m.group(1), m.group(2)
+def _match(header: str) -> tuple[str | None, int]:
+    """(field, rank) for one header."""
+    key = _split_header(header)[0]
     for candidate in (key, _AFFIXES.sub("", key)):
         if candidate in _RANK:
-            f, rank = _RANK[candidate]
-            return f, rank, unit
-    return None, 0, None
+            return _RANK[candidate]
+    return None, 0
 
 
 # ---- coordinates ----------------------------------------------------------------
@@ -342,6 +365,8 @@ class Registry:
     crs: object = None  # vector inputs: the layer's CRS
     skipped: list[str] = field(default_factory=list)  # notes on rows that are not data (titles, blanks)
     _chunks: Iterator | None = None
+    sheet: str | None = None  # Excel: the sheet (or layer) read, and all of them
+    sheets: list[str] = field(default_factory=list)
 
     @property
     def is_vector(self) -> bool:
@@ -408,11 +433,21 @@ def _open_csv(path: Path, encoding: str | None, chunk_size: int) -> Registry:
             head = [f.readline() for _ in range(12)]
     except UnicodeDecodeError as exc:
         raise DataError(f"registry {path}: not readable as {encoding} ({exc.reason}); try --encoding") from None
-    first = next((line for line in head if line.strip()), "")
-    sep = "\t" if first.count("\t") > first.count(",") else ","
-    rows = [next(csv.reader([line], delimiter=sep), []) for line in head]
+    rows_by_sep = {sep: [next(csv.reader([line], delimiter=sep), []) for line in head] for sep in ",\t;|"}
+    # the delimiter: the one whose header row is recognised, else the one that splits lines most
+    sep = max(rows_by_sep, key=lambda d: (_recognised(rows_by_sep[d][_header_row(rows_by_sep[d])]),
+                                          sum(len(r) for r in rows_by_sep[d]), d == ","))
+    rows = rows_by_sep[sep]
     header_at = _header_row(rows)
+    duplicated = sorted({h for h in rows[header_at] if rows[header_at].count(h) > 1 and h.strip()}) if rows else []
+    for h in duplicated:
+        if _match(h)[0] is not None:
+            raise DataError(f"registry {path}: the header has {h!r} twice; rename one so it is clear which "
+                            f"gives {_match(h)[0]}")
     skipped = [f"skipped {header_at} line(s) above the header row"] if header_at else []
+    skipped += [f"the header has {h!r} more than once; later copies are named {h}.1…" for h in duplicated]
+    if sep != ",":
+        skipped.append(f"columns separated by {'tab' if sep == chr(9) else repr(sep)}")
     try:
         reader = pd.read_csv(path, encoding=encoding, sep=sep, dtype=str, keep_default_na=False, na_filter=False,
                              chunksize=chunk_size, skiprows=header_at, skip_blank_lines=True)
@@ -443,19 +478,25 @@ def _open_csv(path: Path, encoding: str | None, chunk_size: int) -> Registry:
                     skipped=skipped, _chunks=chunks())
 
 
+def _recognised(row) -> int:
+    return len({_match(str(v))[0] for v in row if v is not None and str(v).strip()} - {None})
+
+
 def _header_row(rows: list[tuple]) -> int:
     """Index of the header among the first rows: the first with two or more recognised headers.
 
     Registries often start with a title row (``XX市建设项目清单``) above the header.
     """
     for i, row in enumerate(rows):
-        recognised = {_match(str(v))[0] for v in row if v is not None and str(v).strip()} - {None}
-        if len(recognised) >= 2:
+        if _recognised(row) >= 2:
             return i
     return 0
 
 
 def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
+    import openpyxl  # here, not at module level: it adds 0.1 s to every command's start-up
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
@@ -485,10 +526,11 @@ def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
 
     def chunks():
         pending = iter(head[header_at + 1:])
-        sheet_row = header_at + 1  # 1-based row number of the header in the sheet
+        position = [header_at + 1]  # 1-based sheet row of the last row read (the header, to begin with)
         data, numbers = [], []
-        for row in itertools.chain(pending, rows):
-            sheet_row += 1
+        for row in _guarded(itertools.chain(pending, rows), path, position):
+            position[0] += 1
+            sheet_row = position[0]
             values = list(row[:len(headers)]) + [None] * (len(headers) - len(row))
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
                 blank.append(sheet_row)
@@ -504,7 +546,17 @@ def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
             skipped.append(f"skipped {len(blank)} empty row(s)")
         book.close()
 
-    return Registry(path, "xlsx", headers, total, skipped=skipped, _chunks=chunks())
+    return Registry(path, "xlsx", headers, total, skipped=skipped, _chunks=chunks(), sheet=ws.title,
+                    sheets=list(book.sheetnames))
+
+
+def _guarded(rows, path: Path, position: list[int]):
+    """Rows of a workbook, with a damaged file reported as a one-line error (``position[0]``: last row read)."""
+    try:
+        yield from rows
+    except (ElementTree.ParseError, zlib.error, zipfile.BadZipFile, EOFError, KeyError, ValueError) as exc:
+        raise DataError(f"registry {path}: the workbook is damaged near row {position[0] + 1}: "
+                        f"{type(exc).__name__}: {exc}") from None
 
 
 def _unique_headers(header) -> list[str]:
@@ -521,6 +573,15 @@ def _unique_headers(header) -> list[str]:
 
 
 def _open_vector(path: Path, fmt: str, layer, engine: str, chunk_size: int) -> Registry:
+    notes = []
+    if layer is None:
+        try:
+            layers = [str(x) for x in pyogrio.list_layers(path)[:, 0]]
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+            layers = []
+        if len(layers) > 1:
+            layer = layers[0]
+            notes.append(f"read layer {layer!r} of {len(layers)} ({', '.join(layers)}); --layer to choose")
     try:
         info = pyogrio.read_info(path, layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
@@ -557,7 +618,7 @@ def _open_vector(path: Path, fmt: str, layer, engine: str, chunk_size: int) -> R
                 yield _fiona_frame(batch, headers, crs, start)
 
     chunks = chunks_pyogrio() if engine == "pyogrio" else chunks_fiona()
-    return Registry(path, fmt, headers, total, crs=crs, _chunks=chunks)
+    return Registry(path, fmt, headers, total, crs=crs, _chunks=chunks, skipped=notes)
 
 
 def _fiona_frame(features, headers, crs, start):

@@ -92,18 +92,30 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
     when complete.
     """
     fmt = output_format(output)
-    if Path(output).resolve() == Path(source).resolve():
+    target = Path(output).resolve()
+    if target == Path(source).resolve():
         raise InputError(f"output {output} is the input registry; write the results to another file")
+    if target in {Path(p).resolve() for p in getattr(engine, "sources", ())}:
+        raise InputError(f"output {output} is one of the engine's unit, zone or rule files; write elsewhere")
     registry = open_registry(source, encoding=encoding, sheet=sheet, layer=layer, engine=io_engine,
                              chunk_size=chunk_size)
     colmap = recognise_columns(registry.headers, columns)
     if not registry.is_vector and "wkt" not in colmap.columns and not {"lon", "lat"} <= set(colmap.columns):
         lacking = [f for f in ("lon", "lat") if f not in colmap.columns]
-        raise InputError(f"{Path(source).name}: no {' or '.join(lacking)} column found among "
+        where = f" (sheet {registry.sheet!r} of {', '.join(registry.sheets)}: --sheet to choose)" \
+            if len(registry.sheets) > 1 else ""
+        raise InputError(f"{Path(source).name}{where}: no {' or '.join(lacking)} column found among "
                          f"{', '.join(registry.headers)}; name it with --col {lacking[0]}=HEADER")
-    summary = Summary(str(source), str(output), columns=colmap.describe(), encoding=registry.encoding)
+    summary = Summary(str(source), str(output), columns=colmap.describe(location_from_geometry=registry.is_vector),
+                      encoding=registry.encoding)
     summary.notes = registry.skipped  # filled in as reading proceeds
-    renamed = {c: (f"zoning_{c}" if c in registry.headers else c) for c in RESULT_COLUMNS}
+    renamed = {}
+    for c in RESULT_COLUMNS:  # never overwrite an input column: zoning_verdict, zoning_verdict_2…
+        name, k = c, 1
+        while name in registry.headers:
+            k += 1
+            name = f"zoning_{c}" if k == 2 else f"zoning_{c}_{k - 1}"
+        renamed[c] = name
     if any(k != v for k, v in renamed.items()):
         clashing = [k for k, v in renamed.items() if k != v]
         summary.notes.append(f"the input already has column(s) {', '.join(clashing)}; results are in "
@@ -119,7 +131,8 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
     timings["prepare"] = time.perf_counter() - started
 
     with atomic_path(output) as tmp:
-        writer = open_writer(tmp, fmt, layer=Path(output).stem, geometry_type=geometry_type)
+        writer = open_writer(tmp, fmt, layer=Path(output).stem, geometry_type=geometry_type,
+                             verdict_column=renamed["verdict"])
         try:
             if progress is not None:
                 progress(0, registry.total)
@@ -150,6 +163,9 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
             started = time.perf_counter()
             writer.close(summary.table())
             timings["write"] += time.perf_counter() - started
+            for old, new in getattr(writer, "renamed", {}).items():
+                summary.notes.append(f"column {old!r} is named {new!r} in the output ({fmt} column names "
+                                     "are case-insensitive and 'fid' is reserved)")
         except BaseException:
             writer.abort()
             raise

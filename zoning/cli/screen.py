@@ -6,7 +6,6 @@ import sys
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from zoning.cli.options import EXIT_FAILS, fail_on_opt, handle_errors, key_values, layer_options
@@ -47,6 +46,8 @@ def screen(registry, output, cols, crs, encoding, sheet, layer, units, zones, ru
       zoning screen registry.xlsx -o screened.xlsx
       zoning screen projects.csv -o screened.geojson --col lon=东经 --col lat=北纬
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # slow import
+
     columns = key_values(cols, "--col")
     engine = Engine.load(units, list(rules) or None, zones, engine=io_engine)
     err = Console(stderr=True)
