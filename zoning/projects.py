@@ -9,6 +9,8 @@ caught instead of silently never matching.
 from __future__ import annotations
 
 import difflib
+import re
+import unicodedata
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -73,8 +75,11 @@ _TYPE_ALIASES = {
 }
 
 _NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"  # what a plain decimal number looks like
-_TRUE = {"true", "yes", "y", "1", "是", "t"}
-_FALSE = {"false", "no", "n", "0", "否", "f"}
+_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
+#: what registries write for "none given"; read as not supplied, never as zero
+_PLACEHOLDERS = {"/", "-", "--", "—", "——", "－", "无", "n/a", "N/A", "NA", "暂无", "\\"}
+_TRUE = {"true", "yes", "y", "1", "是", "t", "√", "✓", "✔", "有"}
+_FALSE = {"false", "no", "n", "0", "否", "f", "×", "✗", "✘", "无"}
 
 
 def attribute_name(name: str) -> str:
@@ -103,28 +108,40 @@ def project_type(value: object) -> str:
 
 
 def attribute_value(name: str, value: object) -> float:
-    """Parse one attribute value: a number, or true/false for flags."""
+    """Parse one attribute value: a number, or true/false for flags.
+
+    Returns NaN for the placeholders registries use for "none given" (``/``,
+    ``—``, ``无``…). Numbers may use full-width digits or thousands
+    separators (``1,234.5``); a flag may carry a note (``是（化工园区）``).
+    """
     attr = ATTRIBUTES[attribute_name(name)]
     if isinstance(value, bool):
+        if not attr.flag:
+            raise InputError(f"attribute {attr.name} must be a number ({attr.unit}), not {value}")
         return 1.0 if value else 0.0
-    text = str(value).strip()
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    if text in _PLACEHOLDERS and not (attr.flag and text in _FALSE):
+        return np.nan
     if attr.flag:
-        if text.lower() in _TRUE:
+        word = re.sub(r"[(（].*[)）]$", "", text).strip().lower()
+        if word in _TRUE:
             return 1.0
-        if text.lower() in _FALSE:
+        if word in _FALSE:
             return 0.0
         try:
-            if float(text) in (0.0, 1.0):
-                return float(text)
+            if float(word) in (0.0, 1.0):
+                return float(word)
         except ValueError:
             pass
-        raise InputError(f"attribute {attr.name} is true/false, not {text!r}")
+        raise InputError(f"attribute {attr.name} is true/false, not {str(value)!r}")
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
     try:
         number = float(text)
     except ValueError:
-        raise InputError(f"attribute {attr.name} must be a number ({attr.unit}), not {text!r}") from None
+        raise InputError(f"attribute {attr.name} must be a number ({attr.unit}), not {str(value)!r}") from None
     if not np.isfinite(number) or number < 0:
-        raise InputError(f"attribute {attr.name} must be a non-negative number, not {text!r}")
+        raise InputError(f"attribute {attr.name} must be a non-negative number, not {str(value)!r}")
     return number
 
 
@@ -236,16 +253,19 @@ def _numbers(values: pd.Series, name: str, field: str, problems: RowErrors, kind
         blank = pc.fill_null(pc.equal(text, ""), True).to_numpy(zero_copy_only=False)
         numeric = pc.fill_null(pc.match_substring_regex(text, _NUMBER), False)
         parsed = pc.cast(pc.if_else(numeric, text, pa.scalar(None, pa.string())), pa.float64())
-        number = parsed.to_numpy(zero_copy_only=False).astype(float)
+        number = parsed.to_numpy(zero_copy_only=False).astype(float, copy=True)
     else:
         raw = values.to_numpy(dtype=object)
         series = pd.Series(raw, dtype=object)  # as objects: no conversion to Arrow strings
-        number = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+        number = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, copy=True)
         blank = pd.isna(raw) | (series.astype(str).str.strip() == "").to_numpy()
-    bad = ~blank & ~(np.isfinite(number) & (number >= 0))
-    if bad.any():  # the per-value parser words the message, once per distinct bad value
-        _map_unique(values.where(bad, None), lambda v: attribute_value(name, v), field, problems, kind)
-    return np.where(bad | blank, np.nan, number)
+        if values.dtype == object:  # mixed cells (Excel): TRUE/FALSE are not numbers
+            number[series.map(lambda v: isinstance(v, bool)).to_numpy(dtype=bool)] = np.nan
+    other = ~blank & ~(np.isfinite(number) & (number >= 0))
+    if other.any():  # the per-value parser reads the rest (1,234.5, full-width digits, "/") or words the error
+        parsed = _map_unique(values.where(other, None), lambda v: attribute_value(name, v), field, problems, kind)
+        number[other] = parsed[other].astype(float).to_numpy()
+    return np.where(blank, np.nan, number)
 
 
 def _map_unique(values: pd.Series, parse, field: str, problems: RowErrors, kind: str) -> pd.Series:
