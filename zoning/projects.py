@@ -177,8 +177,8 @@ def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise", labels: dict
     table = industry_table()
 
     industries = projects["industry"] if "industry" in projects else pd.Series(None, index=projects.index)
-    out["industry"] = _map_unique(industries, table.resolve, labels.get("industry", "industry"), problems,
-                                  "unknown industry")
+    out["industry"] = _map_unique(industries, lambda v: table.resolve(_industry_text(v)),
+                                  labels.get("industry", "industry"), problems, "unknown industry")
     types = projects["type"] if "type" in projects else pd.Series(None, index=projects.index)
     out["type"] = _map_unique(types, project_type, labels.get("type", "type"), problems, "unknown project type")
 
@@ -207,6 +207,21 @@ def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise", labels: dict
         problems.raise_first()
         return out
     return out, problems
+
+
+def _industry_text(value: object) -> str:
+    """An industry cell as text; a number from a spreadsheet must still have all its digits.
+
+    Excel drops leading zeros from codes stored as numbers: A0311 (cattle)
+    becomes 311, which is a valid but different code (C311, iron smelting).
+    """
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        if float(value) != int(value) or not 1000 <= int(value) <= 9999:
+            raise InputError(f"industry {value!r} is stored as a number: codes with a leading zero (A01-A05) "
+                             "lose it, so numbers below 1000 are ambiguous; store codes as text ('0311') or with "
+                             "the section letter (A0311, C26)")
+        return str(int(value))
+    return str(value)
 
 
 class RowErrors:
