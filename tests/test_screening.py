@@ -477,3 +477,21 @@ def test_empty_and_header_only_files_and_overwriting_the_input(engine, tmp_path)
     with pytest.raises(InputError, match="is the input registry"):
         screen(engine, header_only, header_only)
     assert header_only.read_text(encoding="utf-8") == "项目名称,经度,纬度,行业代码\n"
+
+
+def test_geojson_coordinates_never_exceed_seven_decimals():
+    from zoning.io import feature_strings
+
+    rng = np.random.default_rng(1)
+    xy = np.column_stack([rng.uniform(73, 135, 2000), rng.uniform(18, 54, 2000)])
+    points = shapely.points(xy)
+    hull = shapely.Polygon(xy[:50]).convex_hull  # GEOS gives it clockwise
+    geoms = np.array([*points, hull], dtype=object)
+    texts = feature_strings(pd.DataFrame(index=range(len(geoms))), geoms)
+    for text, original in zip(texts[:-1], xy):
+        coords = json.loads(text)["geometry"]["coordinates"]
+        assert max(_decimals(float(v)) for v in coords) <= 7
+        assert np.allclose(coords, original, atol=5.1e-8, rtol=0)
+    polygon = json.loads(texts[-1])["geometry"]
+    assert polygon["type"] == "Polygon"
+    assert shapely.geometry.shape(polygon).exterior.is_ccw

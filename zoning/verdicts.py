@@ -7,6 +7,7 @@ and GeoJSON via :meth:`Result.to_dict` / :meth:`Result.to_feature`);
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ import pandas as pd
 import shapely
 
 from zoning.evaluation import Evaluation, input_names
+from zoning.io import geojson_geometries
 from zoning.lists import DIMENSIONS
 from zoning.units import UNIT_TYPES
 
@@ -57,12 +59,9 @@ class Result:
         """An RFC 7946 Feature: the site in lon/lat with the result as properties."""
         geom = None
         if self.geometry is not None:  # RFC 7946: ≤ 7 decimals, exterior rings counter-clockwise
-            geom = shapely.orient_polygons(shapely.set_precision(self.geometry, 1e-7), exterior_cw=False)
-        return {
-            "type": "Feature",
-            "geometry": shapely.geometry.mapping(geom) if geom is not None else None,
-            "properties": self.to_dict(),
-        }
+            oriented = shapely.orient_polygons(self.geometry, exterior_cw=False)
+            geom = json.loads(geojson_geometries(np.array([oriented], dtype=object))[0])
+        return {"type": "Feature", "geometry": geom, "properties": self.to_dict()}
 
     def fails(self, threshold: str) -> bool:
         """True when the result is, or may be, at least as strict as ``threshold``.
