@@ -56,8 +56,9 @@ def _open_without_warnings(path):
 def test_geojson_export_is_rfc7946_and_opens_cleanly(engine, tmp_path, caplog):
     out = tmp_path / "units.geojson"
     assert export_units(engine, out) == 2
-    collection = json.loads(out.read_text(encoding="utf-8"))
-    check_rfc7946(collection)
+    text = out.read_text(encoding="utf-8")
+    collection = json.loads(text)
+    check_rfc7946(collection, text)
     props = collection["features"][1]["properties"]
     assert props["code"] == "ZH13063210001" and props["type"] == 1
     assert isinstance(props["clauses"], list) and props["clauses"][0]["effect"] == "prohibit"
@@ -102,4 +103,5 @@ def test_sample_export(tmp_path):
     engine = Engine.load()
     out = tmp_path / "units.geojson"
     assert export_units(engine, out) == len(engine.units)
-    check_rfc7946(json.loads(out.read_text(encoding="utf-8")))
+    text = out.read_text(encoding="utf-8")
+    check_rfc7946(json.loads(text), text)

@@ -369,8 +369,15 @@ def _decimals(x: float) -> int:
     return len(text.split(".")[1]) if "." in text else 0
 
 
-def check_rfc7946(collection: dict) -> None:
-    """RFC 7946: no crs member, lon/lat order, ≤ 7 decimals, CCW exteriors and CW holes."""
+def check_rfc7946(collection: dict, text: str | None = None) -> None:
+    """RFC 7946: no crs member, lon/lat order, ≤ 7 decimals, CCW exteriors and CW holes.
+
+    Decimals are checked in ``text`` (the file as written) when given: parsing
+    would hide a 17-digit number such as 38.827101999999996.
+    """
+    if text is not None:
+        for coordinates in re.findall(r'"coordinates":(\[[^"]*\])', text):
+            assert not re.search(r"\.\d{8}", coordinates), coordinates[:200]
     assert "crs" not in collection
     for feature in collection["features"]:
         assert "crs" not in feature and feature["type"] == "Feature"
@@ -399,8 +406,9 @@ def test_geojson_output_follows_rfc7946(engine, tmp_path):
     src = tmp_path / "sites.gpkg"
     layer.to_file(src)
     screen(engine, src, tmp_path / "o.geojson")
-    collection = json.loads((tmp_path / "o.geojson").read_text(encoding="utf-8"))
-    check_rfc7946(collection)
+    text = (tmp_path / "o.geojson").read_text(encoding="utf-8")
+    collection = json.loads(text)
+    check_rfc7946(collection, text)
     assert [f["properties"]["verdict"] for f in collection["features"]] == ["prohibited", "permitted", "error"]
     assert collection["features"][1]["geometry"]["coordinates"] == [116.0512346, 38.95]
     assert collection["features"][2]["geometry"] is None
