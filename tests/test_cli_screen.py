@@ -39,7 +39,7 @@ def test_screen_fail_on_and_errors(tmp_path):
     out = tmp_path / "o.csv"
     result = run(["screen", src, "-o", out, "--fail-on", "prohibited"])
     assert result.exit_code == 3
-    assert "bad coordinate: row 2: field '经度'" in result.output
+    assert "bad coordinate: row 3: field '经度'" in result.output  # row 3 as a spreadsheet shows it
     assert "gb18030" in result.output
     result = run(["screen", src, "-o", out, "-q"])
     assert result.exit_code == 0

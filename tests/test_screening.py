@@ -226,6 +226,7 @@ def test_header_recognition():
     ("116°23'45.6\"", "lon", 116.396), ("116度23分45.6秒", "lon", 116.396), ("E116°23.5'", "lon", 116.391667),
     ("116°23′45.6″E", "lon", 116.396), ("东经116°23′45.6″", "lon", 116.396), ("39°54'N", "lat", 39.9),
     ("S33°52'", "lat", -33.866667), ("116.5", "lon", 116.5), ("116 23 45.6", "lon", 116.396),
+    ("116.39E", "lon", 116.39), ("N39.9", "lat", 39.9), ("W116.39", "lon", -116.39), ("１１６．５", "lon", 116.5),
 ])
 def test_dms_coordinates(text, axis, value):
     parsed, problem = parse_coordinates(pd.Series([text]), axis)
@@ -234,7 +235,7 @@ def test_dms_coordinates(text, axis, value):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("116°70'", "below 60"), ("N39°54'", "other axis"), ("东116", "not a number"), ("", "missing"),
+    ("116°70'", "below 60"), ("N39°54'", "other axis"), ("见附件", "not a number"), ("", "missing"),
 ])
 def test_bad_coordinates(text, message):
     parsed, problem = parse_coordinates(pd.Series([text]), "lon")

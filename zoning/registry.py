@@ -196,7 +196,7 @@ def _match(header: str) -> tuple[str | None, int]:
 # ---- coordinates ----------------------------------------------------------------
 
 _DMS = re.compile(
-    r"^\s*(?P<h1>[NSEWnsew东西南北]|北纬|南纬|东经|西经)?\s*(?P<sign>[-+])?\s*(?P<d>\d+(?:\.\d+)?)\s*(?:°|º|度|:|\s)\s*"
+    r"^\s*(?P<h1>[NSEWnsew东西南北]|北纬|南纬|东经|西经)?\s*(?P<sign>[-+])?\s*(?P<d>\d+(?:\.\d+)?)\s*(?:°|º|度|:|\s)?\s*"
     r"(?:(?P<m>\d+(?:\.\d+)?)\s*(?:'|′|’|‘|分|:|\s)?\s*)?"
     r"(?:(?P<s>\d+(?:\.\d+)?)\s*(?:\"|″|”|“|''|′′|秒)?\s*)?"
     r"(?P<h2>[NSEWnsew东西南北])?\s*$"
@@ -212,7 +212,7 @@ def parse_coordinates(values: pd.Series, axis: str) -> tuple[np.ndarray, np.ndar
     extraction. ``axis`` is ``lon`` or ``lat`` (for the hemisphere letter check).
     Problems are "" where the value parsed; blank values give "missing".
     """
-    text = values.astype("string").str.strip().fillna("")
+    text = values.astype("string").str.normalize("NFKC").str.strip().fillna("")  # full-width digits too
     number = pd.to_numeric(text.where(text != ""), errors="coerce").to_numpy(dtype=float)
     problem = np.full(len(values), "", dtype=object)
     problem[(text == "").to_numpy()] = "missing"
@@ -463,7 +463,8 @@ def _open_csv(path: Path, encoding: str | None, chunk_size: int) -> Registry:
         start = 0
         chunk = first_chunk
         while chunk is not None:
-            yield chunk, None, np.arange(start + 1, start + len(chunk) + 1)
+            # row numbers as a spreadsheet shows the file: the header is row header_at + 1
+            yield chunk, None, np.arange(start + 1, start + len(chunk) + 1) + header_at + 1
             start += len(chunk)
             try:
                 chunk = next(reader, None)
