@@ -505,3 +505,79 @@ def test_geojson_coordinates_never_exceed_seven_decimals():
     polygon = json.loads(texts[-1])["geometry"]
     assert polygon["type"] == "Polygon"
     assert shapely.geometry.shape(polygon).exterior.is_ccw
+
+
+# ---- found by trying to break it ------------------------------------------------------
+
+def test_awkward_columns_survive_every_format(engine, tmp_path):
+    frame = registry_frame(ROWS[:3])
+    frame["FID"] = ["1", "2", "3"]
+    frame["Remark"], frame["remark"] = "a", "b"
+    frame["公式"] = ["=HYPERLINK(\"http://example.com\")", "=1+1", "普通"]
+    src = tmp_path / "r.csv"
+    frame.to_csv(src, index=False)
+    first = _screened(engine, src, tmp_path / "s1.csv")
+    second = _screened(engine, first, tmp_path / "s2.csv")  # screened twice: verdict, then zoning_verdict…
+    for suffix in (".gpkg", ".parquet", ".xlsx", ".geojson", ".csv"):
+        summary = screen(engine, second, tmp_path / f"s3{suffix}")
+        result = read_back(tmp_path / f"s3{suffix}")
+        assert len(result) == 3
+        verdicts = [c for c in result.columns if c.startswith("zoning_verdict")]
+        assert list(result[verdicts[-1]]) == expected_verdicts(ROWS[:3])
+        if suffix == ".gpkg":
+            assert any("'FID' is named 'FID_1'" in n for n in summary.notes)
+    book = openpyxl.load_workbook(tmp_path / "s3.xlsx")
+    header = [c.value for c in book["screened"][1]]
+    cell = book["screened"].cell(row=2, column=header.index("公式") + 1)
+    assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")  # text, not a live formula
+
+
+def test_placeholders_numbers_and_excel_quirks(engine, tmp_path):
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["项目名称", "经度", "纬度", "行业代码", "建设性质", "VOCs(t/a)"])
+    ws.append(["斜杠", 115.95, 38.95, "C2614", "新建", "/"])  # "none given": undecided, not zero
+    ws.append(["千分位", 115.95, 38.95, "C2614", "新建", "1,234.5"])
+    ws.append(["全角", 115.95, 38.95, "C2614", "新建", "１２"])
+    ws.append(["布尔", 115.95, 38.95, "C2614", "新建", True])
+    ws.append(["数字代码", 115.95, 38.95, 311, "新建", 1])  # A0311 with its leading zero lost
+    ws.append(["四位数字", 116.05, 38.95, 3120, "新建", 1])
+    book.save(tmp_path / "r.xlsx")
+    result = read_back(_screened(engine, tmp_path / "r.xlsx", tmp_path / "o.csv"))
+    assert list(result["verdict"]) == ["undetermined", "restricted", "restricted", "error", "error", "prohibited"]
+    assert result["missing"][0] == "VOCs"
+    assert "must be a number" in result["error"][3]
+    assert "stored as a number" in result["error"][4]
+
+
+def test_outputs_never_replace_the_engines_inputs(tmp_path):
+    units = make_units(TWO_UNITS)
+    units.to_file(tmp_path / "units.gpkg")
+    (tmp_path / "list.yaml").write_text(
+        "id: t\ntitle: t\nissuer: t\nversion: '1'\neffective_from: 2020-01-01\nlevel: province\n"
+        "source: {document: d, issuer: t, date: 2020-01-01}\n"
+        "clauses:\n  - {id: A, dimension: spatial_layout, effect: prohibit, conditions: {industry: [C31]}, text: t,"
+        " source: {article: '1'}}\n", encoding="utf-8")
+    engine = Engine.load(tmp_path / "units.gpkg", [tmp_path / "list.yaml"])
+    src = tmp_path / "r.csv"
+    registry_frame(ROWS[:2]).to_csv(src, index=False)
+    with pytest.raises(InputError, match="unit, zone or rule files"):
+        screen(engine, src, tmp_path / "units.gpkg")
+    from zoning.exports import export_units
+
+    with pytest.raises(DataError, match="loaded from"):
+        export_units(engine, tmp_path / "units.gpkg")
+    assert len(gpd.read_file(tmp_path / "units.gpkg")) == 2
+
+
+def test_a_multi_layer_geopackage_reads_the_first_layer_and_says_so(engine, tmp_path):
+    src = tmp_path / "two.gpkg"
+    points = gpd.GeoDataFrame({"industry": ["C3120"], "type": ["new"]},
+                              geometry=[shapely.Point(116.05, 38.95)], crs=GEOGRAPHIC)
+    points.to_file(src, layer="a")
+    points.assign(industry="I6513").to_file(src, layer="b")
+    summary = screen(engine, src, tmp_path / "o.csv")
+    assert read_back(tmp_path / "o.csv")["verdict"].tolist() == ["prohibited"]
+    assert any("layer 'a' of 2" in n for n in summary.notes)
+    screen(engine, src, tmp_path / "o.csv", layer="b")
+    assert read_back(tmp_path / "o.csv")["verdict"].tolist() == ["permitted"]
