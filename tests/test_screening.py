@@ -527,9 +527,11 @@ def test_awkward_columns_survive_every_format(engine, tmp_path):
         if suffix == ".gpkg":
             assert any("'FID' is named 'FID_1'" in n for n in summary.notes)
     book = openpyxl.load_workbook(tmp_path / "s3.xlsx")
-    header = [c.value for c in book["screened"][1]]
-    cell = book["screened"].cell(row=2, column=header.index("公式") + 1)
-    assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")  # text, not a live formula
+    for sheet in ("screened", "prohibited"):  # row 1 is prohibited: it is on both sheets
+        header = [c.value for c in book[sheet][1]]
+        cell = book[sheet].cell(row=2, column=header.index("公式") + 1)
+        assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")  # text, not a live formula
+        assert book[sheet].cell(row=2, column=header.index("建设性质") + 1).value == "新建"
 
 
 def test_placeholders_numbers_and_excel_quirks(engine, tmp_path):
@@ -581,3 +583,38 @@ def test_a_multi_layer_geopackage_reads_the_first_layer_and_says_so(engine, tmp_
     assert any("layer 'a' of 2" in n for n in summary.notes)
     screen(engine, src, tmp_path / "o.csv", layer="b")
     assert read_back(tmp_path / "o.csv")["verdict"].tolist() == ["permitted"]
+
+
+def test_damaged_workbooks_and_more_header_cases(engine, tmp_path):
+    import zipfile
+
+    book = openpyxl.Workbook()
+    book.active.append(HEADERS)
+    for row in ROWS * 20:
+        book.active.append(list(row[:7]))
+    book.save(tmp_path / "good.xlsx")
+    with zipfile.ZipFile(tmp_path / "good.xlsx") as src, zipfile.ZipFile(tmp_path / "cut.xlsx", "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            dst.writestr(item, data[: len(data) // 2] if item.filename.endswith("sheet1.xml") else data)
+    with pytest.raises(DataError, match="damaged|cannot read"):
+        screen(engine, tmp_path / "cut.xlsx", tmp_path / "o.csv")
+    assert not (tmp_path / "o.csv").exists()
+
+    book = openpyxl.Workbook()
+    book.active.append(["项目名称", "经度", "纬度", "二氧化硫", "二氧化硫"])
+    book.save(tmp_path / "dup.xlsx")
+    with pytest.raises(DataError, match="'二氧化硫' twice"):
+        screen(engine, tmp_path / "dup.xlsx", tmp_path / "o.csv")
+    for header in ("锅炉容量(MW)", "综合能耗(kgce)", "二氧化硫(g)", "用水量(L)"):
+        with pytest.raises(InputError, match="is not a unit of"):
+            recognise_columns(["lon", "lat", header])
+    assert "particulate" not in recognise_columns(["lon", "lat", "颗粒物（PM10）"]).scales
+
+
+def test_scaled_values_land_exactly_on_thresholds(tmp_path):
+    lst = make_list([{"id": "COD", "effect": "prohibit", "conditions": {"attr": "COD", "ge": 3}}])
+    engine = Engine(make_units(TWO_UNITS), [lst])
+    pd.DataFrame({"lon": ["115.95"], "lat": ["38.95"], "COD(万吨/年)": ["0.0003"]}).to_csv(tmp_path / "r.csv",
+                                                                                     index=False)
+    assert read_back(_screened(engine, tmp_path / "r.csv", tmp_path / "o.csv"))["verdict"][0] == "prohibited"

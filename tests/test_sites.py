@@ -68,3 +68,15 @@ def test_site_file_in_projected_crs(tmp_path):
 def test_attribute_given_twice(sample_engine):
     with pytest.raises(InputError, match="given twice"):
         sample_engine.check(lon=115.97, lat=38.93, emissions={"SO2": 1}, attributes={"so2": 2})
+
+
+def test_a_site_file_with_an_invalid_polygon_is_repaired_with_a_warning(sample_engine, tmp_path):
+    import geopandas as gpd
+
+    bowtie = shapely.Polygon([(115.96, 38.92), (115.98, 38.94), (115.98, 38.92), (115.96, 38.94)])
+    gpd.GeoDataFrame(geometry=[bowtie], crs=4490).to_file(tmp_path / "site.gpkg")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = sample_engine.check(site=str(tmp_path / "site.gpkg"), industry="C3120", type="new")
+    assert result.verdict == "prohibited"
+    assert any(issubclass(w.category, DataWarning) and "make_valid" in str(w.message) for w in caught)

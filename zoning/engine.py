@@ -191,7 +191,17 @@ def site_geometry(*, lon=None, lat=None, site=None, crs=None):
             if layer.crs is None and source_crs is None:
                 raise InputError(f"site file {site} has no CRS; give --crs")
             source_crs = source_crs or layer.crs
-            geom = shapely.union_all(layer.geometry.to_numpy())
+            parts = layer.geometry.to_numpy()
+            parts = parts[~(shapely.is_missing(parts) | shapely.is_empty(parts))]
+            invalid = ~shapely.is_valid(parts)
+            if invalid.any():  # union_all would fail on them: repair each, and say so
+                reason = shapely.is_valid_reason(parts[invalid][0])
+                warnings.warn(f"{invalid.sum()} feature(s) of site file {site} were invalid ({reason}) and have "
+                              "been repaired with make_valid; check the result's area", DataWarning, stacklevel=2)
+                parts = np.where(invalid, shapely.make_valid(parts), parts)
+            if not len(parts):
+                raise InputError(f"site file {site} has no geometry")
+            geom = shapely.union_all(parts)
         else:
             try:
                 geom = shapely.from_wkt(str(site))

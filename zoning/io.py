@@ -113,9 +113,9 @@ def geojson_geometries(geoms: np.ndarray) -> np.ndarray:
     out = np.empty(len(geoms), dtype=object)
     type_id = shapely.get_type_id(geoms)
     simple = np.isin(type_id, list(_GEOJSON_TYPES))
-    if (~simple).any():  # geometry collections: rare, written by GEOS after rounding
-        rounded = shapely.transform(geoms[~simple], lambda xy: np.round(xy, 7))
-        out[~simple] = shapely.to_geojson(rounded)
+    if (~simple).any():  # geometry collections: rare; Python's shortest float repr keeps the rounding
+        rounded = shapely.transform(geoms[~simple], lambda xy: np.round(xy, 7) + 0.0)
+        out[~simple] = [json.dumps(shapely.geometry.mapping(g), separators=(",", ":")) for g in rounded]
     if not simple.any():
         return out
     rounded = shapely.transform(geoms[simple], lambda xy: np.round(xy, 7) + 0.0)  # + 0.0: no "-0"
@@ -260,19 +260,28 @@ class XlsxWriter(TableWriter):
                 cleaned = values[text].str.replace(ILLEGAL_CHARACTERS_RE, "", regex=True)
                 long = cleaned.str.len() > XLSX_MAX_CELL
                 cleaned[long] = cleaned[long].str.slice(0, XLSX_MAX_CELL - 1) + "…"
-                formula = cleaned.str.startswith("=")
-                for i in cleaned.index[formula]:  # only the few cells that would turn into formulas
-                    cell = WriteOnlyCell(screened, value=cleaned[i])
-                    cell.data_type = "s"
-                    cleaned[i] = cell
                 cells.loc[text, column] = cleaned
         rows = cells.to_numpy(dtype=object).tolist()
+        # text that begins with "=" would be stored as a formula: those few cells are written as text cells
+        formula = {i for i, row in enumerate(rows) if any(isinstance(v, str) and v.startswith("=") for v in row)}
+
+        def as_text_cells(row, sheet):
+            out = []
+            for v in row:
+                if isinstance(v, str) and v.startswith("="):
+                    cell = WriteOnlyCell(sheet, value=v)
+                    cell.data_type = "s"
+                    v = cell
+                out.append(v)
+            return out
+
         verdicts = frame[self.verdict_column].to_numpy() if self.verdict_column in frame else np.array([])
-        for row in rows:  # openpyxl's streaming API takes one row at a time
-            screened.append(row)
+        for i, row in enumerate(rows):  # openpyxl's streaming API takes one row at a time
+            screened.append(as_text_cells(row, screened) if i in formula else row)
         for name in self.FLAGGED:
+            sheet = self.sheets[name]
             for i in np.flatnonzero(verdicts == name):
-                self.sheets[name].append(rows[i])
+                sheet.append(as_text_cells(rows[i], sheet) if i in formula else rows[i])
         self.rows += len(frame)
 
     def abort(self):

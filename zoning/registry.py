@@ -94,8 +94,11 @@ _UNITS = {
     "boiler": {"t/h": 1.0, "蒸吨/小时": 1.0, "蒸吨/时": 1.0, "蒸吨": 1.0, "吨/小时": 1.0, "吨/时": 1.0},
 }
 _KIND = {"water_use": "water", "energy_use": "energy", "boiler_capacity": "boiler"}  # others: mass
-# bracketed text that is a unit, not a note such as （以NO2计） or （非甲烷总烃）
-_UNITLIKE = re.compile(r"^(万)?(t|kg|吨|千克|公斤|m3|立方米|方|tce|吨标准?煤|蒸吨)(/.*)?$|/")
+# Bracketed text in a header is a note — （以NO2计）, （非甲烷总烃）, （PM10） — or a unit. Anything
+# that looks like a unit (Latin letters, a slash, or a unit character) is taken as one, so an
+# unknown unit (MW, kgce, L) is an error instead of silently unconverted values.
+_NOTE = re.compile(r"以|计|^(pm10|pm2\.?5|tsp|nmhc|vocs?|codcr|cod|bod5?|nox|so2|no2|nh3-?n|非甲烷总烃)$")
+_UNITLIKE = re.compile(r"/|^[万千]?[a-zμ0-9.·]+$|[吨克升方米煤时年瓦焦]")
 
 
 def header_key(header: object) -> str:
@@ -108,7 +111,7 @@ def _split_header(header: str) -> tuple[str, str | None]:
     key, unit = header_key(header), None
     while (m := _TRAILING_BRACKETS.match(key)) and m.group(1):
         key, inner = m.group(1), m.group(2)
-        if unit is None and _UNITLIKE.search(inner):
+        if unit is None and _UNITLIKE.search(inner) and not _NOTE.search(inner):
             unit = inner
     return key, unit
 
@@ -347,8 +350,8 @@ def projects_from(chunk: pd.DataFrame, columns: ColumnMap, *, geometry=None, crs
 def scale_attributes(projects: gpd.GeoDataFrame, columns: ColumnMap) -> None:
     """Convert attributes whose header gave another unit (kg/a…), in place."""
     for f, factor in columns.scales.items():
-        if factor != 1.0:
-            projects[f] = projects[f] * factor
+        if factor != 1.0:  # rounded: 0.0003 万吨 is 3 t, not 2.9999999999999996 (thresholds are exact)
+            projects[f] = np.round(projects[f] * factor, 9)
 
 
 # ---- reading ----------------------------------------------------------------------
@@ -500,8 +503,9 @@ def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise DataError(f"registry {path}: cannot read as an Excel workbook: {exc}") from None
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, zlib.error,
+            ElementTree.ParseError, EOFError) as exc:
+        raise DataError(f"registry {path}: cannot read as an Excel workbook: {type(exc).__name__}: {exc}") from None
     if sheet is None:
         ws = book.worksheets[0]
     elif str(sheet) in book.sheetnames:
@@ -510,9 +514,11 @@ def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
         ws = book.worksheets[int(sheet) - 1]
     else:
         raise DataError(f"registry {path}: no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
-    rows = ws.iter_rows(values_only=True)
+    position = [0]  # 1-based sheet row of the last row read
+    rows = _guarded(ws.iter_rows(values_only=True), path, position)
     head = []
     for row in rows:
+        position[0] += 1
         head.append(row)
         if len(head) == 12:
             break
@@ -520,6 +526,11 @@ def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
     header = head[header_at] if head else ()
     if not header or all(v is None for v in header):
         raise DataError(f"registry {path}: sheet {ws.title!r} has no header row")
+    raw_names = [str(h).strip() for h in header if h is not None and str(h).strip()]
+    for h in sorted({h for h in raw_names if raw_names.count(h) > 1}):
+        if _match(h)[0] is not None:
+            raise DataError(f"registry {path}: the header has {h!r} twice; rename one so it is clear which "
+                            f"gives {_match(h)[0]}")
     headers = _unique_headers(header)
     total = max((ws.max_row or 0) - header_at - 1, 0) if ws.max_row else None
     skipped = [f"skipped {header_at} row(s) above the header row"] if header_at else []
@@ -527,11 +538,11 @@ def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
 
     def chunks():
         pending = iter(head[header_at + 1:])
-        position = [header_at + 1]  # 1-based sheet row of the last row read (the header, to begin with)
+        sheet_row = header_at + 1  # the header's row
         data, numbers = [], []
-        for row in _guarded(itertools.chain(pending, rows), path, position):
-            position[0] += 1
-            sheet_row = position[0]
+        for row in itertools.chain(pending, rows):
+            sheet_row += 1
+            position[0] = sheet_row
             values = list(row[:len(headers)]) + [None] * (len(headers) - len(row))
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
                 blank.append(sheet_row)
