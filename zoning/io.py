@@ -253,6 +253,7 @@ class XlsxWriter(TableWriter):
             for name in ("screened", *self.FLAGGED):
                 self.sheets[name].append(self.columns)
         cells = frame.astype(object).where(frame.notna(), None)
+        formula_rows = np.zeros(len(cells), bool)
         for column in cells.columns:
             values = cells[column]
             text = values.map(lambda v: isinstance(v, str))
@@ -261,9 +262,10 @@ class XlsxWriter(TableWriter):
                 long = cleaned.str.len() > XLSX_MAX_CELL
                 cleaned[long] = cleaned[long].str.slice(0, XLSX_MAX_CELL - 1) + "…"
                 cells.loc[text, column] = cleaned
+                formula_rows[text.to_numpy(dtype=bool)] |= cleaned.str.startswith("=").to_numpy(dtype=bool)
         rows = cells.to_numpy(dtype=object).tolist()
-        # text that begins with "=" would be stored as a formula: those few cells are written as text cells
-        formula = {i for i, row in enumerate(rows) if any(isinstance(v, str) and v.startswith("=") for v in row)}
+        # text that begins with "=" would be stored as a formula: those few rows get text cells
+        formula = set(np.flatnonzero(formula_rows).tolist())
 
         def as_text_cells(row, sheet):
             out = []
