@@ -22,7 +22,7 @@ import shapely
 from zoning import sample
 from zoning.crs import GEOGRAPHIC, parse_crs
 from zoning.errors import InputError
-from zoning.evaluation import compile_rules, evaluate, in_force
+from zoning.evaluation import compile_rules, evaluate, in_force, overlay
 from zoning.industries import table as industry_table
 from zoning.io import DEFAULT_ENGINE, read_vector
 from zoning.lists import check_references, load_lists
@@ -43,9 +43,6 @@ class Engine:
         self.as_of = as_of
         self.lists = in_force(self.all_lists, as_of)
         self.rules = compile_rules(self.lists, units, self.zones, unit_source=unit_source)
-        # prepared polygons make every later point-in-polygon test indexed; done once, here
-        shapely.prepare(self.units.geometry.to_numpy())
-        shapely.prepare(self.zones.geometry.to_numpy())
         self._warm = False  # see warm()
         self.sources: list[Path] = []  # files loaded (see load): outputs must not replace them
 
@@ -82,11 +79,9 @@ class Engine:
         self._warm = True
         for layer in (self.units, self.zones):
             polygons = layer.geometry.to_numpy()
-            if not len(polygons):
-                continue
             parts = shapely.get_parts(polygons)
             probes = shapely.get_point(shapely.get_exterior_ring(parts), 0)  # a vertex: on the boundary
-            shapely.STRtree(probes).query(polygons, predicate="intersects")
+            overlay(probes, polygons)  # the same prepared test screening runs, once per polygon
 
     # -- one project ---------------------------------------------------------
     def check(self, *, lon=None, lat=None, site=None, crs=None, industry=None, type=None,
@@ -157,9 +152,6 @@ class Engine:
         summary = summary_columns(ev, self.units, self.rules, timings=timings)
         result = {}
         for column in RESULT_COLUMNS[:-1]:
-            if good.all():
-                result[column] = summary[column]
-                continue
             values = np.full(len(projects), "error" if column in ("verdict", "worst_case") else "", dtype=object)
             values[good] = summary[column]
             result[column] = values

@@ -23,7 +23,7 @@ from zoning.evaluation import expand_csr
 from zoning.industries import table as industry_table
 from zoning.io import atomic_path, open_writer, output_format
 from zoning.units import UNIT_TYPES
-from zoning.verdicts import join_per_project
+from zoning.verdicts import join_per_project, str_or_none
 
 UNIT_EXPORT_FORMATS = ("geojson", "gpkg")
 _SOURCE = ("document", "issuer", "date", "article")
@@ -84,9 +84,7 @@ def unit_summary(engine) -> tuple[gpd.GeoDataFrame, np.ndarray]:
 
 
 def _clause_dict(row) -> dict:
-    def text(value):
-        return value if isinstance(value, str) else None
-
+    text = str_or_none
     return {"list": row.list, "list_title": row.list_title, "level": row.level, "clause": row.clause,
             "dimension": row.dimension, "effect": row.effect, "review_only": bool(row.review_only),
             "text": row.text, "text_en": text(row.text_en),

@@ -250,8 +250,8 @@ class RowErrors:
 
     def merge(self, other: RowErrors) -> None:
         """Add ``other``'s problems for rows that have none yet."""
-        self.add(other.bad, "", other.message)
-        new = (self.kind == "") & self.bad
+        new = other.bad & ~self.bad
+        self.message[new] = other.message[new]
         self.kind[new] = other.kind[new]
 
     def raise_first(self) -> None:

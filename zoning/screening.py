@@ -95,7 +95,7 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
     target = Path(output).resolve()
     if target == Path(source).resolve():
         raise InputError(f"output {output} is the input registry; write the results to another file")
-    if target in {Path(p).resolve() for p in getattr(engine, "sources", ())}:
+    if target in {Path(p).resolve() for p in engine.sources}:
         raise InputError(f"output {output} is one of the engine's unit, zone or rule files; write elsewhere")
     registry = open_registry(source, encoding=encoding, sheet=sheet, layer=layer, engine=io_engine,
                              chunk_size=chunk_size)

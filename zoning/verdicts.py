@@ -109,8 +109,8 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
                     "status": "manual_review" if c["review_only"] else ("applies" if row.applies else "unknown"),
                     "zone": zones.at[row.zone, "zone_id"] if row.zone >= 0 else None,
                     "missing": names,
-                    "text": c["text"], "text_en": _str_or_none(c["text_en"]),
-                    "source": {k: _str_or_none(c[k]) for k in ("document", "issuer", "date", "article")},
+                    "text": c["text"], "text_en": str_or_none(c["text_en"]),
+                    "source": {k: str_or_none(c[k]) for k in ("document", "issuer", "date", "article")},
                 })
         notes = []
         if ev.verdict[i] == "not_covered":
@@ -131,7 +131,7 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
     return results
 
 
-def _str_or_none(value):
+def str_or_none(value):
     """Clause text fields as JSON-safe values: pandas may hold a missing string as NaN."""
     return value if isinstance(value, str) else None
 
@@ -225,7 +225,9 @@ def join_per_project(project: np.ndarray, item: np.ndarray, n: int, *labels: tup
         cache.clear()
     todo = np.array([k not in cache for k in uniques.tolist()], dtype=bool)
     if todo.any():
-        first = members[pd.Series(np.arange(len(codes))).groupby(codes, sort=True).first().to_numpy()][todo]
+        first_at = np.empty(len(uniques), np.int64)
+        first_at[codes[::-1]] = np.arange(len(codes))[::-1]  # reversed: the first occurrence is written last
+        first = members[first_at][todo]
         order = np.argsort(project, kind="stable")
         starts = np.searchsorted(project[order], first, "left")
         texts = [[sep.join(names[item[order[s:s + count[q]]]]) for q, s in zip(first, starts)]
