@@ -17,9 +17,10 @@ def test_gauss_kruger_point_converts_to_lon_lat():
     assert point.y == pytest.approx(39.9087, abs=2e-4)
 
 
-def test_swapped_easting_northing_is_refused():
-    with pytest.raises(InputError, match="swapped"):
-        site_geometry(site="POINT(4419565.4 39448481.6)", crs="EPSG:4527")
+def test_swapped_easting_northing_is_read_back_with_a_warning():
+    with pytest.warns(DataWarning, match="X and Y swapped"):
+        point = site_geometry(site="POINT(4419565.4 39448481.6)", crs="EPSG:4527")
+    assert (point.x, point.y) == pytest.approx((116.3975, 39.9087), abs=2e-4)
 
 
 def test_swapped_lon_lat_is_refused_with_a_hint():

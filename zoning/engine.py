@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,14 +19,15 @@ import pandas as pd
 import shapely
 
 from zoning import sample
-from zoning.crs import GEOGRAPHIC, parse_crs
+from zoning.crs import GEOGRAPHIC
 from zoning.errors import InputError
 from zoning.evaluation import compile_rules, evaluate, in_force, overlay
 from zoning.industries import table as industry_table
-from zoning.io import DEFAULT_ENGINE, read_vector
+from zoning.io import DEFAULT_ENGINE
 from zoning.lists import check_references, load_lists
 from zoning.projects import ATTRIBUTES, RowErrors, attribute_name, attribute_value, normalise, project_type
-from zoning.units import DataWarning, empty_zones, load_units, load_zones
+from zoning.sites import site_geometry
+from zoning.units import empty_zones, load_units, load_zones
 from zoning.verdicts import RESULT_COLUMNS, Result, build_results, summary_columns
 
 
@@ -157,81 +157,6 @@ class Engine:
             result[column] = values
         result["error"] = problems.message
         return pd.DataFrame({k: pd.Series(v, index=projects.index, dtype=object) for k, v in result.items()})
-
-
-def site_geometry(*, lon=None, lat=None, site=None, crs=None):
-    """The site as a valid shapely geometry in CGCS2000 lon/lat.
-
-    Invalid polygons (a self-intersecting ring…) are repaired with
-    ``make_valid`` and a warning; an empty site, a polygon without area, or
-    coordinates that do not transform to a place on Earth are errors.
-    """
-    source_crs = parse_crs(crs) if crs else None
-    if site is None:
-        if lon is None or lat is None:
-            raise InputError("give a location: lon and lat, or a site (WKT or file)")
-        geom = shapely.Point(float(lon), float(lat))
-    else:
-        if lon is not None or lat is not None:
-            raise InputError("give either lon/lat or a site, not both")
-        if isinstance(site, shapely.Geometry):
-            geom = site
-        elif Path(str(site)).suffix and Path(str(site)).exists():
-            layer = read_vector(site, what="site file")
-            if len(layer) == 0:
-                raise InputError(f"site file {site} has no features")
-            if layer.crs is None and source_crs is None:
-                raise InputError(f"site file {site} has no CRS; give --crs")
-            source_crs = source_crs or layer.crs
-            parts = layer.geometry.to_numpy()
-            parts = parts[~(shapely.is_missing(parts) | shapely.is_empty(parts))]
-            invalid = ~shapely.is_valid(parts)
-            if invalid.any():  # union_all would fail on them: repair each, and say so
-                reason = shapely.is_valid_reason(parts[invalid][0])
-                warnings.warn(f"{invalid.sum()} feature(s) of site file {site} were invalid ({reason}) and have "
-                              "been repaired with make_valid; check the result's area", DataWarning, stacklevel=2)
-                parts = np.where(invalid, shapely.make_valid(parts), parts)
-            if not len(parts):
-                raise InputError(f"site file {site} has no geometry")
-            geom = shapely.union_all(parts)
-        else:
-            try:
-                geom = shapely.from_wkt(str(site))
-            except shapely.errors.GEOSException as exc:
-                raise InputError(f"site is neither a file nor valid WKT: {exc}") from None
-    if geom is None or geom.is_empty:
-        raise InputError("the site geometry is empty")
-    geom = _repaired(geom)
-    geom = gpd.GeoSeries([geom], crs=source_crs or GEOGRAPHIC).to_crs(GEOGRAPHIC).iloc[0]
-    coords = shapely.get_coordinates(geom)
-    if not np.isfinite(coords).all():
-        raise InputError(
-            f"the site's coordinates cannot be transformed from {source_crs.to_string()} to lon/lat: "
-            "out of that CRS's area (are easting and northing swapped?)")
-    if not ((-180 <= coords[:, 0]) & (coords[:, 0] <= 180) & (-90 <= coords[:, 1]) & (coords[:, 1] <= 90)).all():
-        x, y = coords[0]
-        hint = " (swapped? lat comes second)" if abs(y) > 90 >= abs(x) else ""
-        raise InputError(f"lon/lat out of range: {x:g}, {y:g}{hint}")
-    return geom
-
-
-def _repaired(geom):
-    """Repair an invalid site with a warning; refuse polygons that have no area."""
-    polygonal = shapely.get_dimensions(geom) == 2
-    if geom.is_valid:
-        if polygonal and geom.area == 0:
-            raise InputError("the site polygon has no area (all its vertices coincide or are collinear)")
-        return geom
-    reason = shapely.is_valid_reason(geom)
-    fixed = shapely.make_valid(geom)
-    if polygonal:
-        parts = [p for p in shapely.get_parts(fixed) if shapely.get_dimensions(p) == 2]
-        if not parts:
-            raise InputError(f"the site polygon has no area ({reason})")
-        fixed = shapely.union_all(parts)
-    warnings.warn(f"site geometry was invalid ({reason}) and has been repaired with make_valid; "
-                  "check the result's area", DataWarning, stacklevel=3)
-    return fixed
 
 
 def _project_dict(projects: gpd.GeoDataFrame, i: int, name) -> dict:

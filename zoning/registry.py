@@ -33,15 +33,19 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+from pyproj import CRS
 
-from zoning.crs import GEOGRAPHIC, parse_crs
+from zoning.crs import GEOGRAPHIC, LONLAT, SourceCRS, from_pyproj
 from zoning.errors import DataError, InputError
 from zoning.io import DEFAULT_ENGINE, ENGINES
 from zoning.projects import ATTRIBUTES, RowErrors, attribute_name
+from zoning.sites import is_red_line, read_site_layer, to_lonlat
 
 TABULAR = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 VECTOR = {".gpkg": "gpkg", ".shp": "shp", ".geojson": "geojson", ".json": "geojson",
           ".geojsons": "geojsons", ".geojsonl": "geojsons", ".geojsonseq": "geojsons"}
+#: site-file formats screened one feature per row (read whole, see zoning.sites); .txt may also be a red-line file
+SITE_ONLY = {".kml": "kml", ".dxf": "dxf"}
 DEFAULT_CHUNK = 250_000
 
 # Header names per field, best first: when two headers match one field, the
@@ -243,10 +247,11 @@ def parse_coordinates(values: pd.Series, axis: str) -> tuple[np.ndarray, np.ndar
     return number, problem
 
 
-def locate(chunk: pd.DataFrame, columns: ColumnMap, crs, problems: RowErrors) -> gpd.GeoSeries:
-    """Site geometries (in ``crs``) from a tabular chunk's lon/lat or WKT column.
+def locate(chunk: pd.DataFrame, columns: ColumnMap, problems: RowErrors) -> np.ndarray:
+    """Site geometries (in the registry's coordinates) from a tabular chunk's lon/lat or WKT column.
 
     Rows without a usable location get ``None`` and a reason in ``problems``.
+    Ranges are checked later, once the coordinates' CRS is applied.
     """
     n = len(chunk)
     geoms = np.full(n, None, dtype=object)
@@ -260,7 +265,7 @@ def locate(chunk: pd.DataFrame, columns: ColumnMap, crs, problems: RowErrors) ->
         problems.add(bad, "bad coordinate", f"field {header!r}: not valid WKT")
         if "lon" not in columns.columns:
             problems.add(~filled, "missing location", f"field {header!r}: missing")
-            return gpd.GeoSeries(geoms, index=chunk.index, crs=crs)
+            return geoms
     if "lon" in columns.columns and "lat" in columns.columns:
         todo = shapely.is_missing(geoms)
         lon_h, lat_h = columns.columns["lon"], columns.columns["lat"]
@@ -272,15 +277,6 @@ def locate(chunk: pd.DataFrame, columns: ColumnMap, crs, problems: RowErrors) ->
             other = todo & (why != "") & (why != "missing")
             problems.add(other, "bad coordinate", np.array([f"field {header!r}: {w}" for w in why], dtype=object))
         usable = todo & (lon_problem == "") & (lat_problem == "")
-        if crs is None or crs.is_geographic:
-            lon_bad = usable & ~((lon >= -180) & (lon <= 180))
-            lat_bad = usable & ~((lat >= -90) & (lat <= 90))
-            swapped = (lat_bad | lon_bad) & (np.abs(lon) <= 90) & (np.abs(lat) <= 180)
-            problems.add(swapped, "bad coordinate",
-                         f"fields {lon_h!r}/{lat_h!r}: latitude out of range; longitude and latitude swapped?")
-            problems.add(lon_bad, "bad coordinate", f"field {lon_h!r}: longitude out of range (-180 to 180)")
-            problems.add(lat_bad, "bad coordinate", f"field {lat_h!r}: latitude out of range (-90 to 90)")
-            usable &= ~(lon_bad | lat_bad)
         points = shapely.points(np.where(usable, lon, np.nan), np.where(usable, lat, np.nan))
         geoms = np.where(usable, points, geoms)
         geoms[todo & ~usable] = None
@@ -289,31 +285,36 @@ def locate(chunk: pd.DataFrame, columns: ColumnMap, crs, problems: RowErrors) ->
         raise InputError(
             f"no {' or '.join(lacking)} column found (looked for headers such as "
             f"{', '.join(_FIELD_HEADERS[lacking[0]][:4])}); name it with --col {lacking[0]}=HEADER")
-    return gpd.GeoSeries(geoms, index=chunk.index, crs=crs)
+    return geoms
 
 
-def projects_from(chunk: pd.DataFrame, columns: ColumnMap, *, geometry=None, crs=None):
+def projects_from(chunk: pd.DataFrame, columns: ColumnMap, *, geometry=None, source: SourceCRS | None = None,
+                  notes: dict[str, int] | None = None):
     """The project frame for one raw chunk, and the rows' problems so far.
 
-    ``geometry`` is the chunk's geometry for vector inputs (a GeoSeries with a
-    CRS); tabular inputs are located from their lon/lat or WKT columns in
-    ``crs`` (default CGCS2000 lon/lat). Returns ``(projects, problems)``;
-    finish with :func:`zoning.projects.normalise` (``errors="collect"``).
-    An invalid geometry (a self-intersecting ring…) is a row problem but is
-    kept in the frame, so the output shows what was wrong.
+    ``geometry`` is the chunk's geometry for vector inputs (an array or
+    GeoSeries); tabular inputs are located from their lon/lat or WKT columns.
+    ``source`` is the coordinates' system (default CGCS2000 lon/lat for
+    tabular inputs; a vector input without one is refused). Returns
+    ``(projects, problems)``; finish with :func:`zoning.projects.normalise`
+    (``errors="collect"``). An invalid geometry (a self-intersecting ring…)
+    is a row problem but is kept in the frame, so the output shows what was
+    wrong. ``notes``, when given, counts rows per conversion note (X/Y
+    swapped back, zone read from the eastings…).
     """
     problems = RowErrors(chunk.index)
     if geometry is None:
-        geometry = locate(chunk, columns, parse_crs(crs) if crs else GEOGRAPHIC, problems)
+        arr = locate(chunk, columns, problems)
+        source = source or LONLAT
+        where = ("field " + repr(columns.columns["wkt"]) if "wkt" in columns.columns
+                 else f"fields {columns.columns.get('lon')!r}/{columns.columns.get('lat')!r}")
     else:
-        if crs:
-            geometry = geometry.set_crs(parse_crs(crs), allow_override=True)
-        if geometry.crs is None:
+        if source is None:
             raise InputError("the input layer has no CRS; give --crs")
-        arr = geometry.to_numpy()
+        arr = np.asarray(geometry, dtype=object)
         problems.add(shapely.is_missing(arr) | shapely.is_empty(arr), "missing location",
                      "field 'geometry': missing or empty")
-    arr = geometry.to_numpy()
+        where = "the geometry"
     present = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
     invalid = present & ~shapely.is_valid(arr)
     if invalid.any():
@@ -321,24 +322,16 @@ def projects_from(chunk: pd.DataFrame, columns: ColumnMap, *, geometry=None, crs
         message[invalid] = [f"field {columns.columns.get('wkt', 'geometry')!r}: invalid geometry ({r})"
                             for r in shapely.is_valid_reason(arr[invalid])]
         problems.add(invalid, "bad geometry", message)
-    lonlat = geometry.where(present, None).to_crs(GEOGRAPHIC).to_numpy()
-    coords, owner = shapely.get_coordinates(lonlat, return_index=True)
-    finite = np.isfinite(coords).all(axis=1)
-    untransformable = np.zeros(len(arr), bool)
-    untransformable[owner[~finite]] = True
-    problems.add(untransformable, "bad coordinate",
-                 f"location cannot be transformed from {geometry.crs.to_string()} to lon/lat "
-                 "(outside that CRS's area, or easting and northing swapped?)")
-    lon_bad = np.zeros(len(arr), bool)
-    lat_bad = np.zeros(len(arr), bool)
-    np.logical_or.at(lon_bad, owner, finite & (np.abs(coords[:, 0]) > 180))
-    np.logical_or.at(lat_bad, owner, finite & (np.abs(coords[:, 1]) > 90))
-    where = "field " + repr(columns.columns["wkt"]) if "wkt" in columns.columns else "the geometry"
-    problems.add(lat_bad & ~lon_bad, "bad coordinate",
-                 f"{where}: latitude out of range; are longitude and latitude (x and y) swapped?")
-    problems.add(lon_bad | lat_bad, "bad coordinate",
-                 f"{where}: coordinates are not lon/lat degrees; give --crs for projected coordinates")
-    usable = present & ~untransformable & ~lon_bad & ~lat_bad
+    lonlat, converted = to_lonlat(np.where(present, arr, None), source)
+    bad = present & (converted.problem != "")
+    message = np.full(len(arr), "", dtype=object)
+    message[bad] = [f"{where}: {p}" for p in converted.problem[bad]]
+    problems.add(bad, "bad coordinate", message)
+    if notes is not None:
+        for note, count in pd.Series(converted.note[present & ~bad]).value_counts().items():
+            if note:
+                notes[note] = notes.get(note, 0) + int(count)
+    usable = present & ~bad
     frame = gpd.GeoDataFrame(index=chunk.index, geometry=gpd.GeoSeries(np.where(usable, lonlat, None),
                                                                         index=chunk.index, crs=GEOGRAPHIC))
     for f, header in columns.columns.items():
@@ -365,7 +358,7 @@ class Registry:
     headers: list[str]
     total: int | None  # rows, when known in advance
     encoding: str | None = None
-    crs: object = None  # vector inputs: the layer's CRS
+    source: SourceCRS | None = None  # vector inputs: the layer's coordinate system, when it has one
     skipped: list[str] = field(default_factory=list)  # notes on rows that are not data (titles, blanks)
     _chunks: Iterator | None = None
     sheet: str | None = None  # Excel: the sheet (or layer) read, and all of them
@@ -373,7 +366,7 @@ class Registry:
 
     @property
     def is_vector(self) -> bool:
-        return self.format in VECTOR.values()
+        return self.format in {*VECTOR.values(), *SITE_ONLY.values(), "red-line"}
 
     def chunks(self) -> Iterator[tuple[pd.DataFrame, gpd.GeoSeries | None, np.ndarray]]:
         """Yield ``(rows, geometry or None, row numbers)``; row numbers are 1-based data rows."""
@@ -389,6 +382,8 @@ def open_registry(path, *, encoding: str | None = None, sheet=None, layer=None,
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raise DataError(f"registry {path}: old .xls workbooks are not supported; save it as .xlsx")
+    if suffix in SITE_ONLY or (suffix == ".txt" and is_red_line(path)):
+        return _open_site_file(path, engine)
     if suffix in TABULAR:
         fmt = TABULAR[suffix]
         if fmt == "csv":
@@ -398,7 +393,7 @@ def open_registry(path, *, encoding: str | None = None, sheet=None, layer=None,
         if engine not in ENGINES:
             raise DataError(f"unknown I/O engine {engine!r} (use {' or '.join(ENGINES)})")
         return _open_vector(path, VECTOR[suffix], layer, engine, chunk_size)
-    known = ", ".join(sorted({*TABULAR, *VECTOR}))
+    known = ", ".join(sorted({*TABULAR, *VECTOR, *SITE_ONLY}))
     raise DataError(f"registry {path}: unknown format {suffix or '(no extension)'!r} (known: {known})")
 
 
@@ -630,7 +625,22 @@ def _open_vector(path: Path, fmt: str, layer, engine: str, chunk_size: int) -> R
                 yield _fiona_frame(batch, headers, crs, start)
 
     chunks = chunks_pyogrio() if engine == "pyogrio" else chunks_fiona()
-    return Registry(path, fmt, headers, total, crs=crs, _chunks=chunks, skipped=notes)
+    source = from_pyproj(CRS.from_user_input(crs)) if crs else None
+    return Registry(path, fmt, headers, total, source=source, _chunks=chunks, skipped=notes)
+
+
+def _open_site_file(path: Path, engine: str) -> Registry:
+    """KML, DXF and red-line files: small, read whole through :mod:`zoning.sites`, one feature per row."""
+    layer = read_site_layer(path, engine=engine)
+    raw = layer.attributes.reset_index(drop=True)
+    raw.columns = [str(c) for c in raw.columns]
+    fmt = "red-line" if path.suffix.lower() == ".txt" else SITE_ONLY[path.suffix.lower()]
+
+    def chunks():
+        yield raw, layer.geometry, np.arange(1, len(raw) + 1)
+
+    return Registry(path, fmt, list(raw.columns), len(raw), source=layer.source, _chunks=chunks(),
+                    skipped=list(layer.notes))
 
 
 def _fiona_frame(features, headers, crs, start):

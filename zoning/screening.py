@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from zoning.crs import parse_crs
 from zoning.errors import InputError
 from zoning.io import DEFAULT_ENGINE, GEO_FORMATS, atomic_path, open_writer, output_format
 from zoning.projects import normalise
@@ -120,6 +121,8 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
         clashing = [k for k, v in renamed.items() if k != v]
         summary.notes.append(f"the input already has column(s) {', '.join(clashing)}; results are in "
                              f"{', '.join(renamed[c] for c in clashing)}")
+    source = parse_crs(crs) if crs else registry.source
+    conversion_notes: dict[str, int] = {}
     add_wkt = registry.is_vector and fmt not in GEO_FORMATS
     if add_wkt and "wkt" in registry.headers:
         raise InputError("the input already has a column 'wkt'; write to a spatial format (.gpkg, .geojson…)")
@@ -144,7 +147,8 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
                     timings["read"] += time.perf_counter() - started
                     break
                 raw, geometry, numbers = item
-                projects, problems = projects_from(raw, colmap, geometry=geometry, crs=crs)
+                projects, problems = projects_from(raw, colmap, geometry=geometry, source=source,
+                                                   notes=conversion_notes)
                 projects, more = normalise(projects, errors="collect", labels=colmap.columns)
                 problems.merge(more)
                 scale_attributes(projects, colmap)
@@ -163,6 +167,10 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
             started = time.perf_counter()
             writer.close(summary.table())
             timings["write"] += time.perf_counter() - started
+            if source is not None:
+                summary.notes += [f"{source.label}: {note} ({count:,} rows)"
+                                  for note, count in conversion_notes.items()]
+                summary.notes += list(source.caveats) if summary.rows else []
             for old, new in getattr(writer, "renamed", {}).items():
                 summary.notes.append(f"column {old!r} is named {new!r} in the output ({fmt} column names "
                                      "are case-insensitive and 'fid' is reserved)")
