@@ -7,6 +7,9 @@ A condition is a tree of nodes:
 * ``type: [types]``  the project type is one of these;
 * ``{attr: NAME, gt|ge|lt|le|eq|ne: VALUE}``  numeric comparison(s) on a
   registered project attribute (all given operators must hold);
+* ``within_distance: {zones|zone_kinds: [...], distance_m: D}``  the site
+  lies within D metres of one of those overlay zones (geodesic distance
+  between nearest points, 0 inside; see :mod:`zoning.proximity`);
 * ``all: [nodes]``, ``any: [nodes]``, ``not: node``.
 
 Evaluation is three-valued (Kleene): each node yields two boolean arrays,
@@ -27,6 +30,7 @@ import numpy as np
 
 from zoning.industries import level_of, table
 from zoning.projects import PROJECT_TYPES
+from zoning.proximity import TOLERANCE_M
 
 _KEY_LIMIT = 9999  # integer keys of codes: 4-digit numbers, or a section letter's ordinal
 
@@ -69,6 +73,8 @@ class ProjectColumns(Protocol):
     type: np.ndarray  # index into PROJECT_TYPES, -1 = not supplied
 
     def attribute(self, name: str) -> np.ndarray: ...  # float, NaN = not supplied
+
+    def distance(self, condition: WithinDistance) -> np.ndarray | None: ...  # metres; None = no sites
 
 
 class Condition:
@@ -185,6 +191,33 @@ class Compare(Condition):
 
 
 @dataclass(frozen=True)
+class WithinDistance(Condition):
+    """The site lies within ``distance`` metres of a zone with one of these ids / kinds."""
+
+    zones: tuple[str, ...]
+    zone_kinds: tuple[str, ...]
+    distance: float  # metres
+
+    @property
+    def key(self) -> tuple:
+        return self.zones, self.zone_kinds, self.distance
+
+    def evaluate(self, cols):
+        measured = cols.distance(self)
+        if measured is None:  # evaluated without sites (see zoning.evaluation._possible): unknown
+            return Truth(np.zeros(cols.n, bool), np.zeros(cols.n, bool))
+        true = measured <= self.distance + TOLERANCE_M
+        return Truth(true, ~true)
+
+    def attributes(self):
+        return frozenset()
+
+    def describe(self):
+        named = ", ".join([*self.zones, *(f"kind {k}" for k in self.zone_kinds)])
+        return f"within {self.distance:g} m of zone {named}"
+
+
+@dataclass(frozen=True)
 class All(Condition):
     parts: tuple[Condition, ...]
 
@@ -248,6 +281,18 @@ def applies(conditions: Condition, unless: Condition | None, cols: ProjectColumn
 
 def _fmt(value: float) -> str:
     return f"{value:g}"
+
+
+def walk(condition: Condition | None):
+    """Every node of a condition tree, depth first."""
+    if condition is None:
+        return
+    yield condition
+    if isinstance(condition, (All, Any)):
+        for part in condition.parts:
+            yield from walk(part)
+    elif isinstance(condition, Not):
+        yield from walk(condition.part)
 
 
 def named_industries(condition: Condition) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ import shapely
 from zoning import sample
 from zoning.crs import GEOGRAPHIC
 from zoning.errors import InputError
-from zoning.evaluation import compile_rules, evaluate, in_force, overlay
+from zoning.evaluation import MinOverlap, compile_rules, evaluate, in_force, overlay
 from zoning.industries import table as industry_table
 from zoning.io import DEFAULT_ENGINE
 from zoning.lists import check_references, load_lists
@@ -85,9 +85,12 @@ class Engine:
 
     # -- one project ---------------------------------------------------------
     def check(self, *, lon=None, lat=None, site=None, crs=None, industry=None, type=None,
-              emissions=None, attributes=None, name=None) -> Result:
-        """Check one project. Give ``lon``/``lat`` (CGCS2000 degrees) or ``site``
-        (WKT, a shapely geometry, or a path to a vector file, in ``crs``)."""
+              emissions=None, attributes=None, name=None, min_overlap=None) -> Result:
+        """Check one project. Give ``lon``/``lat`` or ``site`` (WKT, a shapely
+        geometry, or a site file; see :mod:`zoning.sites`), in ``crs``
+        (default CGCS2000 lon/lat; see :func:`zoning.crs.parse_crs`).
+        ``min_overlap`` (a :class:`~zoning.evaluation.MinOverlap` or texts
+        such as ``["1%"]``) disregards slivers of line and polygon sites."""
         geometry = site_geometry(lon=lon, lat=lat, site=site, crs=crs)
         if industry is not None:
             industry_table().resolve(industry)  # report a bad code without a row number
@@ -101,19 +104,19 @@ class Engine:
                     raise InputError(f"attribute {canonical} is given twice")
                 row[canonical] = attribute_value(canonical, value)
         frame = gpd.GeoDataFrame([row], geometry=[geometry], crs=GEOGRAPHIC)
-        return self.check_frame(frame, names=[name])[0]
+        return self.check_frame(frame, names=[name], min_overlap=min_overlap)[0]
 
-    def check_frame(self, frame: gpd.GeoDataFrame, names=None) -> list[Result]:
+    def check_frame(self, frame: gpd.GeoDataFrame, names=None, min_overlap=None) -> list[Result]:
         """Full :class:`Result` objects for each row of a (small) frame."""
         projects = normalise(frame)
-        ev = evaluate(projects, self.units, self.zones, self.rules)
+        ev = evaluate(projects, self.units, self.zones, self.rules, min_overlap=_min_overlap(min_overlap))
         inputs = [_project_dict(projects, i, (names or [None] * len(projects))[i])
                   for i in range(len(projects))]
         return build_results(ev, projects, self.units, self.zones, self.rules, inputs)
 
     # -- many projects -------------------------------------------------------
     def check_many(self, frame: gpd.GeoDataFrame, *, errors: str = "collect",
-                   timings: dict | None = None) -> gpd.GeoDataFrame:
+                   timings: dict | None = None, min_overlap=None) -> gpd.GeoDataFrame:
         """Evaluate a GeoDataFrame of projects; return it with result columns added.
 
         Input columns: geometry (with a CRS), ``industry``, ``type`` and any
@@ -128,19 +131,19 @@ class Engine:
         projects, problems = normalise(frame, errors="collect")
         if errors == "raise":
             problems.raise_first()
-        return self.annotate(frame, projects, problems, timings=timings)
+        return self.annotate(frame, projects, problems, timings=timings, min_overlap=min_overlap)
 
     def annotate(self, frame: pd.DataFrame, projects: gpd.GeoDataFrame, problems: RowErrors,
-                 *, timings: dict | None = None) -> pd.DataFrame:
+                 *, timings: dict | None = None, min_overlap=None) -> pd.DataFrame:
         """``frame`` with the result columns added (replacing any of the same name)."""
         out = frame.copy()
-        results = self.result_columns(projects, problems, timings=timings)
+        results = self.result_columns(projects, problems, timings=timings, min_overlap=min_overlap)
         for column in RESULT_COLUMNS:
             out[column] = results[column].to_numpy()
         return out
 
     def result_columns(self, projects: gpd.GeoDataFrame, problems: RowErrors,
-                       *, timings: dict | None = None) -> pd.DataFrame:
+                       *, timings: dict | None = None, min_overlap=None) -> pd.DataFrame:
         """The :data:`RESULT_COLUMNS` for normalised ``projects`` (same index).
 
         Rows flagged in ``problems`` are not evaluated: their verdict is
@@ -148,7 +151,8 @@ class Engine:
         """
         good = ~problems.bad
         subset = projects[good].reset_index(drop=True) if not good.all() else projects.reset_index(drop=True)
-        ev = evaluate(subset, self.units, self.zones, self.rules, detail=False, timings=timings)
+        ev = evaluate(subset, self.units, self.zones, self.rules, detail=False, timings=timings,
+                      min_overlap=_min_overlap(min_overlap))
         summary = summary_columns(ev, self.units, self.rules, timings=timings)
         result = {}
         for column in RESULT_COLUMNS[:-1]:
@@ -157,6 +161,12 @@ class Engine:
             result[column] = values
         result["error"] = problems.message
         return pd.DataFrame({k: pd.Series(v, index=projects.index, dtype=object) for k, v in result.items()})
+
+
+def _min_overlap(value) -> MinOverlap | None:
+    if value is None or isinstance(value, MinOverlap):
+        return value or None
+    return MinOverlap.parse([value] if isinstance(value, str) else value) or None
 
 
 def _project_dict(projects: gpd.GeoDataFrame, i: int, name) -> dict:

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -29,9 +30,11 @@ from pyproj import Transformer
 
 from zoning.conditions import Always, Condition, Truth, applies
 from zoning.crs import EQUAL_AREA, GEOGRAPHIC
+from zoning.errors import InputError
 from zoning.industries import table as industry_table
 from zoning.lists import DIMENSIONS, AccessList, compile_node
 from zoning.projects import ATTRIBUTES, PROJECT_TYPES
+from zoning.proximity import Proximity
 from zoning.units import TEXT_FIELDS
 
 VERDICTS = ("permitted", "undetermined", "restricted", "prohibited")  # by strictness
@@ -50,7 +53,8 @@ _TO_AREA = Transformer.from_crs(GEOGRAPHIC, EQUAL_AREA, always_xy=True)
 class Columns:
     """Project inputs as arrays (see :class:`zoning.conditions.ProjectColumns`)."""
 
-    def __init__(self, industry, industry_level, type_, attributes, industry_index=None, industry_codes=None):
+    def __init__(self, industry, industry_level, type_, attributes, industry_index=None, industry_codes=None,
+                 proximity: Proximity | None = None, rows: np.ndarray | None = None):
         self.industry = industry
         self.industry_level = industry_level
         self.type = type_
@@ -58,6 +62,8 @@ class Columns:
         self.n = len(type_)
         self.industry_index = industry_index  # per project: index into industry_codes
         self.industry_codes = industry_codes  # distinct codes; the last entry, "", is "not given"
+        self.proximity = proximity  # distances to zones, when sites are known
+        self.rows = np.arange(self.n) if rows is None else rows  # project index of each row
 
     @classmethod
     def from_projects(cls, projects: pd.DataFrame) -> Columns:
@@ -81,10 +87,15 @@ class Columns:
     def take(self, idx: np.ndarray) -> Columns:
         """The rows ``idx``; columns are gathered only when a condition reads them."""
         return Columns(_Taken(self.industry, idx), self.industry_level[idx], self.type[idx],
-                       _Taken(self.attributes, idx))
+                       _Taken(self.attributes, idx), proximity=self.proximity, rows=self.rows[idx])
 
     def attribute(self, name: str) -> np.ndarray:
         return self.attributes[name]
+
+    def distance(self, condition) -> np.ndarray | None:
+        if self.proximity is None:
+            return None
+        return self.proximity.measure(condition.key, self.rows)[0]
 
     def missing_bits(self) -> np.ndarray:
         """Per project, a bitmask of the inputs (see :data:`INPUTS`) not supplied."""
@@ -358,10 +369,14 @@ class Evaluation:
     pairs: pd.DataFrame  # project, unit, overlap, verdict
     rows: pd.DataFrame  # project, pair, unit, clause, zone, applies (else undecided), missing (bitmask)
     missing_bits: np.ndarray  # per project: inputs (bitmask) that left some clause undecided
+    disregarded: pd.DataFrame = None  # project, unit, overlap, share: slivers below min_overlap
+    proximity: Proximity | None = None  # distances measured for within_distance conditions
+    min_overlap: MinOverlap | None = None
 
 
 def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
-             rules: CompiledRules, *, detail: bool = True, timings: dict | None = None) -> Evaluation:
+             rules: CompiledRules, *, detail: bool = True, timings: dict | None = None,
+             min_overlap: MinOverlap | None = None) -> Evaluation:
     """Evaluate normalised projects (see :func:`zoning.projects.normalise`).
 
     With ``detail=False`` (batches), ``rows`` holds only the prohibit and
@@ -370,6 +385,10 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
 
     ``timings``, when given, accumulates the seconds spent in ``assign``
     (spatial overlay with units and zones) and ``evaluate`` (the rest).
+
+    ``min_overlap`` disregards a line or polygon site's slivers: units it
+    overlaps by less than the thresholds are not evaluated, and are listed
+    in ``disregarded`` (see :class:`MinOverlap`).
     """
     started = time.perf_counter()
     n = len(projects)
@@ -379,6 +398,18 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
     site_measure[usable] = measure(sites[usable])
 
     p_idx, u_idx, pieces, overlap = overlay(np.where(usable, sites, None), units.geometry.to_numpy())
+    covered = np.bincount(p_idx, weights=overlap, minlength=n)  # slivers too: they lie in a unit
+    sliver = np.zeros(len(p_idx), bool)
+    if min_overlap is not None and len(p_idx):
+        dims = np.full(n, -1)
+        dims[usable] = shapely.get_dimensions(sites[usable])
+        sliver = min_overlap.slivers(p_idx, overlap, site_measure[p_idx], dims[p_idx])
+    share = np.divide(overlap[sliver], site_measure[p_idx[sliver]])
+    disregarded = pd.DataFrame({"project": p_idx[sliver], "unit": u_idx[sliver], "overlap": overlap[sliver],
+                                "share": share})
+    if sliver.any():
+        keep = ~sliver
+        p_idx, u_idx, pieces, overlap = p_idx[keep], u_idx[keep], pieces[keep], overlap[keep]
     n_pairs = len(p_idx)
     if detail:  # every clause, for citations
         pair_of_row, clause = expand_csr(u_idx, rules.unit_offsets, rules.unit_clauses)
@@ -401,6 +432,7 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
 
     assigned = time.perf_counter()
     cols = Columns.from_projects(projects)
+    cols.proximity = Proximity(np.where(usable, sites, None), zones)
     if not detail:
         # drop rows that the project's industry and type alone make false (most of them)
         key, table = _possible(rules, cols)
@@ -432,7 +464,6 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
     worst = np.full(n, -1, np.int8)
     np.maximum.at(worst, p_idx, _level(pair_worst, pair_worst))
 
-    covered = np.bincount(p_idx, weights=overlap, minlength=n)
     uncovered = np.where(site_measure > 0, np.clip(site_measure - covered, 0, None), 0.0)
     partly = (level >= 0) & (uncovered > 1e-3 * site_measure)
     level = np.where(partly, np.maximum(level, 1), level)  # part outside every unit: not "permitted"
@@ -455,7 +486,86 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
     if timings is not None:
         timings["assign"] = timings.get("assign", 0.0) + assigned - started
         timings["evaluate"] = timings.get("evaluate", 0.0) + time.perf_counter() - assigned
-    return Evaluation(_names(level), _names(worst), site_measure, uncovered, pairs, rows, missing_bits)
+    return Evaluation(_names(level), _names(worst), site_measure, uncovered, pairs, rows, missing_bits,
+                      disregarded, cols.proximity, min_overlap)
+
+
+@dataclass(frozen=True)
+class MinOverlap:
+    """Thresholds below which a unit's share of a line or polygon site is a sliver.
+
+    A piece is disregarded only when it is below every threshold that
+    applies to it (``area_m2`` to polygons, ``length_m`` to lines, ``share``
+    of the site's area or length to both), so giving two thresholds
+    disregards less, never more. A site's largest piece is never
+    disregarded. Points have no slivers.
+    """
+
+    area_m2: float | None = None
+    length_m: float | None = None
+    share: float | None = None  # 0–1
+
+    _UNITS = {"m2": 1.0, "m²": 1.0, "ha": 10_000.0, "km2": 1e6, "km²": 1e6, "mu": 10_000 / 15, "亩": 10_000 / 15,
+              "公顷": 10_000.0, "平方米": 1.0}
+    _LENGTHS = {"m": 1.0, "km": 1000.0, "米": 1.0, "公里": 1000.0}
+
+    @classmethod
+    def parse(cls, values) -> MinOverlap:
+        """From texts such as ``100m2``, ``0.5ha``, ``3亩``, ``1%``, ``20m``, ``0.2km`` (one per kind)."""
+        found: dict[str, float] = {}
+        for text in values:
+            value = str(text).strip().replace(" ", "").lower()
+            match = re.fullmatch(r"([0-9]*\.?[0-9]+(?:e[-+]?\d+)?)(%|[a-z²\u4e00-\u9fff0-9]+)", value)
+            if not match:
+                raise InputError(f"--min-overlap {text!r}: expected a number with a unit, e.g. 100m2, 0.5ha, "
+                                 "1% or 20m")
+            number, unit = float(match[1]), match[2]
+            if unit == "%":
+                kind, amount = "share", number / 100
+                if not 0 < amount < 1:
+                    raise InputError(f"--min-overlap {text!r}: a share must be between 0% and 100%")
+            elif unit in cls._UNITS:
+                kind, amount = "area_m2", number * cls._UNITS[unit]
+            elif unit in cls._LENGTHS:
+                kind, amount = "length_m", number * cls._LENGTHS[unit]
+            else:
+                raise InputError(f"--min-overlap {text!r}: unknown unit {unit!r} (use m2, ha, 亩, km2, %, m or km)")
+            if kind in found:
+                raise InputError(f"--min-overlap gives the {kind.split('_')[0]} threshold twice")
+            found[kind] = amount
+        return cls(**found)
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in (self.area_m2, self.length_m, self.share))
+
+    def describe(self) -> str:
+        parts = []
+        if self.area_m2 is not None:
+            parts.append(f"{self.area_m2:g} m²")
+        if self.length_m is not None:
+            parts.append(f"{self.length_m:g} m")
+        if self.share is not None:
+            parts.append(f"{self.share * 100:g}% of the site")
+        return " and ".join(parts)
+
+    def slivers(self, project: np.ndarray, overlap: np.ndarray, site_measure: np.ndarray,
+                dims: np.ndarray) -> np.ndarray:
+        """Per (project, unit) piece: is it a sliver? (Arrays aligned with the pieces.)"""
+        below = np.ones(len(overlap), bool)
+        applicable = np.zeros(len(overlap), bool)
+        for limit, dim in ((self.area_m2, 2), (self.length_m, 1)):
+            if limit is not None:
+                below &= np.where(dims == dim, overlap < limit, True)
+                applicable |= dims == dim
+        if self.share is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                below &= overlap < self.share * site_measure
+            applicable |= dims > 0
+        sliver = below & applicable
+        order = np.lexsort((-overlap, project))  # per project, largest first
+        first = order[np.r_[True, project[order][1:] != project[order][:-1]]]
+        sliver[first] = False
+        return sliver
 
 
 def _possible(rules: CompiledRules, cols: Columns) -> tuple[np.ndarray, np.ndarray]:

@@ -22,6 +22,7 @@ from zoning.errors import DataError
 from zoning.evaluation import expand_csr
 from zoning.industries import table as industry_table
 from zoning.io import atomic_path, open_writer, output_format
+from zoning.sites import output_system, to_webmap
 from zoning.units import UNIT_TYPES
 from zoning.verdicts import join_per_project, str_or_none
 
@@ -91,20 +92,24 @@ def _clause_dict(row) -> dict:
             "source": {k: text(getattr(row, k)) for k in _SOURCE}}
 
 
-def export_units(engine, path) -> int:
+def export_units(engine, path, *, output_crs=None) -> int:
     """Write the annotated unit layer to ``path`` (.geojson or .gpkg); returns the unit count.
 
     GeoJSON follows RFC 7946 (lon/lat, counter-clockwise exteriors, 7
     decimals) and nests each unit's clauses as an array; GeoPackage keeps them
-    as JSON text in ``clauses_json``.
+    as JSON text in ``clauses_json``. ``output_crs`` ``gcj02`` or ``bd09``
+    writes GeoJSON coordinates for Chinese web maps instead.
     """
     fmt = output_format(path)
+    web = output_system(output_crs, fmt)
     if Path(path).resolve() in {Path(p).resolve() for p in engine.sources}:
         raise DataError(f"export units {path}: that is one of the files the units or lists were loaded from")
     if fmt not in UNIT_EXPORT_FORMATS:
         raise DataError(f"export units {path}: write .geojson or .gpkg (got {Path(path).suffix})")
     frame, clauses = unit_summary(engine)
     geometry = frame.geometry.to_numpy()
+    if web:
+        geometry = to_webmap(geometry, web)
     properties = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     with atomic_path(path) as tmp:
         writer = open_writer(tmp, fmt, layer=Path(path).stem, geometry_type="MultiPolygon"

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from zoning.conditions import All, Always, Any, Compare, Condition, IndustryIn, Not, TypeIn
+from zoning.conditions import All, Always, Any, Compare, Condition, IndustryIn, Not, TypeIn, WithinDistance, walk
 from zoning.errors import DataError, InputError
 from zoning.industries import table as industry_table
 from zoning.projects import ATTRIBUTES, PROJECT_TYPES
@@ -104,6 +104,22 @@ class CompareNode(_Strict):
         )
 
 
+class WithinSpec(_Strict):
+    zones: list[str] = []
+    zone_kinds: list[str] = []
+    distance_m: float = Field(gt=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _names_zones(self):
+        if not (self.zones or self.zone_kinds):
+            raise ValueError("within_distance needs zones or zone_kinds")
+        return self
+
+
+class WithinDistanceNode(_Strict):
+    within_distance: WithinSpec
+
+
 class AllNode(_Strict):
     all: list[Node] = Field(min_length=1)
 
@@ -117,7 +133,7 @@ class NotNode(_Strict):
 
 
 _NODE_KEYS = {"industry": IndustryNode, "type": TypeNode, "attr": CompareNode,
-              "all": AllNode, "any": AnyNode, "not": NotNode}
+              "within_distance": WithinDistanceNode, "all": AllNode, "any": AnyNode, "not": NotNode}
 
 
 def _node_kind(value) -> str | None:
@@ -135,7 +151,7 @@ Node = Annotated[
     Discriminator(
         _node_kind,
         custom_error_type="condition",
-        custom_error_message="a condition node needs one of: industry, type, attr, all, any, not",
+        custom_error_message="a condition node needs one of: industry, type, attr, within_distance, all, any, not",
     ),
 ]
 for _model in (AllNode, AnyNode, NotNode):
@@ -154,6 +170,9 @@ def compile_node(node: Node | list[Node] | None) -> Condition:
         return TypeIn(tuple(node.type))
     if isinstance(node, CompareNode):
         return Compare(node.attr, node.tests())
+    if isinstance(node, WithinDistanceNode):
+        spec = node.within_distance
+        return WithinDistance(tuple(spec.zones), tuple(spec.zone_kinds), float(spec.distance_m))
     if isinstance(node, AllNode):
         return All(tuple(compile_node(n) for n in node.all))
     if isinstance(node, AnyNode):
@@ -349,5 +368,15 @@ def check_references(lists, unit_codes, zone_ids, zone_kinds) -> None:
                     raise DataError(
                         f"{lst.path}: list {lst.id}, field scope.{field}: unknown {what} {ref!r}"
                     )
+        for clause in lst.clauses:
+            for node in (*walk(compile_node(clause.conditions)), *walk(compile_node(clause.unless))):
+                if not isinstance(node, WithinDistance):
+                    continue
+                for refs, known, what in ((node.zones, zone_ids, "zone id"),
+                                          (node.zone_kinds, zone_kinds, "zone kind")):
+                    for ref in refs:
+                        if ref not in known:
+                            raise DataError(f"{lst.path}: list {lst.id}, clause {clause.id}, field "
+                                            f"within_distance: unknown {what} {ref!r}")
         if lst.level == "zone" and not (lst.scope.zones or lst.scope.zone_kinds):
             raise DataError(f"{lst.path}: list {lst.id}: a zone-level list needs scope.zones or scope.zone_kinds")

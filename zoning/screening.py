@@ -23,6 +23,7 @@ from zoning.errors import InputError
 from zoning.io import DEFAULT_ENGINE, GEO_FORMATS, atomic_path, open_writer, output_format
 from zoning.projects import normalise
 from zoning.registry import DEFAULT_CHUNK, open_registry, projects_from, recognise_columns, scale_attributes
+from zoning.sites import output_system, to_webmap
 from zoning.units import UNIT_TYPES
 from zoning.verdicts import RESULT_COLUMNS, STRICTNESS
 
@@ -82,17 +83,21 @@ class Summary:
 
 def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs=None,
            encoding: str | None = None, sheet=None, layer=None, io_engine: str = DEFAULT_ENGINE,
-           chunk_size: int = DEFAULT_CHUNK, progress=None) -> Summary:
+           chunk_size: int = DEFAULT_CHUNK, progress=None, min_overlap=None, output_crs=None) -> Summary:
     """Screen every project of the registry ``source`` and write them to ``output``.
 
     ``columns`` overrides header recognition (``{"lon": "东经", "VOCs": "VOC排放"}``);
     ``crs`` is the coordinates' CRS (default CGCS2000 lon/lat, or the layer's
-    own); ``progress(done, total)`` is called after each chunk (``total`` may
+    own; see :func:`zoning.crs.parse_crs`); ``min_overlap`` disregards
+    slivers (see :class:`zoning.evaluation.MinOverlap`); ``output_crs``
+    (``gcj02`` or ``bd09``) writes geometries for web maps instead of
+    CGCS2000 lon/lat; ``progress(done, total)`` is called after each chunk (``total`` may
     be None). Returns a :class:`Summary`. The output's format comes from its
     extension; it is written to a temporary file beside it and renamed only
     when complete.
     """
     fmt = output_format(output)
+    web = output_system(output_crs, fmt)
     target = Path(output).resolve()
     if target == Path(source).resolve():
         raise InputError(f"output {output} is the input registry; write the results to another file")
@@ -153,9 +158,11 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
                 problems.merge(more)
                 scale_attributes(projects, colmap)
                 timings["read"] += time.perf_counter() - started
-                results = engine.result_columns(projects, problems, timings=timings)
+                results = engine.result_columns(projects, problems, timings=timings, min_overlap=min_overlap)
                 out = pd.concat([raw, results.rename(columns=renamed)], axis=1)
                 sites = projects.geometry.to_numpy()
+                if web:
+                    sites = to_webmap(sites, web)
                 if add_wkt:
                     out["wkt"] = shapely.to_wkt(sites, rounding_precision=7)
                 started = time.perf_counter()
@@ -167,6 +174,8 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
             started = time.perf_counter()
             writer.close(summary.table())
             timings["write"] += time.perf_counter() - started
+            if web:
+                summary.notes.append(f"geometries written in {web.upper()} for web maps, not CGCS2000")
             if source is not None:
                 summary.notes += [f"{source.label}: {note} ({count:,} rows)"
                                   for note, count in conversion_notes.items()]

@@ -32,6 +32,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from zoning import webmap
 from zoning.crs import LONLAT, Converted, SourceCRS, from_pyproj, gauss_kruger, parse_crs
 from zoning.errors import DataError, InputError
 from zoning.io import DEFAULT_ENGINE, read_vector
@@ -367,6 +368,27 @@ def to_lonlat(geoms: np.ndarray, source: SourceCRS) -> tuple[np.ndarray, Convert
         moved = shapely.transform(geoms, lambda _: np.column_stack([converted.lon, converted.lat]))
     moved[converted.problem != ""] = None
     return moved, converted
+
+
+def to_webmap(geoms: np.ndarray, system: str) -> np.ndarray:
+    """CGCS2000 (≈ WGS84) lon/lat geometries in a web-map system (``gcj02`` or ``bd09``)."""
+    return shapely.transform(np.asarray(geoms, dtype=object),
+                             lambda xy: np.column_stack(webmap.from_wgs84(system, xy[:, 0], xy[:, 1])))
+
+
+def output_system(value, fmt: str) -> str | None:
+    """The web-map system geometries are written in (None: CGCS2000 lon/lat), checked against the format."""
+    if value is None:
+        return None
+    key = str(value).strip().lower().replace("-", "")
+    if key in ("cgcs2000", "wgs84", "4490", "epsg:4490", "4326", "epsg:4326"):
+        return None
+    if key not in webmap.SYSTEMS:
+        raise InputError(f"output CRS {value!r}: use gcj02 or bd09 (web maps), or cgcs2000 (the default)")
+    if fmt in ("gpkg", "parquet"):
+        raise InputError(f"output CRS {value}: a .{fmt} file declares its CRS and {key} has no EPSG code; "
+                         "write .geojson, .geojsons or .csv for web maps")
+    return key
 
 
 def site_geometry(*, lon=None, lat=None, site=None, crs=None, engine: str = DEFAULT_ENGINE):

@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from zoning.conditions import WithinDistance, walk
 from zoning.evaluation import Evaluation, input_names
 from zoning.io import geojson_geometries
 from zoning.lists import DIMENSIONS
+from zoning.proximity import TOLERANCE_M
 from zoning.units import UNIT_TYPES
 
 EFFECT_LABELS = {"prohibit": "禁止", "restrict": "限制", "require": "要求"}
@@ -26,7 +28,8 @@ VERDICT_LABELS = {
     "permitted": "允许", "not_covered": "不在任何管控单元内", "error": "无法判定（输入有误）",
 }
 #: the columns a batch result adds to each row (``check_many``, ``zoning screen``)
-RESULT_COLUMNS = ("verdict", "worst_case", "unit_codes", "unit_types", "clauses", "reasons", "missing", "error")
+RESULT_COLUMNS = ("verdict", "worst_case", "unit_codes", "unit_types", "clauses", "reasons", "missing",
+                  "disregarded", "error")
 #: strictness used by ``--fail-on``
 STRICTNESS = {"permitted": 0, "undetermined": 1, "restricted": 2, "prohibited": 3}
 
@@ -43,12 +46,14 @@ class Result:
     project: dict
     notes: list[str] = field(default_factory=list)
     geometry: object = None  # shapely geometry in lon/lat
+    disregarded: list[dict] = field(default_factory=list)  # units overlapped less than min_overlap
 
     def to_dict(self) -> dict:
         return {
             "verdict": self.verdict,
             "worst_case": self.worst_case,
             "units": self.units,
+            "disregarded": self.disregarded,
             "citations": self.citations,
             "missing": self.missing,
             "notes": self.notes,
@@ -79,20 +84,21 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
     results = []
     rows_by_project = dict(tuple(ev.rows.groupby("project", sort=False)))
     pairs_by_project = dict(tuple(ev.pairs.groupby("project", sort=False)))
+    slivers_by_project = dict(tuple(ev.disregarded.groupby("project", sort=False)))
+    near_nodes = {}  # condition index -> its within_distance nodes
     for i in range(len(projects)):
         pairs = pairs_by_project.get(i, ev.pairs.iloc[:0])
         extended = ev.site_measure[i] > 0
         areal = shapely.get_dimensions(projects.geometry.iloc[i]) == 2  # else a line, measured in m
-        unit_list = []
-        for pair in pairs.itertuples():
-            u = units.iloc[pair.unit]
-            entry = {"code": u["code"], "name": u["name"], "type": int(u["type"]),
-                     "type_name": UNIT_TYPES[int(u["type"])][1], "verdict": pair.verdict,
-                     "county": u["county"], "city": u["city"]}
-            if extended:
-                entry["overlap_m2" if areal else "overlap_m"] = round(float(pair.overlap), 2)
-                entry["overlap_share"] = round(float(pair.overlap / ev.site_measure[i]), 6)
-            unit_list.append(entry)
+
+        measure = ev.site_measure[i] if extended else 0.0
+        unit_list = [_unit_entry(units, pair.unit, pair.overlap, measure, areal, verdict=pair.verdict)
+                     for pair in pairs.itertuples()]
+        slivers = slivers_by_project.get(i)
+        disregarded = [] if slivers is None else [
+            _unit_entry(units, piece.unit, piece.overlap, measure, areal,
+                        reason=f"overlap below --min-overlap {ev.min_overlap.describe()}")
+            for piece in slivers.itertuples()]
         rows = rows_by_project.get(i)
         citations, missing = [], set()
         if rows is not None:
@@ -101,6 +107,10 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
                 names = input_names(int(row.missing))
                 if c["effect"] != "require":  # only prohibit/restrict clauses can change the verdict
                     missing.update(names)
+                cond = int(rules.clause_cond[row.clause])
+                if cond not in near_nodes:
+                    condition, unless = rules.conditions[cond]
+                    near_nodes[cond] = [n for n in (*walk(condition), *walk(unless)) if isinstance(n, WithinDistance)]
                 citations.append({
                     "unit": units.at[row.unit, "code"],
                     "list": c["list"], "list_title": c["list_title"], "level": c["level"],
@@ -111,6 +121,8 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
                     "missing": names,
                     "text": c["text"], "text_en": str_or_none(c["text_en"]),
                     "source": {k: str_or_none(c[k]) for k in ("document", "issuer", "date", "article")},
+                    **({"distances": [_distance(node, i, ev.proximity, zones) for node in near_nodes[cond]]}
+                       if near_nodes[cond] else {}),
                 })
         notes = []
         if ev.verdict[i] == "not_covered":
@@ -120,15 +132,44 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
             if share > 1e-3:
                 notes.append(f"{ev.uncovered[i]:,.0f} {'m²' if areal else 'm'} ({share:.1%}) "
                              "of the site lies in no unit")
+        if disregarded:
+            notes.append(f"{len(disregarded)} unit(s) overlapping the site by less than "
+                         f"{ev.min_overlap.describe()} disregarded: " + ", ".join(d["code"] for d in disregarded))
         project = dict(inputs[i])
         if extended:
             project["area_m2" if areal else "length_m"] = round(float(ev.site_measure[i]), 2)
         results.append(Result(
             verdict=ev.verdict[i], worst_case=ev.worst[i],
             units=unit_list, citations=citations, missing=sorted(missing), project=project,
-            notes=notes, geometry=projects.geometry.iloc[i],
+            notes=notes, geometry=projects.geometry.iloc[i], disregarded=disregarded,
         ))
     return results
+
+
+def _unit_entry(units, unit: int, overlap: float, site_measure: float, areal: bool, **extra) -> dict:
+    """A unit as results list it; a line or polygon site's overlap in m² and ha, or m, and as a share."""
+    u = units.iloc[unit]
+    entry = {"code": u["code"], "name": u["name"], "type": int(u["type"]),
+             "type_name": UNIT_TYPES[int(u["type"])][1], **extra, "county": u["county"], "city": u["city"]}
+    if site_measure > 0:
+        if areal:
+            entry["overlap_m2"] = round(float(overlap), 2)
+            entry["overlap_ha"] = round(float(overlap) / 10_000, 6)
+        else:
+            entry["overlap_m"] = round(float(overlap), 2)
+        entry["overlap_share"] = round(float(overlap / site_measure), 6)
+    return entry
+
+
+def _distance(node: WithinDistance, project: int, proximity, zones) -> dict:
+    """The measured distance behind a within_distance condition, for a citation."""
+    distance, zone = proximity.measure(node.key, np.array([project]))
+    near = int(zone[0])
+    return {"condition": node.describe(), "limit_m": node.distance,
+            "distance_m": round(float(distance[0]), 2) if near >= 0 else None,
+            "zone": zones.at[near, "zone_id"] if near >= 0 else None,
+            "zone_name": zones.at[near, "name"] if near >= 0 else None,
+            "within": bool(near >= 0 and distance[0] <= node.distance + TOLERANCE_M)}
 
 
 def str_or_none(value):
@@ -181,6 +222,9 @@ def summary_columns(ev: Evaluation, units, rules, *, timings: dict | None = None
     ids2, reasons2 = rules.text_cache["clause_labels"]
     out["clauses"], out["reasons"] = join_per_project(p, item, n, (ids2, ";"), (reasons2, " | "),
                                                       cache=rules.text_cache.setdefault("clauses", {}))
+    dis = ev.disregarded
+    out["disregarded"], = join_per_project(dis["project"].to_numpy(), dis["unit"].to_numpy(), n,
+                                           (units["code"].to_numpy(dtype=object), ";"))
     bits = ev.missing_bits
     distinct = {b: ";".join(input_names(int(b))) for b in pd.unique(bits)}
     out["missing"] = pd.Series(bits).map(distinct).to_numpy(dtype=object)

@@ -7,15 +7,25 @@ import sys
 
 import click
 
-from zoning.cli.options import EXIT_FAILS, fail_on_opt, handle_errors, key_values, layer_options
+from zoning.cli.options import (
+    EXIT_FAILS,
+    crs_opt,
+    fail_on_opt,
+    handle_errors,
+    key_values,
+    layer_options,
+    min_overlap_opt,
+)
 from zoning.engine import Engine
 
 
 @click.command()
 @click.option("--lon", type=float, help="Longitude, CGCS2000/WGS84 degrees.")
 @click.option("--lat", type=float, help="Latitude, CGCS2000/WGS84 degrees.")
-@click.option("--site", help="Site as WKT or a vector file (points, lines or polygons).")
-@click.option("--crs", help="CRS of --site or --lon/--lat (EPSG code, PROJ or WKT). Default EPSG:4490.")
+@click.option("--site", help="Site as WKT or a file: .wkt, .geojson, .shp, .gpkg, .kml, .dxf, or a red-line "
+                             "coordinate .txt (界址点坐标). Points, lines or polygons.")
+@crs_opt
+@min_overlap_opt
 @click.option("--industry", help="GB/T 4754-2017 code (C3120 or 3120) or exact official name.")
 @click.option("--type", "type_", help="Project type: new, expansion, renovation, relocation (or 新建/扩建/改建/迁建).")
 @click.option("--emission", multiple=True, metavar="NAME=T_PER_YEAR",
@@ -28,7 +38,7 @@ from zoning.engine import Engine
               show_default=True, help="Output format.")
 @fail_on_opt
 @handle_errors
-def check(lon, lat, site, crs, industry, type_, emission, attr, name, units, zones, rules,
+def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name, units, zones, rules,
           io_engine, fmt, fail_on):
     """Check one project siting and cite every clause that decides it.
 
@@ -45,7 +55,8 @@ def check(lon, lat, site, crs, industry, type_, emission, attr, name, units, zon
     attributes = key_values(attr, "--attr")
     engine = Engine.load(units, list(rules) or None, zones, engine=io_engine)
     result = engine.check(lon=lon, lat=lat, site=site, crs=crs, industry=industry, type=type_,
-                          emissions=emissions, attributes=attributes, name=name)
+                          emissions=emissions, attributes=attributes, name=name,
+                          min_overlap=list(min_overlap) or None)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     elif fmt == "geojson":

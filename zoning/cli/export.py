@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from zoning.cli.options import handle_errors, layer_options
+from zoning.cli.options import handle_errors, layer_options, output_crs_opt
 from zoning.engine import Engine
 from zoning.exports import export_units
 
@@ -17,9 +17,10 @@ def export():
 @export.command("units")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output file: .geojson (RFC 7946) or .gpkg.")
+@output_crs_opt
 @layer_options
 @handle_errors
-def units_command(output, units, zones, rules, io_engine):
+def units_command(output, output_crs, units, zones, rules, io_engine):
     """Write the unit layer with each unit's type and access lists.
 
     Each unit gets: lists, counts of prohibit/restrict/require clauses, the
@@ -32,5 +33,5 @@ def units_command(output, units, zones, rules, io_engine):
       zoning export units -o units.geojson
     """
     engine = Engine.load(units, list(rules) or None, zones, engine=io_engine)
-    count = export_units(engine, output)
+    count = export_units(engine, output, output_crs=output_crs)
     click.echo(f"Wrote {count:,} units to {output}")

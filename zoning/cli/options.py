@@ -27,6 +27,21 @@ fail_on_opt = click.option("--fail-on", type=click.Choice(["prohibited", "restri
                                 "strict, or the site is in no unit.")
 
 
+crs_opt = click.option(
+    "--crs", help="CRS of the coordinates: an EPSG code, PROJ or WKT; gcj02 (Amap/Gaode, Tencent) or bd09 "
+                  "(Baidu); or a Gauss-Krüger family DATUM-WIDTH[:ZONE] such as cgcs2000-3, cgcs2000-3:39, "
+                  "xian80-6 (zone read from 8-digit eastings when not given). Default: CGCS2000 lon/lat, or the "
+                  "file's own CRS.")
+min_overlap_opt = click.option(
+    "--min-overlap", multiple=True, metavar="AMOUNT",
+    help="Disregard units a line or polygon site overlaps by less than this: an area (100m2, 0.5ha, 3亩), "
+         "a length (20m) or a share of the site (1%). Repeatable; with several, a piece must be below all. "
+         "Disregarded units are still listed.")
+output_crs_opt = click.option(
+    "--output-crs", type=click.Choice(["cgcs2000", "gcj02", "bd09"], case_sensitive=False),
+    help="Write geometries in GCJ-02 or BD-09 for Chinese web maps (GeoJSON/CSV outputs). Default: cgcs2000.")
+
+
 def layer_options(f):
     for opt in reversed((units_opt, zones_opt, rules_opt, engine_opt)):
         f = opt(f)

@@ -8,7 +8,16 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from zoning.cli.options import EXIT_FAILS, fail_on_opt, handle_errors, key_values, layer_options
+from zoning.cli.options import (
+    EXIT_FAILS,
+    crs_opt,
+    fail_on_opt,
+    handle_errors,
+    key_values,
+    layer_options,
+    min_overlap_opt,
+    output_crs_opt,
+)
 from zoning.engine import Engine
 from zoning.registry import DEFAULT_CHUNK, FIELDS
 from zoning.screening import screen as screen_registry
@@ -21,8 +30,9 @@ from zoning.verdicts import VERDICT_LABELS
               help="Output file; format from the extension: .csv .xlsx .gpkg .geojson .geojsons .parquet")
 @click.option("--col", "cols", multiple=True, metavar="FIELD=HEADER",
               help=f"Use column HEADER for FIELD (repeatable). Fields: {', '.join(FIELDS)}.")
-@click.option("--crs", help="CRS of the coordinates (EPSG code, PROJ or WKT). Default: CGCS2000 lon/lat, "
-                            "or the layer's own CRS.")
+@crs_opt
+@min_overlap_opt
+@output_crs_opt
 @click.option("--encoding", help="CSV encoding (default: detected; UTF-8, UTF-8 with BOM, UTF-16 or GBK/GB18030).")
 @click.option("--sheet", help="Excel sheet name or 1-based number (default: the first).")
 @click.option("--layer", help="Layer of a multi-layer GeoPackage (default: the first).")
@@ -32,14 +42,16 @@ from zoning.verdicts import VERDICT_LABELS
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @fail_on_opt
 @handle_errors
-def screen(registry, output, cols, crs, encoding, sheet, layer, units, zones, rules, io_engine, chunk_size,
-           quiet, fail_on):
+def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet, layer, units, zones, rules,
+           io_engine, chunk_size, quiet, fail_on):
     """Screen every project in REGISTRY and write them, annotated, to OUTPUT.
 
-    REGISTRY is an Excel workbook (.xlsx), a CSV (UTF-8 or GBK, detected), or a
-    GeoPackage, Shapefile, GeoJSON or GeoJSON-sequence layer. Every row comes
-    out once, in input order, with its input columns unchanged plus verdict,
-    worst_case, unit_codes, unit_types, clauses, reasons, missing and error.
+    REGISTRY is an Excel workbook (.xlsx), a CSV (UTF-8 or GBK, detected), a
+    GeoPackage, Shapefile, GeoJSON or GeoJSON-sequence layer, or a site file
+    (KML, DXF, red-line coordinate .txt: one row per feature or parcel).
+    Every row comes out once, in input order, with its input columns
+    unchanged plus verdict, worst_case, unit_codes, unit_types, clauses,
+    reasons, missing, disregarded and error.
 
     \b
     Examples:
@@ -61,7 +73,8 @@ def screen(registry, output, cols, crs, encoding, sheet, layer, units, zones, ru
 
         summary = screen_registry(engine, registry, output, columns=columns, crs=crs, encoding=encoding,
                                   sheet=sheet, layer=layer, io_engine=io_engine, chunk_size=chunk_size,
-                                  progress=progress)
+                                  progress=progress, min_overlap=list(min_overlap) or None,
+                                  output_crs=output_crs)
     print_summary(summary, Console(soft_wrap=False))
     if fail_on and summary.failing(fail_on):
         sys.exit(EXIT_FAILS)
