@@ -721,6 +721,8 @@ def build_zones(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     add("MC-HX", "red_line", "满城区西部山区生态保护红线", union(list(hills)))
     for name, (code, line) in RIVERS.items():
         add(f"{code}-1KM", "river_buffer", f"{name}两岸1公里缓冲区", buffer_m(LineString(line), 1000))
+    for name, (code, line) in RIVERS.items():  # the channels themselves, for within_distance clauses
+        add(f"{code}-HD", "river", f"{name}河道", buffer_m(LineString(line), 40))
     zones = gpd.GeoDataFrame(rows, geometry="geometry", crs=GEOGRAPHIC)
     return zones
 

@@ -14,6 +14,15 @@ _STYLE = {"prohibited": "bold red", "restricted": "bold yellow", "undetermined":
 _STATUS = {"applies": "applies 适用", "unknown": "undecided 待定", "manual_review": "manual review 人工核查"}
 
 
+def _overlap(unit: dict, measure: str | None) -> list[str]:
+    if measure is None:
+        return []
+    cells = [f"{unit[measure]:,.1f}"]
+    if measure == "overlap_m2":
+        cells.append(f"{unit['overlap_ha']:,.4f}")
+    return [*cells, f"{unit['overlap_share']:.1%}"]
+
+
 def render_result(result, console: Console | None = None) -> None:
     console = console or Console(soft_wrap=False)
     p = result.project
@@ -48,13 +57,21 @@ def render_result(result, console: Console | None = None) -> None:
     extended = measure is not None
     if extended:
         units.add_column("overlap m²" if measure == "overlap_m2" else "overlap m", justify="right")
+        if measure == "overlap_m2":
+            units.add_column("ha", justify="right")
         units.add_column("share", justify="right")
     for u in result.units:
-        row = [u["code"], u["name"], f"{u['type']} {u['type_name']}", u["verdict"]]
-        if extended:
-            row += [f"{u[measure]:,.1f}", f"{u['overlap_share']:.1%}"]
-        units.add_row(*row)
+        units.add_row(*[u["code"], u["name"], f"{u['type']} {u['type_name']}", u["verdict"], *_overlap(u, measure)])
     console.print(units)
+    if result.disregarded:
+        slivers = Table(title="Disregarded slivers 忽略的细碎重叠 (--min-overlap)")
+        for col in ("code", "name", "type", "overlap m²" if measure == "overlap_m2" else "overlap m",
+                    *(["ha"] if measure == "overlap_m2" else []), "share", "reason"):
+            slivers.add_column(col)
+        for u in result.disregarded:
+            slivers.add_row(u["code"], u["name"], f"{u['type']} {u['type_name']}", *_overlap(u, measure),
+                            u["reason"])
+        console.print(slivers)
 
     order = {lvl: i for i, lvl in enumerate(LEVELS)}
     dims = {d: i for i, d in enumerate(DIMENSIONS)}
@@ -82,6 +99,13 @@ def render_result(result, console: Console | None = None) -> None:
         console.print(Text(f"        {c['text']}"))
         if c["text_en"]:
             console.print(Text(f"        {c['text_en']}", style="dim"))
+        for d in c.get("distances", []):
+            if d["distance_m"] is None:
+                console.print(Text(f"        Distance: no {d['condition'].removeprefix('within ')} "
+                                   "(none within the limit)", style="dim"))
+            else:
+                console.print(Text(f"        Distance to {d['zone']} {d['zone_name']}: {d['distance_m']:,.1f} m "
+                                   f"({'within' if d['within'] else 'beyond'} {d['limit_m']:g} m)"))
         s = c["source"]
         source = ", ".join(str(x) for x in (s["document"], s["issuer"], s["date"], s["article"]) if x)
         console.print(Text(f"        Source: {source}", style="dim"))
