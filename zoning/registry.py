@@ -55,8 +55,10 @@ DEFAULT_CHUNK = 250_000
 _FIELD_HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("项目名称", "建设项目名称", "name", "project_name", "projectname", "项目", "名称", "企业名称",
              "project"),
-    "lon": ("经度", "lon", "longitude", "lng", "long", "东经", "中心经度", "经度坐标", "x经度"),
-    "lat": ("纬度", "lat", "latitude", "北纬", "中心纬度", "纬度坐标", "y纬度"),
+    # survey coordinates go in the same fields (with --crs): Y坐标 is the easting, X坐标 the northing
+    "lon": ("经度", "lon", "longitude", "lng", "long", "东经", "中心经度", "经度坐标", "x经度",
+            "easting", "东坐标", "y坐标"),
+    "lat": ("纬度", "lat", "latitude", "北纬", "中心纬度", "纬度坐标", "y纬度", "northing", "北坐标", "x坐标"),
     "wkt": ("wkt", "geometry", "geom", "几何", "空间范围wkt"),
     "industry": ("行业代码", "国民经济行业代码", "所属行业代码", "industry_code", "industry", "industry_c",
                  "行业类别代码", "行业类别", "国民经济行业类别", "国民经济行业分类", "所属行业", "行业", "gbt4754"),

@@ -359,7 +359,9 @@ def repair(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def to_lonlat(geoms: np.ndarray, source: SourceCRS) -> tuple[np.ndarray, Converted]:
     """Geometries in ``source`` coordinates to CGCS2000 lon/lat (None where refused)."""
-    geoms = shapely.force_2d(np.asarray(geoms, dtype=object))
+    geoms = np.asarray(geoms, dtype=object)
+    if shapely.has_z(geoms).any():
+        geoms = shapely.force_2d(geoms)
     coords, owner = shapely.get_coordinates(geoms, return_index=True)
     converted = source.to_lonlat(coords[:, 0], coords[:, 1], owner, len(geoms))
     if converted.identity:
