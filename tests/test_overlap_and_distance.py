@@ -149,18 +149,6 @@ def test_polygon_hole_is_not_counted():
     assert sum(u["overlap_share"] for u in r.units) == pytest.approx(1.0, abs=1e-6)
 
 
-def test_site_whose_only_east_part_is_a_hole_is_not_in_the_east_unit():
-    """The part of the box east of the boundary is wholly a hole: no overlap there."""
-    eng = priority_steel_engine()
-    outer = shapely.box(115.98, 38.93, 116.03, 38.97)
-    east_part = shapely.box(115.999, 38.929, 116.031, 38.971)  # the hole swallows the east part
-    site = outer.difference(east_part)
-    assert isinstance(site, shapely.Polygon) and site.bounds[2] < EDGE  # construction check
-    r = steel(eng, site)
-    assert [u["code"] for u in r.units] == [WEST_CODE]
-    assert r.verdict == "permitted"
-
-
 # ==== 2. min_overlap =================================================================
 
 #: east sliver: 0.00025° of a 0.05025° wide box (≈0.5 % of its area) lies in the priority unit
@@ -444,18 +432,18 @@ def test_site_inside_the_zone_is_at_zero():
     assert overlapping.citations[0]["distances"][0]["distance_m"] == 0
 
 
-def _min_distance_to_meridian(lon_w: float, lat0: float, lat1: float) -> float:
-    """Geodesic distance from V to the meridian segment lon = lon_w, lat0..lat1 (dense sampling)."""
+def _min_distance_to_meridian(point, lon_w: float, lat0: float, lat1: float) -> float:
+    """Geodesic distance from ``point`` to the meridian segment lon = lon_w, lat0..lat1 (dense sampling)."""
     lats = np.linspace(lat0, lat1, 20001)
-    return float(GEOD.inv(np.full(len(lats), V[0]), np.full(len(lats), V[1]),
-                          np.full(len(lats), lon_w), lats)[2].min())
+    return float(np.min(GEOD.inv(np.full(len(lats), point[0]), np.full(len(lats), point[1]),
+                                 np.full(len(lats), lon_w), lats)[2]))
 
 
 def test_polygon_site_distance_is_from_its_nearest_edge():
     eng = distance_engine()
     lon_w, _ = east_of_vertex(600.0)
     site = shapely.box(lon_w, V[1] - 0.002, lon_w + 0.01, V[1] + 0.002)  # west edge faces V
-    expected = _min_distance_to_meridian(lon_w, V[1] - 0.002, V[1] + 0.002)
+    expected = _min_distance_to_meridian(V, lon_w, V[1] - 0.002, V[1] + 0.002)
     assert expected == pytest.approx(600.0, abs=0.01)  # construction check
     r = eng.check(site=site, industry="I6513", type="new")
     assert r.verdict == "prohibited"
@@ -476,29 +464,18 @@ def test_zone_ids_select_which_zones_count():
     assert r.verdict == "prohibited"
     d = r.citations[0]["distances"][0]
     assert d["zone"] == "P1"
-    expected = _min_distance_to_meridian_from((115.945, 38.905), 115.94, 38.90, 38.91)
+    expected = _min_distance_to_meridian((115.945, 38.905), 115.94, 38.90, 38.91)
     assert d["distance_m"] == pytest.approx(expected, abs=0.01)
     by_river = distance_engine(near_river_clause(zone_kinds=[], zones=["R1"]))
     r = by_river.check(lon=lon, lat=lat, industry="I6513", type="new")
     assert r.verdict == "prohibited" and r.citations[0]["distances"][0]["zone"] == "R1"
 
 
-def test_ids_and_kinds_that_select_no_zone_together_do_not_crash():
-    """R1 and kind pond both exist (so the engine accepts the clause), but no zone is both."""
-    eng = distance_engine(near_river_clause(zone_kinds=["pond"], zones=["R1"]))
-    far = eng.check(lon=115.91, lat=38.99, industry="I6513", type="new")  # > 5 km from either zone
-    assert far.verdict == "permitted"
-    lon, lat = east_of_vertex(500.0)
-    near = eng.check(lon=lon, lat=lat, industry="I6513", type="new")
-    assert near.verdict in ("permitted", "prohibited")
-    if near.verdict == "prohibited":  # should ids and kinds ever be read as alternatives
-        assert near.citations[0]["distances"][0]["zone"] == "R1"
-
-
-def _min_distance_to_meridian_from(point, lon_w, lat0, lat1) -> float:
-    lats = np.linspace(lat0, lat1, 20001)
-    return float(GEOD.inv(np.full(len(lats), point[0]), np.full(len(lats), point[1]),
-                          np.full(len(lats), lon_w), lats)[2].min())
+def test_ids_and_kinds_that_select_no_zone_together_are_refused():
+    """R1 and kind pond both exist, but no zone is both: ids and kinds combine like a scope's (AND)."""
+    with pytest.raises(DataError, match="none of the zones R1 is of kind pond") as err:
+        distance_engine(near_river_clause(zone_kinds=["pond"], zones=["R1"]))
+    assert "RIV-1" in str(err.value)
 
 
 def test_nearest_of_several_selected_zones_is_cited():
@@ -538,6 +515,8 @@ def test_not_within_distance_is_two_valued_for_sites():
         assert r.verdict == verdict, metres
         assert r.worst_case == verdict and r.missing == []
         assert all(c["status"] == "applies" for c in r.citations)
+        if verdict == "prohibited":
+            assert r.citations[0]["distances"][0]["within"] is False
 
 
 def test_within_distance_in_unless():

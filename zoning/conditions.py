@@ -192,7 +192,8 @@ class Compare(Condition):
 
 @dataclass(frozen=True)
 class WithinDistance(Condition):
-    """The site lies within ``distance`` metres of a zone with one of these ids / kinds."""
+    """The site lies within ``distance`` metres of a zone that has one of ``zones`` (if
+    given) and one of ``zone_kinds`` (if given): ids and kinds combine like a scope's."""
 
     zones: tuple[str, ...]
     zone_kinds: tuple[str, ...]

@@ -227,7 +227,8 @@ def from_pyproj(crs: CRS) -> SourceCRS:
         description = _to_geographic(crs).description or ""
     except Exception:  # noqa: BLE001 - pyproj raises several kinds for CRSs it cannot transform
         raise InputError(f"cannot transform from {label} to CGCS2000 lon/lat") from None
-    if "ballpark" in description.lower():
+    wgs84 = "WGS 84" in (crs.geodetic_crs.name if crs.geodetic_crs else "")
+    if "ballpark" in description.lower() and not wgs84:  # WGS84 and CGCS2000 agree to centimetres
         caveats = (f"{crs.name} is converted to CGCS2000 with PROJ's ballpark transformation (no published "
                    "parameters): positions may be off by tens of metres",)
     return SourceCRS(label, crs=crs, caveats=caveats)

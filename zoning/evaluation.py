@@ -26,7 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
+from pyproj import Geod, Transformer
 
 from zoning.conditions import Always, Condition, Truth, applies
 from zoning.crs import EQUAL_AREA, GEOGRAPHIC
@@ -46,6 +46,7 @@ _BIT = {name: 1 << i for i, name in enumerate(INPUTS)}
 CLAUSE_COLUMNS = ("list", "list_title", "level", "version", "list_path", "clause", "dimension", "effect",
                   "text", "text_en", "review_only", "document", "issuer", "date", "article", "cond")
 _TO_AREA = Transformer.from_crs(GEOGRAPHIC, EQUAL_AREA, always_xy=True)
+_GEOD = Geod(ellps="GRS80")
 
 
 # ---- project columns ---------------------------------------------------------
@@ -317,15 +318,35 @@ def expand_csr(keys: np.ndarray, offsets: np.ndarray, *items: np.ndarray):
 # ---- spatial assignment -------------------------------------------------------
 
 def measure(geoms: np.ndarray) -> np.ndarray:
-    """Area (m²) of polygons and length (m) of lines, in an equal-area CRS; 0 for points."""
+    """Area (m²) of polygons, in an equal-area CRS, and geodesic length (m) of lines; 0 for points.
+
+    An equal-area projection keeps areas but not lengths (about ±2% in
+    northern China), so lines are measured on the ellipsoid, segment by
+    segment, all at once.
+    """
     dim = shapely.get_dimensions(geoms)
     out = np.zeros(len(geoms))
-    extended = dim > 0
-    if extended.any():
-        projected = shapely.transform(geoms[extended],
+    areal = dim == 2
+    if areal.any():
+        projected = shapely.transform(geoms[areal],
                                       lambda xy: np.column_stack(_TO_AREA.transform(xy[:, 0], xy[:, 1])))
-        out[extended] = np.where(dim[extended] == 2, shapely.area(projected), shapely.length(projected))
+        out[areal] = shapely.area(projected)
+    linear = np.flatnonzero(dim == 1)
+    if len(linear):
+        out[linear] = geodesic_lengths(geoms[linear])
     return out
+
+
+def geodesic_lengths(lines: np.ndarray) -> np.ndarray:
+    """Length in metres (GRS80 geodesics between vertices) of each lon/lat line geometry."""
+    parts, owner = shapely.get_parts(lines, return_index=True)
+    coords, part = shapely.get_coordinates(parts, return_index=True)
+    same = part[1:] == part[:-1]  # consecutive vertices of one part form a segment
+    if not same.any():
+        return np.zeros(len(lines))
+    start, end = coords[:-1][same], coords[1:][same]
+    segment = _GEOD.inv(start[:, 0], start[:, 1], end[:, 0], end[:, 1])[2]
+    return np.bincount(owner[part[1:][same]], weights=segment, minlength=len(lines))
 
 
 def overlay(sites: np.ndarray, polygons: np.ndarray):

@@ -356,6 +356,7 @@ def load_lists(paths) -> list[AccessList]:
 
 def check_references(lists, unit_codes, zone_ids, zone_kinds) -> None:
     """Every unit code, zone id and zone kind a scope names must exist."""
+    kind_of = dict(zip(zone_ids, zone_kinds))
     unit_codes, zone_ids, zone_kinds = set(unit_codes), set(zone_ids), set(zone_kinds)
     for lst in lists:
         for field, known, what in (
@@ -372,11 +373,15 @@ def check_references(lists, unit_codes, zone_ids, zone_kinds) -> None:
             for node in (*walk(compile_node(clause.conditions)), *walk(compile_node(clause.unless))):
                 if not isinstance(node, WithinDistance):
                     continue
+                where = f"{lst.path}: list {lst.id}, clause {clause.id}, field within_distance"
                 for refs, known, what in ((node.zones, zone_ids, "zone id"),
                                           (node.zone_kinds, zone_kinds, "zone kind")):
                     for ref in refs:
                         if ref not in known:
-                            raise DataError(f"{lst.path}: list {lst.id}, clause {clause.id}, field "
-                                            f"within_distance: unknown {what} {ref!r}")
+                            raise DataError(f"{where}: unknown {what} {ref!r}")
+                if node.zones and node.zone_kinds and not any(
+                        kind_of[z] in node.zone_kinds for z in node.zones):
+                    raise DataError(f"{where}: none of the zones {', '.join(node.zones)} is of kind "
+                                    f"{' or '.join(node.zone_kinds)} (ids and kinds must both match)")
         if lst.level == "zone" and not (lst.scope.zones or lst.scope.zone_kinds):
             raise DataError(f"{lst.path}: list {lst.id}: a zone-level list needs scope.zones or scope.zone_kinds")
