@@ -105,3 +105,12 @@ def test_cli_check_with_survey_crs_and_min_overlap():
     bad = runner.invoke(main, ["check", "--site", "POLYGON((115.96 38.92, 115.98 38.92, 115.98 38.94, 115.96 38.92))",
                                "--min-overlap", "5 parsecs"])
     assert bad.exit_code == 1 and "unknown unit" in bad.output
+
+
+def test_cli_check_geojson_in_bd09():
+    result = CliRunner().invoke(main, ["check", "--lon", "115.97", "--lat", "38.93", "--format", "geojson",
+                                       "--output-crs", "bd09"])
+    assert result.exit_code == 0, result.output
+    expected = webmap.wgs84_to_bd09(115.97, 38.93)
+    got = json.loads(result.stdout)["geometry"]["coordinates"]
+    assert got == pytest.approx([float(expected[0]), float(expected[1])], abs=1e-7)

@@ -20,6 +20,7 @@ from zoning.evaluation import Evaluation, input_names
 from zoning.io import geojson_geometries
 from zoning.lists import DIMENSIONS
 from zoning.proximity import TOLERANCE_M
+from zoning.sites import to_webmap
 from zoning.units import UNIT_TYPES
 
 EFFECT_LABELS = {"prohibit": "禁止", "restrict": "限制", "require": "要求"}
@@ -60,11 +61,13 @@ class Result:
             "project": self.project,
         }
 
-    def to_feature(self) -> dict:
-        """An RFC 7946 Feature: the site in lon/lat with the result as properties."""
+    def to_feature(self, webmap: str | None = None) -> dict:
+        """An RFC 7946 Feature: the site in lon/lat with the result as properties
+        (``webmap`` ``gcj02``/``bd09``: coordinates for Chinese web maps instead)."""
         geom = None
         if self.geometry is not None:  # RFC 7946: ≤ 7 decimals, exterior rings counter-clockwise
-            oriented = shapely.orient_polygons(self.geometry, exterior_cw=False)
+            site = to_webmap(np.array([self.geometry], dtype=object), webmap)[0] if webmap else self.geometry
+            oriented = shapely.orient_polygons(site, exterior_cw=False)
             geom = json.loads(geojson_geometries(np.array([oriented], dtype=object))[0])
         return {"type": "Feature", "geometry": geom, "properties": self.to_dict()}
 

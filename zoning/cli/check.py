@@ -15,8 +15,10 @@ from zoning.cli.options import (
     key_values,
     layer_options,
     min_overlap_opt,
+    output_crs_opt,
 )
 from zoning.engine import Engine
+from zoning.sites import output_system
 
 
 @click.command()
@@ -36,10 +38,11 @@ from zoning.engine import Engine
 @layer_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "geojson"]), default="text",
               show_default=True, help="Output format.")
+@output_crs_opt
 @fail_on_opt
 @handle_errors
 def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name, units, zones, rules,
-          io_engine, fmt, fail_on):
+          io_engine, fmt, output_crs, fail_on):
     """Check one project siting and cite every clause that decides it.
 
     \b
@@ -60,7 +63,8 @@ def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, nam
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     elif fmt == "geojson":
-        click.echo(json.dumps(result.to_feature(), ensure_ascii=False, indent=2))
+        web = output_system(output_crs, "geojson")
+        click.echo(json.dumps(result.to_feature(web), ensure_ascii=False, indent=2))
     else:
         from zoning.cli.render import render_result
 
