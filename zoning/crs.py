@@ -88,9 +88,9 @@ class GaussKruger:
         name = f"{DATUMS[self.datum]} {self.width}° Gauss-Krüger"
         if self.zone is None:
             return f"{name} (zone read from the eastings)"
-        code = self.epsg(self.zone, bool(self.prefixed))
+        codes = [self.epsg(self.zone, p) for p in ((True, False) if self.prefixed is None else (self.prefixed,))]
         cm = central_meridian(self.width, self.zone)
-        return f"{name} zone {self.zone} (central meridian {cm}°E, EPSG:{code})"
+        return f"{name} zone {self.zone} (central meridian {cm}°E, {' or '.join(f'EPSG:{c}' for c in codes)})"
 
 
 @functools.cache

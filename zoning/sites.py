@@ -88,7 +88,7 @@ def read_wkt_file(path: Path) -> SiteLayer:
     text = _decode(path.read_bytes(), path)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     whole = " ".join(lines)
-    if len(lines) > 1 and _parse_wkt(whole, strict=True)[0] is None:
+    if len(lines) > 1 and _parse_wkt(whole)[0] is None:
         items = lines  # one geometry per line
     else:
         items = [whole]
@@ -100,7 +100,8 @@ def read_wkt_file(path: Path) -> SiteLayer:
             raise InputError(f"site file {path}: {where} is not valid WKT: {item[:60]!r}")
         geoms.append(geom)
         notes += [f"geometry {number}: {note}"] if note else []
-    return SiteLayer(pd.DataFrame(index=range(len(geoms))), np.array(geoms, dtype=object), None, notes)
+    # WKT carries no CRS: like WKT given inline, it is lon/lat unless --crs says otherwise
+    return SiteLayer(pd.DataFrame(index=range(len(geoms))), np.array(geoms, dtype=object), LONLAT, notes)
 
 
 def parse_wkt(text: str):
@@ -111,12 +112,11 @@ def parse_wkt(text: str):
     return geom, note
 
 
-def _parse_wkt(text: str, strict: bool = False):
+def _parse_wkt(text: str):
     try:
         return shapely.from_wkt(text), ""
     except shapely.errors.GEOSException:
-        if strict:
-            return None, ""
+        pass
     try:
         fixed = shapely.from_wkt(text, on_invalid="fix")
     except shapely.errors.GEOSException:
@@ -133,11 +133,12 @@ def read_kml(path: Path) -> SiteLayer:
         frames = [pyogrio.read_dataframe(path, layer=name) for name in layers]
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise DataError(f"site file {path}: cannot read: {str(exc).splitlines()[0]}") from None
-    frames = [f for f in frames if len(f)]
-    if not frames:
+    named = [(name, frame) for name, frame in zip(layers, frames) if len(frame)]
+    if not named:
         return SiteLayer(pd.DataFrame(), np.array([], dtype=object), parse_crs("wgs84"))
-    for name, frame in zip(layers, frames):
+    for name, frame in named:
         frame["kml_folder"] = name
+    frames = [frame for _, frame in named]
     merged = pd.concat(frames, ignore_index=True)
     geometry = shapely.force_2d(merged.geometry.to_numpy())
     notes = [f"read {len(merged)} placemarks from {len(frames)} folders"] if len(frames) > 1 else []
@@ -172,7 +173,8 @@ def read_dxf(path: Path, *, engine: str = DEFAULT_ENGINE) -> SiteLayer:
     rows, out = [], []
     for name in dict.fromkeys(layer_names[owner]):
         on = layer_names[owner] == name
-        rings = shapely.polygons(pieces[on & closed])
+        coords, ring_of = shapely.get_coordinates(pieces[on & closed], return_index=True)
+        rings = shapely.polygons(shapely.linearrings(coords, indices=ring_of)) if len(coords) else pieces[:0]
         areas = np.concatenate([rings, pieces[on & polygonal]])
         if len(areas):
             rows.append({"Layer": name, "entities": int((on & (closed | polygonal)).sum())})
