@@ -101,8 +101,9 @@ def test_wkt_file_with_one_geometry_per_line(tmp_path):
                     "POLYGON((116.01 38.95, 116.02 38.95, 116.02 38.96, 116.01 38.95))\n")
     layer = read_site_layer(path)
     assert [g.geom_type for g in layer.geometry] == ["Point", "LineString", "Polygon"]
-    geom, _ = convert(site=str(path), crs="EPSG:4490")  # a single check merges them
-    assert {p.geom_type for p in shapely.get_parts(geom)} == {"Point", "LineString", "Polygon"}
+    # a single check would merge them, but parts of different kinds are judged differently: refused
+    with pytest.raises(InputError, match="mixes points and lines and polygons"):
+        convert(site=str(path), crs="EPSG:4490")
 
 
 def test_wkt_file_in_gauss_kruger_with_crs(tmp_path):
@@ -207,11 +208,10 @@ def test_kml_every_folder_is_read(tmp_path):
     assert len(layer.geometry) == 2
     names = dict(zip(layer.attributes["Name"], layer.attributes["kml_folder"]))
     assert names == {"workshop": "plant", "outfall": "discharge"}
-    geom, _ = convert(site=str(path))
-    parts = shapely.get_parts(geom)
-    assert sorted(p.geom_type for p in parts) == ["Point", "Polygon"]
     assert shapely.box(*BAODING).symmetric_difference(
-        next(p for p in parts if p.geom_type == "Polygon")).area < 1e-14
+        next(g for g in layer.geometry if g.geom_type == "Polygon")).area < 1e-14
+    with pytest.raises(InputError, match="mixes points and polygons"):  # a boundary and an outfall point
+        convert(site=str(path))
 
 
 def test_kml_folder_names_stay_with_their_placemarks_when_a_folder_is_empty(tmp_path):

@@ -71,13 +71,49 @@ def test_attribute_given_twice(sample_engine):
         sample_engine.check(lon=115.97, lat=38.93, emissions={"SO2": 1}, attributes={"so2": 2})
 
 
-def test_a_site_file_with_an_invalid_polygon_is_repaired_with_a_warning(sample_engine, tmp_path):
+def test_a_site_file_with_an_invalid_polygon_is_repaired_with_a_note(sample_engine, tmp_path):
     import geopandas as gpd
 
     bowtie = shapely.Polygon([(115.96, 38.92), (115.98, 38.94), (115.98, 38.92), (115.96, 38.94)])
     gpd.GeoDataFrame(geometry=[bowtie], crs=4490).to_file(tmp_path / "site.gpkg")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = sample_engine.check(site=str(tmp_path / "site.gpkg"), industry="C3120", type="new")
+    result = sample_engine.check(site=str(tmp_path / "site.gpkg"), industry="C3120", type="new")
     assert result.verdict == "prohibited"
-    assert any(issubclass(w.category, DataWarning) and "make_valid" in str(w.message) for w in caught)
+    # the repair is part of the result (JSON and the report), with the repaired area in m²
+    assert any("make_valid" in n and "m²" in n for n in result.notes)
+    assert result.project["input_crs"].startswith("China Geodetic Coordinate System 2000")
+
+
+def test_conversion_notes_and_caveats_reach_the_result(sample_engine):
+    result = sample_engine.check(lon=4309316.22, lat=39387241.08, crs="4527")  # X/Y the surveying way
+    assert any("swapped" in n for n in result.notes)
+    result = sample_engine.check(lon=39448481.6, lat=4419565.4, crs="xian80-3")
+    assert any("tens of metres" in n for n in result.notes)
+    assert "Xi'an 1980" in result.project["input_crs"]
+
+
+@pytest.mark.parametrize("site", ["POINT(NaN NaN)", "POINT(115.7 NaN)", "POINT(inf 38)"])
+def test_non_finite_coordinates_are_refused(site):
+    with pytest.raises(InputError, match="not finite"):
+        site_geometry(site=site)
+
+
+@pytest.mark.parametrize("wkt", [
+    "POLYGON((386357.73 4308218.43, 388092.79 4308193.70, 388124.20 4310414.10, 386357.73 4308218.43))",
+    "POLYGON((115.69 38.90, 115.71 38.90, 115.71 38.92, 115.69 38.92, 115.69 38.90))",
+])
+def test_refused_gauss_kruger_polygons_give_a_message_not_a_traceback(wkt):
+    with pytest.raises(InputError):
+        site_geometry(site=wkt, crs="cgcs2000-3")
+
+
+def test_refused_gauss_kruger_rows_do_not_stop_a_screening(sample_engine, tmp_path):
+    import pandas as pd
+
+    from zoning.screening import screen
+
+    good = "POLYGON((39448400 4419500, 39448500 4419500, 39448500 4419600, 39448400 4419500))"
+    bad = "POLYGON((386357.73 4308218.43, 388092.79 4308193.70, 388124.20 4310414.10, 386357.73 4308218.43))"
+    pd.DataFrame({"wkt": [good, bad]}).to_csv(tmp_path / "r.csv", index=False)
+    screen(sample_engine, tmp_path / "r.csv", tmp_path / "o.csv", crs="cgcs2000-3")
+    out = pd.read_csv(tmp_path / "o.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert list(out["verdict"]) == ["not_covered", "error"] and "zone" in out["error"][1]

@@ -26,7 +26,7 @@ from zoning.industries import table as industry_table
 from zoning.io import DEFAULT_ENGINE
 from zoning.lists import check_references, load_lists
 from zoning.projects import ATTRIBUTES, RowErrors, attribute_name, attribute_value, normalise, project_type
-from zoning.sites import site_geometry
+from zoning.sites import read_site, site_geometry  # noqa: F401 - site_geometry re-exported
 from zoning.units import empty_zones, load_units, load_zones
 from zoning.verdicts import RESULT_COLUMNS, Result, build_results, summary_columns
 
@@ -91,7 +91,7 @@ class Engine:
         (default CGCS2000 lon/lat; see :func:`zoning.crs.parse_crs`).
         ``min_overlap`` (a :class:`~zoning.evaluation.MinOverlap` or texts
         such as ``["1%"]``) disregards slivers of line and polygon sites."""
-        geometry = site_geometry(lon=lon, lat=lat, site=site, crs=crs)
+        geometry, site_notes, source = read_site(lon=lon, lat=lat, site=site, crs=crs)
         if industry is not None:
             industry_table().resolve(industry)  # report a bad code without a row number
         if type is not None:
@@ -104,7 +104,10 @@ class Engine:
                     raise InputError(f"attribute {canonical} is given twice")
                 row[canonical] = attribute_value(canonical, value)
         frame = gpd.GeoDataFrame([row], geometry=[geometry], crs=GEOGRAPHIC)
-        return self.check_frame(frame, names=[name], min_overlap=min_overlap)[0]
+        result = self.check_frame(frame, names=[name], min_overlap=min_overlap)[0]
+        result.notes[:0] = site_notes  # what was read or repaired comes first: it changes what was checked
+        result.project["input_crs"] = source.label
+        return result
 
     def check_frame(self, frame: gpd.GeoDataFrame, names=None, min_overlap=None) -> list[Result]:
         """Full :class:`Result` objects for each row of a (small) frame."""

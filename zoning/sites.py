@@ -35,6 +35,7 @@ import shapely
 from zoning import webmap
 from zoning.crs import LONLAT, Converted, SourceCRS, from_pyproj, gauss_kruger, parse_crs
 from zoning.errors import DataError, InputError
+from zoning.evaluation import measure
 from zoning.io import DEFAULT_ENGINE, read_vector
 from zoning.units import DataWarning
 
@@ -336,6 +337,11 @@ def repair(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     note = np.full(n, "", dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     problem[missing] = "the geometry is empty"
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    unfinite = np.zeros(n, bool)
+    unfinite[owner[~np.isfinite(coords).all(axis=1)]] = True
+    problem[unfinite & ~missing] = "coordinates are not finite numbers"
+    missing |= unfinite
     present = ~missing
     dims = np.full(n, -1)
     dims[present] = shapely.get_dimensions(geoms[present])
@@ -351,11 +357,7 @@ def repair(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             problem[i] = f"the polygon has no area ({reason})"
             continue
         out[i] = shapely.union_all(parts)
-        change = ""
-        if dims[i] == 2:
-            before = shapely.area(shapely.polygons(shapely.get_exterior_ring(shapely.get_parts(geoms[i])))).sum()
-            change = f"; area {before:.6g} → {out[i].area:.6g} in the input's units²" if before else ""
-        note[i] = f"invalid ({reason}), repaired with make_valid{change}"
+        note[i] = f"invalid ({reason}), repaired with make_valid"
     return out, problem, note
 
 
@@ -368,8 +370,10 @@ def to_lonlat(geoms: np.ndarray, source: SourceCRS) -> tuple[np.ndarray, Convert
     converted = source.to_lonlat(coords[:, 0], coords[:, 1], owner, len(geoms))
     if converted.identity:
         moved = geoms.copy()
-    else:
-        moved = shapely.transform(geoms, lambda _: np.column_stack([converted.lon, converted.lat]))
+    else:  # refused geometries get placeholder coordinates (rings must stay closed), then None
+        refused = (converted.problem != "")[owner]
+        xy = np.column_stack([np.where(refused, 0.0, converted.lon), np.where(refused, 0.0, converted.lat)])
+        moved = shapely.transform(geoms, lambda _: xy)
     moved[converted.problem != ""] = None
     return moved, converted
 
@@ -398,10 +402,23 @@ def output_system(value, fmt: str) -> str | None:
 def site_geometry(*, lon=None, lat=None, site=None, crs=None, engine: str = DEFAULT_ENGINE):
     """One site as a valid shapely geometry in CGCS2000 lon/lat, for a single check.
 
+    Like :func:`read_site`, with its notes issued as :class:`DataWarning`.
+    """
+    geom, notes, _ = read_site(lon=lon, lat=lat, site=site, crs=crs, engine=engine)
+    for note in notes:
+        warnings.warn(note, DataWarning, stacklevel=2)
+    return geom
+
+
+def read_site(*, lon=None, lat=None, site=None, crs=None, engine: str = DEFAULT_ENGINE):
+    """``(geometry, notes, source)``: one site in CGCS2000 lon/lat, what was repaired or
+    read along the way, and the :class:`SourceCRS` it was given in.
+
     ``site`` is WKT, a shapely geometry or a site file (its features are
     merged into one, multi-part, geometry). ``crs`` overrides the file's
-    own. Repairs and conversions are reported as :class:`DataWarning`;
-    what cannot be used raises :class:`InputError`.
+    own. What cannot be used raises :class:`InputError`; a site mixing
+    areas with points or lines is refused, since its parts would be judged
+    differently (check them separately).
     """
     source = parse_crs(crs) if crs else None
     notes: list[str] = []
@@ -412,40 +429,54 @@ def site_geometry(*, lon=None, lat=None, site=None, crs=None, engine: str = DEFA
     else:
         if lon is not None or lat is not None:
             raise InputError("give either lon/lat or a site, not both")
+        text = str(site)
         if isinstance(site, shapely.Geometry):
             geoms = np.array([site], dtype=object)
-        elif Path(str(site)).suffix and Path(str(site)).exists():
+        elif Path(text).suffix.lower() in SITE_FORMATS and not Path(text).exists():
+            raise InputError(f"site file {text}: no such file")
+        elif Path(text).suffix and Path(text).exists():
             layer = read_site_layer(site, engine=engine)
+            notes += layer.notes
             if len(layer.geometry) == 0:
-                raise InputError(f"site file {site} has no features")
+                raise InputError(f"site file {site} has no features" + (f" ({'; '.join(notes)})" if notes else ""))
             if layer.source is None and source is None:
                 raise InputError(f"site file {site} does not say its CRS; give --crs (an EPSG code, "
                                  "or e.g. cgcs2000-3 for Gauss-Krüger coordinates)")
+            if source is not None and layer.source is not None and layer.source.label != source.label:
+                notes.append(f"--crs {crs} used instead of the file's own {layer.source.label}")
             source = source or layer.source
-            notes += layer.notes
             geoms = layer.geometry
             geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
             if not len(geoms):
                 raise InputError(f"site file {site} has no geometry")
         else:
-            geom, note = parse_wkt(str(site))
+            geom, note = parse_wkt(text)
             geoms = np.array([geom], dtype=object)
             notes += [note] if note else []
     source = source or LONLAT
     fixed, problem, repaired = repair(geoms)
     if (problem != "").any():
         raise InputError(f"site: {problem[problem != ''][0]}")
-    notes += [f"site geometry was {r}; check the result's area" for r in repaired if r]
+    parts = shapely.get_parts(fixed)
+    dims = set(shapely.get_dimensions(parts[~shapely.is_empty(parts)]).tolist())
+    if len(dims) > 1:
+        kinds = {0: "points", 1: "lines", 2: "polygons"}
+        raise InputError("the site mixes " + " and ".join(kinds[d] for d in sorted(dims)) + ": their parts "
+                         "would be judged differently; check them separately (or remove labels and annotations)")
     lonlat, converted = to_lonlat(fixed, source)
     if (converted.problem != "").any():
         raise InputError(f"site ({source.label}): {converted.problem[converted.problem != ''][0]}")
     notes += [f"{source.label}: {n}" for n in dict.fromkeys(converted.note) if n]
     notes += list(source.caveats)
-    for note in notes:
-        warnings.warn(note, DataWarning, stacklevel=2)
     geom = lonlat[0] if len(lonlat) == 1 else shapely.union_all(lonlat)
     if not geom.is_valid:  # a conversion can fold a ring onto itself: repair again
-        (geom,), problem, repaired = repair(np.array([geom], dtype=object))
+        (geom,), problem, again = repair(np.array([geom], dtype=object))
         if problem[0]:
             raise InputError(f"site: {problem[0]}")
-    return geom
+        repaired = np.append(repaired, again)
+    if any(repaired):
+        size = measure(np.array([geom], dtype=object))[0]
+        amount = f"{size:,.1f} m² ({size / 10_000:,.4f} ha)" if shapely.get_dimensions(geom) == 2 else f"{size:,.1f} m"
+        notes += [f"site geometry was {r}; it now measures {amount}: check it against the drawing"
+                  for r in repaired if r]
+    return geom, notes, source
