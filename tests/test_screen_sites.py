@@ -114,3 +114,22 @@ def test_cli_check_geojson_in_bd09():
     expected = webmap.wgs84_to_bd09(115.97, 38.93)
     got = json.loads(result.stdout)["geometry"]["coordinates"]
     assert got == pytest.approx([float(expected[0]), float(expected[1])], abs=1e-7)
+
+
+def test_output_crs_where_it_cannot_apply_is_refused(engine, tmp_path):
+    pd.DataFrame({"经度": [116.05], "纬度": [38.95]}).to_csv(tmp_path / "r.csv", index=False)
+    with pytest.raises(InputError, match="no geometry to convert"):
+        screen(engine, tmp_path / "r.csv", tmp_path / "o.csv", output_crs="gcj02")
+    result = CliRunner().invoke(main, ["check", "--lon", "115.97", "--lat", "38.93", "--output-crs", "gcj02"])
+    assert result.exit_code == 2 and "--format geojson" in result.output
+    feature = json.loads(CliRunner().invoke(main, ["check", "--lon", "115.97", "--lat", "38.93", "--format",
+                                                   "geojson", "--output-crs", "gcj02"]).stdout)
+    assert feature["properties"]["geometry_crs"] == "GCJ02"
+
+
+def test_min_overlap_without_a_threshold_for_the_site_kind_says_so(engine):
+    site = "POLYGON((115.95 38.92, 116.05 38.92, 116.05 38.98, 115.95 38.98, 115.95 38.92))"
+    result = engine.check(site=site, industry="C3120", type="new", min_overlap=["100m"])
+    assert any("sets no threshold for a polygon site" in n for n in result.notes)
+    result = engine.check(site=site, industry="C3120", type="new", min_overlap=["100ha"])
+    assert not any("sets no threshold" in n for n in result.notes)

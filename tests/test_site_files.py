@@ -510,3 +510,44 @@ def test_screen_a_kml_one_row_per_placemark(tmp_path, sample_engine):
     assert table["error"].isna().all()
     codes = dict(zip(table["Name"], table["unit_codes"]))
     assert len(codes["workshop"].split(";")) == 2  # the rectangle crosses a unit boundary
+
+
+# ---- review findings: header variants, declared areas ------------------------------------
+
+def test_red_line_declared_area_that_disagrees_is_noted(tmp_path):
+    corners = rect(E0, N0, 200, 100)  # 2 ha
+    lines = [*red_line_header(), parcel_line(5, 0.2, 1, "厂区"), *vertex_lines(corners, 1)]
+    layer = read_site_layer(write_red_line(tmp_path / "a.txt", lines))
+    assert any("declares 0.2 ha" in n and "2.0000 ha" in n for n in layer.notes), layer.notes
+    lines = [*red_line_header(), parcel_line(5, 2.0, 1, "厂区"), *vertex_lines(corners, 1)]
+    assert not read_site_layer(write_red_line(tmp_path / "b.txt", lines)).notes
+
+
+@pytest.mark.parametrize("width_line, zone", [(None, 39), ("几度分带=3度", 39), (None, 20)])
+def test_red_line_zone_width_read_from_words_or_the_zone_number(tmp_path, width_line, zone):
+    header = [line for line in red_line_header(zone=zone) if not line.startswith("几度分带")]
+    if width_line:
+        header.insert(5, width_line)
+    width = 3 if zone >= 25 else 6
+    epsg = 4527 if width == 3 else 4498  # prefixed zones 39 (3°) and 20 (6°)
+    e, n = to_projected(epsg, 116.0125, 38.954)
+    path = write_red_line(tmp_path / "z.txt", [*header, parcel_line(5, 1.0, 1, "厂区"),
+                                                *vertex_lines(rect(e, n, 100, 100), 1)])
+    geom, _ = convert(site=str(path))
+    assert geom.exterior.coords[0] == pytest.approx((116.0125, 38.954), abs=1e-7)
+
+
+def test_red_line_without_width_or_zone_is_refused(tmp_path):
+    header = [line for line in red_line_header() if not line.startswith(("几度分带", "带号"))]
+    path = write_red_line(tmp_path / "z.txt", [*header, parcel_line(5, 1.0, 1, "厂区"),
+                                                *vertex_lines(rect(E0, N0, 100, 100), 1)])
+    with pytest.raises(InputError, match="neither the zone width"):
+        read_site_layer(path)
+
+
+def test_full_width_digits_in_a_red_line_file(tmp_path):
+    lines = [*red_line_header(), parcel_line(5, 1.0, 1, "厂区"), *vertex_lines(rect(E0, N0, 100, 100), 1)]
+    text = "\n".join(lines).translate(str.maketrans("0123456789.,", "０１２３４５６７８９．，"))
+    path = tmp_path / "fw.txt"
+    path.write_text(text, encoding="gbk")
+    assert read_site_layer(path).geometry[0].area == pytest.approx(10_000, rel=1e-9)

@@ -229,8 +229,9 @@ def from_pyproj(crs: CRS) -> SourceCRS:
         raise InputError(f"cannot transform from {label} to CGCS2000 lon/lat") from None
     wgs84 = "WGS 84" in (crs.geodetic_crs.name if crs.geodetic_crs else "")
     if "ballpark" in description.lower() and not wgs84:  # WGS84 and CGCS2000 agree to centimetres
-        caveats = (f"{crs.name} is converted to CGCS2000 with PROJ's ballpark transformation (no published "
-                   "parameters): positions may be off by tens of metres",)
+        caveats = (f"{label} is converted to CGCS2000 with PROJ's ballpark transformation (no published "
+                   "parameters between the datums): unless its datum is in fact CGCS2000 or WGS84, positions may "
+                   "be off by tens of metres",)
     return SourceCRS(label, crs=crs, caveats=caveats)
 
 
@@ -322,7 +323,8 @@ def _gauss_kruger(gk: GaussKruger, x, y, owner, out: Converted) -> None:
     wrong_width = ~normal & ~swapped & _some(np.isin(np.floor(np.maximum(x, y) / 1e6), list(ZONES[other_width])),
                                              owner, n)
     out.add(wrong_width, f"the easting's zone prefix is a {other_width}° zone number, but {gk.label} "
-                         f"has {gk.width}° zones")
+                         f"has {gk.width}° zones: use --crs {gk.datum}-{other_width} if the survey used {other_width}° "
+                         "zones")
     out.add(~normal & ~swapped,
             f"coordinates are not easting/northing in {gk.label}: an easting is "
             f"{_EASTING[0]:,.0f}–{_EASTING[1]:,.0f} m (or that with a zone prefix, e.g. 39,448,481.6), "
@@ -338,11 +340,13 @@ def _gauss_kruger(gk: GaussKruger, x, y, owner, out: Converted) -> None:
     high = np.full(n, -1)
     np.minimum.at(low, owner, prefix)
     np.maximum.at(high, owner, prefix)
-    out.add((low != high) & (high >= 0), "eastings carry different zone prefixes: a site lies in one zone")
+    out.add((low != high) & (high >= 0), "eastings carry different zone prefixes: a site's coordinates must all "
+                                         "be in one zone (convert them to one zone first)")
     zone = np.where(high >= 0, high, 0)
     if gk.zone is not None:
         mismatch = (zone != 0) & (zone != gk.zone)
-        message = np.array([f"the easting's zone prefix is {z}, but {gk.label} is zone {gk.zone}" for z in zone],
+        message = np.array([f"the easting's zone prefix is {z}, but {gk.label} is zone {gk.zone}: name zone {z} "
+                            f"(e.g. --crs {gk.datum}-{gk.width}:{z}) or check the eastings" for z in zone],
                            dtype=object)
         out.add(mismatch, message)
         if gk.prefixed is True:

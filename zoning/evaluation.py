@@ -559,12 +559,17 @@ class MinOverlap:
     def __bool__(self) -> bool:
         return any(v is not None for v in (self.area_m2, self.length_m, self.share))
 
+    def applies_to(self, dim: int) -> bool:
+        """Does any threshold apply to sites of this dimension (2 polygon, 1 line)?"""
+        return self.share is not None or (self.area_m2 if dim == 2 else self.length_m if dim == 1 else None) \
+            is not None
+
     def describe(self) -> str:
         parts = []
         if self.area_m2 is not None:
-            parts.append(f"{self.area_m2:g} m²")
+            parts.append(f"{self.area_m2 / 10_000:,.6g} ha" if self.area_m2 >= 10_000 else f"{self.area_m2:,.6g} m²")
         if self.length_m is not None:
-            parts.append(f"{self.length_m:g} m")
+            parts.append(f"{self.length_m / 1000:,.6g} km" if self.length_m >= 1000 else f"{self.length_m:,.6g} m")
         if self.share is not None:
             parts.append(f"{self.share * 100:g}% of the site")
         return " and ".join(parts)

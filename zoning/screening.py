@@ -129,6 +129,9 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
     source = parse_crs(crs) if crs else registry.source
     conversion_notes: dict[str, int] = {}
     add_wkt = registry.is_vector and fmt not in GEO_FORMATS
+    if web and fmt not in GEO_FORMATS and not add_wkt:
+        raise InputError(f"--output-crs {web}: a .{fmt} output of a table keeps its own coordinate columns and "
+                         "has no geometry to convert; write .geojson or .geojsons")
     if add_wkt and "wkt" in registry.headers:
         raise InputError("the input already has a column 'wkt'; write to a spatial format (.gpkg, .geojson…)")
     geometry_type = "Unknown" if registry.is_vector or "wkt" in colmap.columns else "Point"

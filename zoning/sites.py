@@ -23,6 +23,8 @@ empty geometry or a polygon without area is refused. Coordinates go through
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,12 +217,12 @@ _SHAPES = {"面": 2, "线": 1, "点": 0}
 
 def read_red_line(path: Path) -> SiteLayer:
     """A land red-line coordinate file: one feature per parcel, in its stated Gauss-Krüger zone."""
-    text = _decode(path.read_bytes(), path)
+    text = unicodedata.normalize("NFKC", _decode(path.read_bytes(), path))  # full-width digits, commas
     header: dict[str, tuple[str, int]] = {}
     parcels: list[dict] = []
     section = None
     for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip().replace("，", ",")
+        line = raw.strip()
         if not line:
             continue
         if line.startswith("[") and line.endswith("]"):
@@ -270,20 +272,32 @@ def _red_line_crs(header: dict, path: Path) -> SourceCRS:
     if datum is None:
         raise InputError(f"red-line file {path}, line {datum_line}: unknown datum {datum_text!r} "
                          "(expected 2000国家大地坐标系, 1980西安坐标系 or 1954北京坐标系)")
-    width_text, width_line = header.get("几度分带", ("3", 0))
+    width_text, width_line = header.get("几度分带", ("", 0))
     zone_text, zone_line = header.get("带号", ("", 0))
+    width_text, zone_text = re.sub(r"[度°带\s]", "", width_text), re.sub(r"[带号\s]", "", zone_text)
     unit, unit_line = header.get("计量单位", ("米", 0))
     if unit and unit not in ("米", "m", "metre", "meter"):
         raise InputError(f"red-line file {path}, line {unit_line}: coordinates in {unit!r}; only metres (米) "
                          "are supported")
     try:
-        width = int(float(width_text))
         zone = int(float(zone_text)) if zone_text else None
     except ValueError:
-        line = zone_line if zone_text and not zone_text.replace(".", "").isdigit() else width_line
-        raise InputError(f"red-line file {path}, line {line}: zone width (几度分带) and zone (带号) must be "
-                         "numbers") from None
-    return gauss_kruger(datum, width, zone)
+        raise InputError(f"red-line file {path}, line {zone_line}: the zone (带号) must be a number, "
+                         f"got {zone_text!r}") from None
+    if not width_text:  # zone numbers of 3° (25–45) and 6° (13–23) zones do not overlap
+        if zone is None:
+            raise InputError(f"red-line file {path}: the header gives neither the zone width (几度分带=3 or 6) "
+                             "nor the zone (带号)")
+        width = 3 if zone >= 25 else 6
+    elif width_text in ("3", "6"):
+        width = int(width_text)
+    else:
+        raise InputError(f"red-line file {path}, line {width_line}: zone width (几度分带) must be 3 or 6, "
+                         f"got {width_text!r}")
+    try:
+        return gauss_kruger(datum, width, zone)
+    except InputError as exc:
+        raise InputError(f"red-line file {path}: {exc}") from None
 
 
 def _parcel_geometry(parcel: dict, path: Path):
@@ -305,6 +319,7 @@ def _parcel_geometry(parcel: dict, path: Path):
     if shape == 1:
         return shapely.multilinestrings([np.array(r) for r in rings.values()]), notes
     polygons = []
+    declared_ha = pd.to_numeric(cells[1], errors="coerce") if len(cells) > 1 else np.nan
     for number, coords in rings.items():
         coords = np.array(coords)
         if len(coords) and not np.array_equal(coords[0], coords[-1]):
@@ -314,7 +329,12 @@ def _parcel_geometry(parcel: dict, path: Path):
             raise InputError(f"red-line file {path}, line {parcel['line']}: ring {number} has fewer than "
                              "3 distinct points")
         polygons.append(shapely.Polygon(coords))
-    return assemble(np.array(polygons, dtype=object)), notes
+    geom = assemble(np.array(polygons, dtype=object))
+    computed_ha = geom.area / 10_000 if geom.is_valid else np.nan  # plane area: within 0.1% of the true area
+    if declared_ha > 0 and np.isfinite(computed_ha) and abs(computed_ha - declared_ha) > 0.01 * declared_ha:
+        notes.append(f"the parcel line declares {declared_ha:g} ha, the coordinates give {computed_ha:.4f} ha: "
+                     "check the point order, the zone and the units")
+    return geom, notes
 
 
 def _decode(data: bytes, path: Path) -> str:

@@ -69,7 +69,10 @@ class Result:
             site = to_webmap(np.array([self.geometry], dtype=object), webmap)[0] if webmap else self.geometry
             oriented = shapely.orient_polygons(site, exterior_cw=False)
             geom = json.loads(geojson_geometries(np.array([oriented], dtype=object))[0])
-        return {"type": "Feature", "geometry": geom, "properties": self.to_dict()}
+        properties = self.to_dict()
+        if webmap:
+            properties["geometry_crs"] = webmap.upper()  # the geometry, not project.location, is in it
+        return {"type": "Feature", "geometry": geom, "properties": properties}
 
     def fails(self, threshold: str) -> bool:
         """True when the result is, or may be, at least as strict as ``threshold``.
@@ -135,6 +138,10 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
             if share > 1e-3:
                 notes.append(f"{ev.uncovered[i]:,.0f} {'m²' if areal else 'm'} ({share:.1%}) "
                              "of the site lies in no unit")
+        if ev.min_overlap is not None and extended and not ev.min_overlap.applies_to(2 if areal else 1):
+            notes.append(f"--min-overlap {ev.min_overlap.describe()} sets no threshold for a "
+                         f"{'polygon' if areal else 'line'} site (give an area or a share for polygons, a length "
+                         "or a share for lines); nothing was disregarded")
         if disregarded:
             notes.append(f"{len(disregarded)} unit(s) overlapping the site by less than "
                          f"{ev.min_overlap.describe()} disregarded: " + ", ".join(d["code"] for d in disregarded))

@@ -54,6 +54,8 @@ def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, nam
         raise click.UsageError("give --lon and --lat, or --site")
     if site is not None and (lon is not None or lat is not None):
         raise click.UsageError("give either --lon/--lat or --site, not both")
+    if output_crs and output_crs.lower() != "cgcs2000" and fmt != "geojson":
+        raise click.UsageError("--output-crs applies to --format geojson (the site's coordinates)")
     emissions = key_values(emission, "--emission")
     attributes = key_values(attr, "--attr")
     engine = Engine.load(units, list(rules) or None, zones, engine=io_engine)
