@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
-from pyproj import CRS, Transformer
+from pyproj import CRS, Geod, Transformer
 
 from zoning import webmap
 from zoning.errors import InputError
@@ -44,6 +44,9 @@ EQUAL_AREA = CRS.from_proj4(
     "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 "
     "+ellps=GRS80 +units=m +no_defs"
 )
+
+#: the ellipsoid geodesic lengths and distances are measured on (CGCS2000's is GRS80 to 0.1 mm)
+GEOD = Geod(ellps="GRS80")
 
 #: lon/lat box around China (with the South China Sea islands); sites outside are refused
 CHINA = (73.0, 3.0, 136.0, 54.0)

@@ -26,10 +26,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Geod, Transformer
+from pyproj import Transformer
 
 from zoning.conditions import Always, Condition, Truth, applies
-from zoning.crs import EQUAL_AREA, GEOGRAPHIC
+from zoning.crs import EQUAL_AREA, GEOD, GEOGRAPHIC
 from zoning.errors import InputError
 from zoning.industries import table as industry_table
 from zoning.lists import DIMENSIONS, AccessList, compile_node
@@ -46,7 +46,6 @@ _BIT = {name: 1 << i for i, name in enumerate(INPUTS)}
 CLAUSE_COLUMNS = ("list", "list_title", "level", "version", "list_path", "clause", "dimension", "effect",
                   "text", "text_en", "review_only", "document", "issuer", "date", "article", "cond")
 _TO_AREA = Transformer.from_crs(GEOGRAPHIC, EQUAL_AREA, always_xy=True)
-_GEOD = Geod(ellps="GRS80")
 
 
 # ---- project columns ---------------------------------------------------------
@@ -345,7 +344,7 @@ def geodesic_lengths(lines: np.ndarray) -> np.ndarray:
     if not same.any():
         return np.zeros(len(lines))
     start, end = coords[:-1][same], coords[1:][same]
-    segment = _GEOD.inv(start[:, 0], start[:, 1], end[:, 0], end[:, 1])[2]
+    segment = GEOD.inv(start[:, 0], start[:, 1], end[:, 0], end[:, 1])[2]
     return np.bincount(owner[part[1:][same]], weights=segment, minlength=len(lines))
 
 

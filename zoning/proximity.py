@@ -15,11 +15,10 @@ import functools
 
 import numpy as np
 import shapely
-from pyproj import CRS, Geod, Transformer
+from pyproj import CRS, Transformer
 
-from zoning.crs import GEOGRAPHIC
+from zoning.crs import GEOD, GEOGRAPHIC
 
-_GEOD = Geod(ellps="GRS80")
 #: metres per degree of longitude at 60°N, less than anywhere in China: a safe search radius in degrees
 _METRES_PER_DEGREE = 55_000.0
 #: a measured distance counts as "at" the limit within this many metres (floating-point noise)
@@ -71,7 +70,7 @@ def nearest_within(sites: np.ndarray, targets: np.ndarray, max_distance: float):
             ends = shapely.get_coordinates(lines).reshape(-1, 2, 2)
             lon0, lat0 = back.transform(ends[:, 0, 0], ends[:, 0, 1])
             lon1, lat1 = back.transform(ends[:, 1, 0], ends[:, 1, 1])
-            measured[at] = _GEOD.inv(lon0, lat0, lon1, lat1)[2]
+            measured[at] = GEOD.inv(lon0, lat0, lon1, lat1)[2]
     close = measured <= max_distance + TOLERANCE_M
     s_idx, t_idx, measured = s_idx[close], t_idx[close], measured[close]
     order = np.lexsort((measured, s_idx))  # by site, nearest first
