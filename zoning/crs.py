@@ -261,6 +261,12 @@ def _first_value(values: np.ndarray, owner: np.ndarray, n: int, where: np.ndarra
     return out
 
 
+def _per_value(values: np.ndarray, message) -> np.ndarray:
+    """``message(value)`` for each element, built once per distinct value (not once per geometry)."""
+    distinct, index = np.unique(values, return_inverse=True)
+    return np.array([message(int(v)) for v in distinct], dtype=object)[index]
+
+
 def _check_degrees(x, y, owner, out: Converted, label: str) -> None:
     n = len(out.problem)
     finite = np.isfinite(x) & np.isfinite(y)
@@ -348,10 +354,9 @@ def _gauss_kruger(gk: GaussKruger, x, y, owner, out: Converted) -> None:
     zone = np.where(high >= 0, high, 0)
     if gk.zone is not None:
         mismatch = (zone != 0) & (zone != gk.zone)
-        message = np.array([f"the easting's zone prefix is {z}, but {gk.label} is zone {gk.zone}: name zone {z} "
-                            f"(e.g. --crs {gk.datum}-{gk.width}:{z}) or check the eastings" for z in zone],
-                           dtype=object)
-        out.add(mismatch, message)
+        out.add(mismatch, _per_value(zone, lambda z: f"the easting's zone prefix is {z}, but {gk.label} is zone "
+                                               f"{gk.zone}: name zone {z} (e.g. --crs {gk.datum}-{gk.width}:{z}) "
+                                               "or check the eastings"))
         if gk.prefixed is True:
             out.add(zone == 0, f"eastings have no zone prefix; read in zone {gk.zone}", note=True)
         elif gk.prefixed is False:
@@ -362,9 +367,9 @@ def _gauss_kruger(gk: GaussKruger, x, y, owner, out: Converted) -> None:
                            f"--crs {gk.datum}-{gk.width}:{39 if gk.width == 3 else 20}, or give an EPSG code")
         detected = (zone != 0)
         if detected.any():
-            message = np.array([f"zone {z} (central meridian {central_meridian(gk.width, z)}°E) read from the "
-                                f"eastings' prefix" if z else "" for z in zone], dtype=object)
-            out.add(detected, message, note=True)
+            out.add(detected, _per_value(zone, lambda z: f"zone {z} (central meridian "
+                                                         f"{central_meridian(gk.width, z)}°E) read from the "
+                                                         "eastings' prefix"), note=True)
     usable = out.problem == ""
     lon = np.full(len(x), np.nan)
     lat = np.full(len(x), np.nan)

@@ -35,7 +35,7 @@ from zoning.industries import table as industry_table
 from zoning.lists import DIMENSIONS, AccessList, compile_node
 from zoning.projects import ATTRIBUTES, PROJECT_TYPES
 from zoning.proximity import Proximity
-from zoning.units import TEXT_FIELDS
+from zoning.units import TEXT_FIELDS, zone_mask
 
 VERDICTS = ("permitted", "undetermined", "restricted", "prohibited")  # by strictness
 NOT_COVERED = "not_covered"
@@ -212,11 +212,7 @@ def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.G
             clause_zone_list.append(-1)
         ids = np.asarray(ids)
         if lst.scope.zones or lst.scope.zone_kinds:
-            zone_ok = np.ones(len(zones), bool)
-            if lst.scope.zones:
-                zone_ok &= zones["zone_id"].isin(lst.scope.zones).to_numpy()
-            if lst.scope.zone_kinds:
-                zone_ok &= zones["kind"].isin(lst.scope.zone_kinds).to_numpy()
+            zone_ok = zone_mask(zones, lst.scope.zones, lst.scope.zone_kinds)
             for k in ids:
                 clause_zone_list[k] = len(zone_unit_ok)
             zone_unit_ok.append(unit_ok)

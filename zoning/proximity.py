@@ -18,6 +18,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from zoning.crs import GEOD, GEOGRAPHIC
+from zoning.units import zone_mask
 
 #: metres per degree of longitude at 60°N, less than anywhere in China: a safe search radius in degrees
 _METRES_PER_DEGREE = 55_000.0
@@ -95,14 +96,6 @@ class Proximity:
         self.zones = zones
         self._cache: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
-    def _selected(self, zone_ids: tuple[str, ...], zone_kinds: tuple[str, ...]) -> np.ndarray:
-        ok = np.ones(len(self.zones), bool)
-        if zone_ids:
-            ok &= self.zones["zone_id"].isin(zone_ids).to_numpy()
-        if zone_kinds:
-            ok &= self.zones["kind"].isin(zone_kinds).to_numpy()
-        return np.flatnonzero(ok)
-
     def measure(self, key: tuple, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``key`` is (zone ids, zone kinds, limit in metres); returns (distance, zone index) per row."""
         if key not in self._cache:
@@ -110,7 +103,7 @@ class Proximity:
             self._cache[key] = (np.zeros(n, bool), np.full(n, np.inf), np.full(n, -1, np.int64))
         done, distance, zone = self._cache[key]
         todo = np.unique(rows[~done[rows]])
-        chosen = self._selected(key[0], key[1]) if len(todo) else None
+        chosen = np.flatnonzero(zone_mask(self.zones, key[0], key[1])) if len(todo) else None
         if len(todo) and len(chosen):
             d, t = nearest_within(self.sites[todo], self.zones.geometry.to_numpy()[chosen], key[2])
             distance[todo] = d

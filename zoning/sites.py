@@ -60,7 +60,8 @@ class SiteLayer:
 
 def is_red_line(path: Path) -> bool:
     """Does a text file look like a land red-line coordinate file?"""
-    head = path.read_bytes()[:4096]
+    with open(path, "rb") as f:
+        head = f.read(4096)
     return any(marker.encode(enc) in head for marker in ("[地块坐标]", "[属性描述]") for enc in ("utf-8", "gbk"))
 
 

@@ -125,6 +125,16 @@ def load_zones(path, *, engine: str = DEFAULT_ENGINE, layer=None) -> gpd.GeoData
     return _polygons(frame, f"zone layer {path}", "zone_id").reset_index(drop=True)
 
 
+def zone_mask(zones: gpd.GeoDataFrame, zone_ids=(), zone_kinds=()) -> np.ndarray:
+    """Zones with one of ``zone_ids`` (if given) and one of ``zone_kinds`` (if given)."""
+    ok = np.ones(len(zones), bool)
+    if zone_ids:
+        ok &= zones["zone_id"].isin(zone_ids).to_numpy()
+    if zone_kinds:
+        ok &= zones["kind"].isin(zone_kinds).to_numpy()
+    return ok
+
+
 def empty_zones() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {c: pd.Series(dtype=object) for c in ZONE_COLUMNS}, geometry=[], crs=GEOGRAPHIC
