@@ -6,7 +6,7 @@ import pytest
 import shapely
 
 from tests.conftest import TWO_UNITS, make_list, make_units
-from zoning import Engine
+from zoning import DataError, Engine
 from zoning.crs import GEOGRAPHIC
 
 STEEL = {"effect": "prohibit", "id": "KJ-1",
@@ -113,8 +113,12 @@ def test_lists_out_of_force_are_ignored():
     import datetime as dt
 
     old = make_list([STEEL]).model_copy(update={"effective_to": dt.date(2021, 1, 1)})
-    eng = Engine(make_units(TWO_UNITS), [old])
+    other = make_list([STEEL], list_id="other").model_copy(update={"effective_from": dt.date(2021, 1, 2)})
+    eng = Engine(make_units(TWO_UNITS), [old, other.model_copy(update={"clauses": [
+        other.clauses[0].model_copy(update={"effect": "require"})]})])
     assert eng.check(lon=115.95, lat=38.95, industry="C3120", type="new").verdict == "permitted"
+    with pytest.raises(DataError, match="no access list is in force on 2026-01-01"):
+        Engine(make_units(TWO_UNITS), [old], as_of=dt.date(2026, 1, 1))  # nothing to judge by: refused
     past = Engine(make_units(TWO_UNITS), [old], as_of=dt.date(2020, 6, 1))
     assert past.check(lon=115.95, lat=38.95, industry="C3120", type="new").verdict == "prohibited"
 

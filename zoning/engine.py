@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,14 +19,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from zoning import sample
+from zoning import __version__, sample
 from zoning.crs import GEOGRAPHIC
-from zoning.errors import InputError
+from zoning.errors import DataError, InputError
 from zoning.evaluation import MinOverlap, compile_rules, evaluate, in_force, overlay
 from zoning.industries import table as industry_table
 from zoning.io import DEFAULT_ENGINE
-from zoning.lists import check_references, load_lists
+from zoning.lists import check_references, load_lists, raise_errors, version_findings
 from zoning.projects import ATTRIBUTES, RowErrors, attribute_name, attribute_value, normalise, project_type
+from zoning.provenance import provenance
 from zoning.sites import read_site, site_geometry  # noqa: F401 - site_geometry re-exported
 from zoning.units import empty_zones, load_units, load_zones
 from zoning.verdicts import RESULT_COLUMNS, Result, build_results, summary_columns
@@ -39,9 +41,16 @@ class Engine:
         self.units = units
         self.zones = zones if zones is not None else empty_zones()
         self.all_lists = list(lists)
+        raise_errors(version_findings(self.all_lists))
         check_references(self.all_lists, units["code"], self.zones["zone_id"], self.zones["kind"])
-        self.as_of = as_of
-        self.lists = in_force(self.all_lists, as_of)
+        self.as_of = as_of or dt.date.today()  # the date whose lists apply
+        self.lists = in_force(self.all_lists, self.as_of)
+        if not self.lists:
+            start = min(lst.effective_from for lst in self.all_lists) if self.all_lists else None
+            raise DataError(f"no access list is in force on {self.as_of}" +
+                            (f" (the earliest loaded takes effect on {start}); choose a later --as-of" if start
+                             else ""))
+        self.unit_source = unit_source
         self.rules = compile_rules(self.lists, units, self.zones, unit_source=unit_source)
         self._warm = False  # see warm()
         self.sources: list[Path] = []  # files loaded (see load): outputs must not replace them
@@ -64,6 +73,13 @@ class Engine:
         loaded = cls(unit_layer, load_lists(rules), zone_layer, as_of=as_of, unit_source=Path(units).name)
         loaded.sources = [Path(units), *([Path(zones)] if zones else []), *(lst.path for lst in loaded.all_lists)]
         return loaded
+
+    @functools.cached_property
+    def provenance(self) -> dict:
+        """Engine version, the as-of date and lists in force, and content hashes of the
+        rule set and the unit and zone layers (see :mod:`zoning.provenance`)."""
+        return provenance(version=__version__, as_of=self.as_of, lists=self.all_lists, in_force=self.lists,
+                          units=self.units, units_source=self.unit_source, zones=self.zones)
 
     def warm(self) -> None:
         """Build every unit's point-in-polygon index now, rather than on first use.
@@ -115,7 +131,10 @@ class Engine:
         ev = evaluate(projects, self.units, self.zones, self.rules, min_overlap=_min_overlap(min_overlap))
         inputs = [_project_dict(projects, i, (names or [None] * len(projects))[i])
                   for i in range(len(projects))]
-        return build_results(ev, projects, self.units, self.zones, self.rules, inputs)
+        results = build_results(ev, projects, self.units, self.zones, self.rules, inputs)
+        for result in results:
+            result.provenance = self.provenance
+        return results
 
     # -- many projects -------------------------------------------------------
     def check_many(self, frame: gpd.GeoDataFrame, *, errors: str = "collect",

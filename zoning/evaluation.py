@@ -164,7 +164,9 @@ class CompiledRules:
 
     def __post_init__(self):
         self.clause_cond = self.clauses["cond"].to_numpy(dtype=np.int64)
-        self.clause_rank = self.clauses["effect"].map(EFFECT_RANK).to_numpy(dtype=np.int8)
+        # a review-only clause is cited for a person to read; it never decides the verdict
+        rank = self.clauses["effect"].map(EFFECT_RANK).to_numpy(dtype=np.int8)
+        self.clause_rank = np.where(self.clauses["review_only"].to_numpy(dtype=bool), 0, rank).astype(np.int8)
         owner = np.repeat(np.arange(len(self.unit_offsets) - 1), np.diff(self.unit_offsets))
         deciding = self.clause_rank[self.unit_clauses] >= 2
         counts = np.bincount(owner[deciding], minlength=len(self.unit_offsets) - 1)

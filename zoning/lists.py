@@ -10,6 +10,8 @@ the file, the clause and the field.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -19,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     StringConstraints,
     Tag,
     ValidationError,
@@ -26,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from zoning.conditions import All, Always, Any, Compare, Condition, IndustryIn, Not, TypeIn, WithinDistance, walk
+from zoning.conditions import All, Always, Any, Compare, Condition, IndustryIn, Not, TypeIn, WithinDistance
 from zoning.errors import DataError, InputError
 from zoning.industries import table as industry_table
 from zoning.projects import ATTRIBUTES, PROJECT_TYPES
@@ -198,7 +201,7 @@ class Clause(_Strict):
     text: str = Field(min_length=1)
     text_en: str | None = None
     source: Source = Source()
-    #: set for clauses taken from a unit layer's free-text fields
+    #: cited for a person to read (text not yet turned into conditions); never decides the verdict
     review_only: bool = False
 
 
@@ -232,6 +235,7 @@ class AccessList(_Strict):
     source: Source = Source()
     clauses: list[Clause] = Field(min_length=1)
     path: str = Field(default="", exclude=True)
+    _lines: dict = PrivateAttr(default_factory=dict)  # (key, index…) path -> line, when read from a file
 
     @field_validator("version", mode="before")
     @classmethod
@@ -266,31 +270,131 @@ class AccessList(_Strict):
         return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
 
 
-def load_list(path: str | Path) -> AccessList:
-    """Load and validate one YAML access list."""
-    path = Path(path)
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a rule file (or a layer it refers to), as ``zoning rules validate`` prints it."""
+
+    severity: str  # error (the engine refuses the rules), warning or info
+    path: str
+    line: int | None  # 1-based; None where the problem is not in a text file
+    where: str  # "list X, clause Y, field Z"
+    message: str
+    hint: str  # how to fix it
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+    def __str__(self) -> str:
+        where = f"{self.where}: " if self.where else ""
+        return f"{self.location}: {where}{self.message} (fix: {self.hint})"
+
+
+class FileError(DataError):
+    """A rule file that cannot be read or parsed."""
+
+    def __init__(self, finding: Finding):
+        super().__init__(str(finding))
+        self.finding = finding
+
+
+def raise_errors(findings, *, more_hint: str = "") -> None:
+    """Raise :class:`DataError` with the first few error findings, if there are any."""
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        more = f" (+{len(errors) - 3} more{more_hint})" if len(errors) > 3 else ""
+        raise DataError("; ".join(map(str, errors[:3])) + more)
+
+
+def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
+    """Parse a YAML file safely; return the data and the line (1-based) of every key and item.
+
+    Lines are keyed by path: ``("clauses", 0, "conditions")``. Problems raise
+    :class:`DataError` naming ``file:line``.
+    """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
+        raise FileError(Finding("error", str(path), None, "", f"cannot read: {exc.strerror}",
+                                "check the path and permissions")) from None
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}); re-save it as UTF-8 "
-                        "(a file saved as GBK needs converting)") from None
+        raise FileError(Finding("error", str(path), exc.object[:exc.start].count(b"\n") + 1, "",
+                                f"not UTF-8 text (byte {exc.start})",
+                                "re-save the file as UTF-8 (a file saved as GBK needs converting)")) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise DataError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: an access list must be a YAML mapping")
+        raise FileError(Finding("error", str(path), mark.line + 1 if mark else None, "",
+                                f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
+                                "check indentation, and quote text that contains ': ' or starts with a special "
+                                "character; tabs are not allowed")) from None
+    finally:
+        loader.dispose()
+    lines: dict[tuple, int] = {}
+
+    def visit(node, key: tuple, seen: frozenset) -> None:
+        if id(node) in seen:  # an alias of an enclosing node
+            return
+        seen = seen | {id(node)}
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                name = k.value if isinstance(k, yaml.ScalarNode) else str(k)
+                lines[(*key, name)] = k.start_mark.line + 1
+                visit(v, (*key, name), seen)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                lines[(*key, i)] = item.start_mark.line + 1
+                visit(item, (*key, i), seen)
+
+    if node is not None:
+        visit(node, (), frozenset())
+    return data, lines
+
+
+def line_of(lines: dict[tuple, int], loc) -> int | None:
+    """Line of the deepest part of ``loc`` the file has (a missing field: its parent)."""
+    loc = tuple(loc)
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1 if lines else None
+
+
+def load_list(path: str | Path) -> AccessList:
+    """Load and validate one YAML access list; errors raise :class:`DataError` with ``file:line``."""
+    lst, findings = parse_list(Path(path))
+    raise_errors(findings, more_hint=f"; run 'zoning rules validate {path}' to see them all")
+    return lst
+
+
+def parse_list(path: Path) -> tuple[AccessList | None, list[Finding]]:
+    """One list file: the list (None if it does not validate) and every problem found."""
     try:
-        return AccessList(**data, path=str(path))
+        data, lines = read_yaml(path)
+    except FileError as exc:
+        return None, [exc.finding]
+    if not isinstance(data, dict):
+        return None, [Finding("error", str(path), 1, "", "an access list must be a YAML mapping",
+                              "start the file with 'id:', 'title:'… (see README, Rule-file reference)")]
+    try:
+        lst = AccessList(**data, path=str(path))
     except ValidationError as exc:
-        raise DataError(_describe(path, data, exc)) from None
+        return None, _schema_findings(path, data, lines, exc)
+    except TypeError as exc:  # keys that are not strings
+        return None, [Finding("error", str(path), 1, "", f"unreadable keys: {exc}", "keys must be plain names")]
+    lst._lines = lines
+    return lst, []
 
 
-def _describe(path: Path, data: dict, exc: ValidationError) -> str:
-    """One readable line per problem: file, clause id and field path."""
-    lines = []
+def _schema_findings(path: Path, data: dict, lines: dict, exc: ValidationError) -> list[Finding]:
+    """One finding per problem: file, line, clause id and field path, and a fix."""
+    findings = []
     seen = set()
     errors = exc.errors()
     # For ``Node | list[Node]`` fields pydantic also reports that a node is not a
@@ -300,88 +404,202 @@ def _describe(path: Path, data: dict, exc: ValidationError) -> str:
     errors = [e for e in errors
               if not (e["type"] == "list_type" and _is_union_tag(e["loc"][-1])
                       and tuple(e["loc"][:-1]) in node_errors)]
+    clauses = data.get("clauses") if isinstance(data.get("clauses"), list) else []
     for err in errors:
-        loc = [str(p) for p in err["loc"] if not _is_union_tag(p)]
-        where = ".".join(loc) or "(list)"
-        if len(loc) >= 2 and loc[0] == "clauses" and loc[1].isdigit():
-            clause = data.get("clauses", [])[int(loc[1])]
-            cid = clause.get("id", "?") if isinstance(clause, dict) else "?"
-            where = f"clause {cid}, field {'.'.join(loc[2:]) or '(clause)'}"
-        else:
-            where = f"field {where}"
+        loc = [p for p in err["loc"] if not _is_union_tag(p)]
         msg = err["msg"].removeprefix("Value error, ")
-        if not loc and msg.startswith("clause "):
+        if not loc and msg.startswith("clause "):  # a list-level check naming a clause
             where, msg = msg.split(": ", 1)
+            cid, _, field = where.removeprefix("clause ").partition(", field ")
+            index = max((i for i, c in enumerate(clauses) if isinstance(c, dict) and str(c.get("id")) == cid),
+                        default=None)
+            loc = ["clauses", index, field] if index is not None else []
+        elif not loc and msg.startswith("effective_to"):
+            loc = ["effective_to"]
+        names = [str(p) for p in loc]
+        if len(loc) >= 2 and loc[0] == "clauses" and isinstance(loc[1], int):
+            clause = clauses[loc[1]] if loc[1] < len(clauses) else None
+            cid = clause.get("id", "?") if isinstance(clause, dict) else "?"
+            where = f"clause {cid}, field {'.'.join(names[2:]) or '(clause)'}"
+        else:
+            where = f"field {'.'.join(names) or '(list)'}"
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
-        line = f"{where}: {msg}"
-        if line not in seen:
-            seen.add(line)
-            lines.append(line)
-    # A node that matches no union member reports every member's complaint;
-    # keep the message short by showing the first few.
-    more = f" (+{len(lines) - 3} more)" if len(lines) > 3 else ""
-    return f"{path}: " + "; ".join(lines[:3]) + more
+        key = (where, msg)
+        if key not in seen:
+            seen.add(key)
+            findings.append(Finding("error", str(path), line_of(lines, loc), where, msg, _hint(err, names)))
+    return findings
+
+
+_FIELD_NAMES = sorted({name for model in (Clause, AccessList, Scope, Source, WithinSpec, CompareNode)
+                       for name in model.model_fields} | set(_NODE_KEYS) - {"path"})
+
+
+def _hint(err: dict, names: list[str]) -> str:
+    """How to fix one schema error."""
+    kind = err["type"]
+    field = names[-1] if names else ""
+    if kind == "missing":
+        return f"add '{field}:' here" if field else "add the missing field"
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(field, _FIELD_NAMES, n=1)
+        return f"did you mean '{close[0]}'?" if close else "remove it, or see README, Rule-file reference"
+    if kind == "condition":
+        return "write one of: industry, type, attr, within_distance, all, any, not"
+    if kind.startswith("date") or kind.startswith("datetime"):
+        return "write the date as YYYY-MM-DD"
+    if kind in ("literal_error", "enum"):
+        return "use one of the values listed"
+    if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "bool_parsing", "bool_type"):
+        return "give a number" if "bool" not in kind else "write true or false"
+    if kind in ("too_short", "list_type"):
+        return "give a YAML list with at least one item, e.g. [C2614]"
+    if kind == "string_pattern_mismatch":
+        return "use letters, digits, '.', '_' or '-', starting with a letter or digit"
+    if kind.startswith("string"):
+        return "write it as text"
+    message = err["msg"]
+    if "industry code" in message:
+        return "use a GB/T 4754-2017 code (letter optional); the nearest valid codes are listed"
+    if "duplicate clause id" in message:
+        return "give each clause its own id (numbering restarts per dimension: KJ-1, PW-1…)"
+    if "source: missing" in message or "missing " in message and "source" in str(names):
+        return "give document, issuer, date and article on the clause or in the list's source"
+    if "effective_to" in message:
+        return "make effective_to the same as or later than effective_from"
+    return "correct the value as the message says"
 
 
 def _is_union_tag(part) -> bool:
     return isinstance(part, str) and (part.startswith("cond:") or "[" in part)
 
 
-def rule_files(paths) -> list[Path]:
-    """Expand files and directories (recursively, ``*.yaml``/``*.yml``)."""
+#: rule tests (see :mod:`zoning.ruletests`) live beside the lists, named ``*.tests.yaml``
+TEST_SUFFIXES = (".tests.yaml", ".tests.yml")
+
+
+def rule_files(paths, *, tests: bool = False) -> list[Path]:
+    """Expand files and directories (recursively, ``*.yaml``/``*.yml``): the access
+    lists, or with ``tests=True`` the rule tests (``*.tests.yaml``)."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml")))
+            out.extend(sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml")
+                              and q.name.endswith(TEST_SUFFIXES) == tests))
         elif p.exists():
-            out.append(p)
+            if p.name.endswith(TEST_SUFFIXES) == tests:
+                out.append(p)
         else:
             raise DataError(f"{p}: no such rule file or directory")
     return out
 
 
 def load_lists(paths) -> list[AccessList]:
-    """Load every list under ``paths``; list ids must be unique across files."""
+    """Load every list under ``paths``. A list id may appear in several files only
+    as different versions whose effective periods do not overlap."""
     lists = [load_list(p) for p in rule_files(paths)]
     if not lists:
         raise DataError(f"no access lists (*.yaml) found in {', '.join(map(str, paths))}")
-    first: dict[str, str] = {}
-    for lst in lists:
-        if lst.id in first:
-            raise DataError(f"{lst.path}: list id {lst.id!r} is also used by {first[lst.id]}")
-        first[lst.id] = lst.path
+    raise_errors(version_findings(lists))
     return lists
 
 
-def check_references(lists, unit_codes, zone_ids, zone_kinds) -> None:
-    """Every unit code, zone id and zone kind a scope names must exist."""
-    kind_of = dict(zip(zone_ids, zone_kinds))
-    unit_codes, zone_ids, zone_kinds = set(unit_codes), set(zone_ids), set(zone_kinds)
+def _at(lst: AccessList, *loc) -> int | None:
+    return line_of(lst._lines, loc)
+
+
+def version_findings(lists) -> list[Finding]:
+    """Versions of one list (same id): distinct version names, effective periods that do not overlap,
+    and (info) gaps between them."""
+    out = []
+    by_id: dict[str, list[AccessList]] = {}
     for lst in lists:
-        for field, known, what in (
-            ("units", unit_codes, "unit code"),
-            ("zones", zone_ids, "zone id"),
-            ("zone_kinds", zone_kinds, "zone kind"),
-        ):
-            for ref in getattr(lst.scope, field):
-                if ref not in known:
-                    raise DataError(
-                        f"{lst.path}: list {lst.id}, field scope.{field}: unknown {what} {ref!r}"
-                    )
-        for clause in lst.clauses:
-            for node in (*walk(compile_node(clause.conditions)), *walk(compile_node(clause.unless))):
-                if not isinstance(node, WithinDistance):
-                    continue
-                where = f"{lst.path}: list {lst.id}, clause {clause.id}, field within_distance"
-                for refs, known, what in ((node.zones, zone_ids, "zone id"),
-                                          (node.zone_kinds, zone_kinds, "zone kind")):
-                    for ref in refs:
-                        if ref not in known:
-                            raise DataError(f"{where}: unknown {what} {ref!r}")
-                if node.zones and node.zone_kinds and not any(
-                        kind_of[z] in node.zone_kinds for z in node.zones):
-                    raise DataError(f"{where}: none of the zones {', '.join(node.zones)} is of kind "
-                                    f"{' or '.join(node.zone_kinds)} (ids and kinds must both match)")
+        by_id.setdefault(lst.id, []).append(lst)
+    for list_id, versions in by_id.items():
+        first: dict[str, AccessList] = {}
+        for lst in versions:
+            if lst.version in first:
+                out.append(Finding(
+                    "error", lst.path, _at(lst, "version"), f"list {list_id}",
+                    f"list id {list_id!r} is also used by {first[lst.version].path} with the same version "
+                    f"{lst.version!r}", "give the new revision its own version and effective dates, or its own id"))
+            else:
+                first[lst.version] = lst
+        ordered = sorted(first.values(), key=lambda v: v.effective_from)
+        for a, b in zip(ordered, ordered[1:]):
+            if a.effective_to is None or a.effective_to >= b.effective_from:
+                until = f"to {a.effective_to}" if a.effective_to else "with no end date"
+                out.append(Finding(
+                    "error", b.path, _at(b, "effective_from"), f"list {list_id} version {b.version}",
+                    f"in force from {b.effective_from}, while version {a.version} ({a.path}) is in force from "
+                    f"{a.effective_from} {until}: both would apply",
+                    f"set effective_to: {b.effective_from - dt.timedelta(days=1)} on version {a.version}"))
+            elif (b.effective_from - a.effective_to).days > 1:
+                out.append(Finding(
+                    "info", b.path, _at(b, "effective_from"), f"list {list_id} version {b.version}",
+                    f"no version is in force from {a.effective_to + dt.timedelta(days=1)} to "
+                    f"{b.effective_from - dt.timedelta(days=1)}",
+                    f"if version {a.version} stayed in force until this one, set its effective_to to "
+                    f"{b.effective_from - dt.timedelta(days=1)}"))
+    return out
+
+
+def check_references(lists, unit_codes, zone_ids, zone_kinds) -> None:
+    """Every unit code, zone id and zone kind a list names must exist (raises :class:`DataError`)."""
+    raise_errors(reference_findings(lists, unit_codes, zone_ids, zone_kinds))
+
+
+def reference_findings(lists, unit_codes, zone_ids, zone_kinds) -> list[Finding]:
+    """Unit codes, zone ids and zone kinds named by scopes and within_distance conditions
+    that the unit and zone layers do not have."""
+    out = []
+    kind_of = dict(zip(zone_ids, zone_kinds))
+    known = {"units": set(unit_codes), "zones": set(zone_ids), "zone_kinds": set(zone_kinds)}
+    what = {"units": "unit code", "zones": "zone id", "zone_kinds": "zone kind"}
+
+    def unknown(lst, refs, field, loc, where):
+        for i, ref in enumerate(refs):
+            if ref not in known[field]:
+                close = difflib.get_close_matches(ref, known[field], n=1)
+                hint = f"did you mean {close[0]!r}?" if close else (
+                    f"check the {what[field]} against the {'unit' if field == 'units' else 'zone'} layer "
+                    "(--units/--zones)")
+                out.append(Finding("error", lst.path, _at(lst, *loc, i), where, f"unknown {what[field]} {ref!r}",
+                                   hint))
+
+    for lst in lists:
+        for field in ("units", "zones", "zone_kinds"):
+            unknown(lst, getattr(lst.scope, field), field, ("scope", field),
+                    f"list {lst.id}, field scope.{field}")
+        for c, clause in enumerate(lst.clauses):
+            for part in ("conditions", "unless"):
+                for loc, spec in _within_specs(getattr(clause, part), ("clauses", c, part)):
+                    where = f"list {lst.id}, clause {clause.id}, field within_distance"
+                    unknown(lst, spec.zones, "zones", (*loc, "zones"), where)
+                    unknown(lst, spec.zone_kinds, "zone_kinds", (*loc, "zone_kinds"), where)
+                    if spec.zones and spec.zone_kinds and all(z in kind_of for z in spec.zones) and not any(
+                            kind_of[z] in spec.zone_kinds for z in spec.zones):
+                        out.append(Finding(
+                            "error", lst.path, _at(lst, *loc), where,
+                            f"none of the zones {', '.join(spec.zones)} is of kind {' or '.join(spec.zone_kinds)} "
+                            "(ids and kinds must both match)", "drop zones or zone_kinds, or make them agree"))
         if lst.level == "zone" and not (lst.scope.zones or lst.scope.zone_kinds):
-            raise DataError(f"{lst.path}: list {lst.id}: a zone-level list needs scope.zones or scope.zone_kinds")
+            out.append(Finding("error", lst.path, _at(lst, "level"), f"list {lst.id}",
+                               "a zone-level list needs scope.zones or scope.zone_kinds",
+                               "name the zones (or zone kinds) the list applies to under scope"))
+    return out
+
+
+def _within_specs(node, loc: tuple):
+    """(location, spec) of every within_distance node in a validated node tree."""
+    if isinstance(node, list):
+        for i, n in enumerate(node):
+            yield from _within_specs(n, (*loc, i))
+    elif isinstance(node, WithinDistanceNode):
+        yield (*loc, "within_distance"), node.within_distance
+    elif isinstance(node, (AllNode, AnyNode)):
+        yield from _within_specs(node.all if isinstance(node, AllNode) else node.any,
+                                 (*loc, "all" if isinstance(node, AllNode) else "any"))
+    elif isinstance(node, NotNode):
+        yield from _within_specs(node.not_, (*loc, "not"))

@@ -48,6 +48,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     geometry: object = None  # shapely geometry in lon/lat
     disregarded: list[dict] = field(default_factory=list)  # units overlapped less than min_overlap
+    provenance: dict = field(default_factory=dict)  # engine version, as-of date, rule and layer hashes
 
     def to_dict(self) -> dict:
         return {
@@ -59,6 +60,7 @@ class Result:
             "missing": self.missing,
             "notes": self.notes,
             "project": self.project,
+            "provenance": self.provenance,
         }
 
     def to_feature(self, webmap: str | None = None) -> dict:
@@ -111,7 +113,7 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
             for row in rows.itertuples():
                 c = clauses.iloc[row.clause]
                 names = input_names(int(row.missing))
-                if c["effect"] != "require":  # only prohibit/restrict clauses can change the verdict
+                if rules.clause_rank[row.clause] >= 2:  # only prohibit/restrict clauses change the verdict
                     missing.update(names)
                 cond = int(rules.clause_cond[row.clause])
                 if cond not in near_nodes:
@@ -119,7 +121,7 @@ def build_results(ev: Evaluation, projects, units, zones, rules, inputs: list[di
                     near_nodes[cond] = [n for n in (*walk(condition), *walk(unless)) if isinstance(n, WithinDistance)]
                 citations.append({
                     "unit": units.at[row.unit, "code"],
-                    "list": c["list"], "list_title": c["list_title"], "level": c["level"],
+                    "list": c["list"], "version": c["version"], "list_title": c["list_title"], "level": c["level"],
                     "clause": c["clause"], "dimension": c["dimension"],
                     "dimension_name": DIMENSIONS[c["dimension"]], "effect": c["effect"],
                     "status": "manual_review" if c["review_only"] else ("applies" if row.applies else "unknown"),
@@ -212,7 +214,7 @@ def summary_columns(ev: Evaluation, units, rules, *, timings: dict | None = None
     rows = ev.rows
     c = rules.clauses
     clause = rows["clause"].to_numpy()
-    deciding = c["effect"].to_numpy(dtype=object)[clause] != "require"
+    deciding = rules.clause_rank[clause] >= 2
     # one item per (clause, undecided?), ordered prohibit before restrict, then by clause;
     # a single sort of one integer key orders and de-duplicates them per project
     rank = (c["effect"].to_numpy(dtype=object) == "restrict").astype(np.int64)[clause[deciding]]

@@ -9,6 +9,7 @@ import click
 
 from zoning.cli.options import (
     EXIT_FAILS,
+    as_of_opt,
     crs_opt,
     fail_on_opt,
     handle_errors,
@@ -36,13 +37,14 @@ from zoning.sites import output_system
               help="Other attribute, repeatable, e.g. coal_use=2000, in_park=true.")
 @click.option("--name", help="Project name, echoed in the result.")
 @layer_options
+@as_of_opt
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "geojson"]), default="text",
               show_default=True, help="Output format.")
 @output_crs_opt
 @fail_on_opt
 @handle_errors
 def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name, units, zones, rules,
-          io_engine, fmt, output_crs, fail_on):
+          io_engine, as_of, fmt, output_crs, fail_on):
     """Check one project siting and cite every clause that decides it.
 
     \b
@@ -58,7 +60,7 @@ def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, nam
         raise click.UsageError("--output-crs applies to --format geojson (the site's coordinates)")
     emissions = key_values(emission, "--emission")
     attributes = key_values(attr, "--attr")
-    engine = Engine.load(units, list(rules) or None, zones, engine=io_engine)
+    engine = Engine.load(units, list(rules) or None, zones, engine=io_engine, as_of=as_of)
     result = engine.check(lon=lon, lat=lat, site=site, crs=crs, industry=industry, type=type_,
                           emissions=emissions, attributes=attributes, name=name,
                           min_overlap=list(min_overlap) or None)

@@ -42,6 +42,15 @@ output_crs_opt = click.option(
     help="Write geometries in GCJ-02 or BD-09 for Chinese web maps (GeoJSON/CSV outputs). Default: cgcs2000.")
 
 
+def _date(ctx, param, value):
+    return value.date() if value is not None else None
+
+
+as_of_opt = click.option(
+    "--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), callback=_date, metavar="YYYY-MM-DD",
+    help="Apply the list versions in force on this date (effective_from ≤ date ≤ effective_to). Default: today.")
+
+
 def layer_options(f):
     for opt in reversed((units_opt, zones_opt, rules_opt, engine_opt)):
         f = opt(f)

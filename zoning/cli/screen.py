@@ -10,6 +10,7 @@ from rich.table import Table
 
 from zoning.cli.options import (
     EXIT_FAILS,
+    as_of_opt,
     crs_opt,
     fail_on_opt,
     handle_errors,
@@ -37,13 +38,14 @@ from zoning.verdicts import VERDICT_LABELS
 @click.option("--sheet", help="Excel sheet name or 1-based number (default: the first).")
 @click.option("--layer", help="Layer of a multi-layer GeoPackage (default: the first).")
 @layer_options
+@as_of_opt
 @click.option("--chunk-size", type=click.IntRange(min=1), default=DEFAULT_CHUNK, show_default=True,
               help="Rows read, evaluated and written at a time (bounds memory).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @fail_on_opt
 @handle_errors
 def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet, layer, units, zones, rules,
-           io_engine, chunk_size, quiet, fail_on):
+           io_engine, as_of, chunk_size, quiet, fail_on):
     """Screen every project in REGISTRY and write them, annotated, to OUTPUT.
 
     REGISTRY is an Excel workbook (.xlsx), a CSV (UTF-8 or GBK, detected), a
@@ -61,7 +63,7 @@ def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # slow import
 
     columns = key_values(cols, "--col")
-    engine = Engine.load(units, list(rules) or None, zones, engine=io_engine)
+    engine = Engine.load(units, list(rules) or None, zones, engine=io_engine, as_of=as_of)
     err = Console(stderr=True)
     show = not quiet and err.is_terminal
     with Progress(TextColumn("screening"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
