@@ -147,7 +147,7 @@ class IndustryIn(Condition):
         return frozenset({"industry"})
 
     def describe(self):
-        return "industry in " + ", ".join(self.codes)
+        return "industry in " + ", ".join(table().get(code).label for code in self.codes)
 
 
 @dataclass(frozen=True)

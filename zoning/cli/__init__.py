@@ -9,6 +9,7 @@ import click
 from zoning import __version__
 from zoning.cli.check import check
 from zoning.cli.export import export
+from zoning.cli.rules import rules
 from zoning.cli.screen import screen
 
 
@@ -22,3 +23,4 @@ def main():
 main.add_command(check)
 main.add_command(screen)
 main.add_command(export)
+main.add_command(rules)

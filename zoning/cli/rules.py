@@ -1,0 +1,155 @@
+"""``zoning rules``: for the people who write and maintain access lists.
+
+Subcommands: ``validate`` (every problem with file:line and a fix), ``show``
+(what applies to one unit), ``versions`` (lists, versions and dates), ``test``
+(rule tests kept beside the lists), ``diff`` (projects whose verdict changes
+between two rule sets) and ``import`` (YAML drafts from free text).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from zoning import sample
+from zoning.cli.options import EXIT_BAD_INPUT, as_of_opt, engine_opt, handle_errors, layer_options
+from zoning.engine import Engine
+from zoning.units import load_units, load_zones
+
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+
+
+@click.group()
+def rules():
+    """Validate, show, test, compare and import access lists."""
+
+
+def _rule_paths(paths) -> list:
+    return list(paths) or [sample.rules_dir()]
+
+
+@rules.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--units", type=click.Path(dir_okay=False),
+              help="Unit layer to check unit codes and coverage against. Default: the sample's when no PATHS "
+                   "are given; otherwise these checks are skipped.")
+@click.option("--zones", type=click.Path(dir_okay=False), help="Overlay-zone layer to check zone ids and kinds.")
+@engine_opt
+@as_of_opt
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@handle_errors
+def validate(paths, units, zones, io_engine, as_of, strict, fmt):
+    """Check access lists (files or directories, default: the sample lists).
+
+    Reports every problem, each with file:line, a severity (error, warning,
+    info) and how to fix it. Exit 1 if there is an error (or, with --strict,
+    a warning).
+    """
+    from zoning.validation import validate as run_validation
+
+    if not paths and units is None:
+        units, zones = sample.units_path(), zones or sample.zones_path()
+    unit_layer = load_units(units, engine=io_engine) if units else None
+    zone_layer = load_zones(zones, engine=io_engine) if zones else None
+    findings, lists = run_validation(_rule_paths(paths), unit_layer, zone_layer, as_of=as_of,
+                                     units_source=str(units) if units else "unit layer")
+    counts = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
+    if fmt == "json":
+        click.echo(json.dumps({"findings": [vars(f) for f in findings], "counts": counts,
+                               "lists": len(lists)}, ensure_ascii=False, indent=2))
+    else:
+        console = Console(soft_wrap=True, highlight=False)
+        for f in findings:
+            line = Text(f"{f.location}: ").append(f.severity, style=_SEVERITY_STYLE[f.severity])
+            line.append(f": {f.where + ': ' if f.where else ''}{f.message}")
+            console.print(line)
+            console.print(Text(f"    fix: {f.hint}", style="dim"))
+        console.print(f"{len(lists)} list(s) checked: {counts['error']} error(s), {counts['warning']} warning(s), "
+                      f"{counts['info']} note(s)")
+    if counts["error"] or (strict and counts["warning"]):
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@rules.command()
+@click.argument("unit_code")
+@layer_options
+@as_of_opt
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+              show_default=True)
+@handle_errors
+def show(unit_code, units, zones, rules, io_engine, as_of, fmt):
+    """Every list and clause in force for UNIT_CODE, by level and dimension.
+
+    Zone lists are included for the overlay zones that overlap the unit
+    (they apply to the part of a site inside the zone).
+    """
+    from zoning.catalogue import to_markdown, unit_catalogue
+
+    engine = Engine.load(units, list(rules) or None, zones, engine=io_engine, as_of=as_of)
+    catalogue = unit_catalogue(engine, unit_code)
+    if fmt == "json":
+        click.echo(json.dumps(catalogue, ensure_ascii=False, indent=2))
+    elif fmt == "markdown":
+        click.echo(to_markdown(catalogue), nl=False)
+    else:
+        _print_catalogue(catalogue, Console(soft_wrap=False, highlight=False))
+
+
+def _print_catalogue(catalogue: dict, console: Console) -> None:
+    unit = catalogue["unit"]
+    console.print(Text(f"{unit['code']} {unit['name']}", style="bold"))
+    console.print(f"{unit['type_name']} (type {unit['type']}); lists in force on {catalogue['as_of']}")
+    last = (None, None)
+    for e in catalogue["clauses"]:
+        if e["list"] != last[0]:
+            console.print(Text(f"\n[{e['level']}] {e['list']} {e['version']}  {e['list_title']}", style="bold"))
+        if (e["list"], e["dimension"]) != last:
+            console.print(f"  {e['dimension_name']} ({e['dimension']})")
+        last = (e["list"], e["dimension"])
+        style = {"prohibit": "red", "restrict": "yellow"}.get(e["effect"], "")
+        head = Text(f"    {e['clause']}  ").append(f"{e['effect']} {e['effect_name']}", style=style)
+        if e["review_only"]:
+            head.append(" · manual review 人工核查")
+        elif e["conditions"] != "always" or e["unless"]:
+            head.append(f" · if {e['conditions']}" + (f", unless {e['unless']}" if e["unless"] else ""))
+        if e["zones"]:
+            head.append(f" · in zone {', '.join(e['zones'])}")
+        console.print(head)
+        console.print(Text(f"      {e['text']}"))
+        s = e["source"]
+        console.print(Text("      Source: " + ", ".join(x for x in (s["document"], s["issuer"], s["date"],
+                                                                     s["article"]) if x), style="dim"))
+    console.print(f"\n{len(catalogue['clauses'])} clause(s)")
+
+
+@rules.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@as_of_opt
+@handle_errors
+def versions(paths, as_of):
+    """Lists with their versions and effective dates, and which is in force on --as-of (default today)."""
+    from zoning.lists import load_lists
+
+    on = as_of or dt.date.today()
+    lists = sorted(load_lists(_rule_paths(paths)), key=lambda x: (x.id, x.effective_from))
+    console = Console(soft_wrap=True, highlight=False)
+    console.print(f"{len(lists)} list version(s); in force on {on} marked *")
+    width = max(len(lst.id) for lst in lists)
+    for lst in lists:
+        period = f"{lst.effective_from} to {str(lst.effective_to or 'open'):<10}"
+        console.print(f"{'*' if lst.in_force(on) else ' '} {lst.id:<{width}}  {lst.version:<8} {lst.level:<8} "
+                      f"{period}  {len(lst.clauses):>3} clauses  {_relative(lst.path)}")
+
+
+def _relative(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return path
