@@ -29,7 +29,7 @@ from typing import Protocol
 import numpy as np
 
 from zoning.industries import level_of, table
-from zoning.projects import PROJECT_TYPES
+from zoning.projects import ATTRIBUTES, PROJECT_TYPES
 from zoning.proximity import TOLERANCE_M
 
 _KEY_LIMIT = 9999  # integer keys of codes: 4-digit numbers, or a section letter's ordinal
@@ -186,6 +186,9 @@ class Compare(Condition):
         return frozenset({self.attr})
 
     def describe(self):
+        if ATTRIBUTES[self.attr].flag:  # stored as 1.0/0.0
+            return " and ".join(f"{self.attr} {OPERATOR_SYMBOLS[op]} {'true' if v else 'false'}"
+                                for op, v in self.tests)
         parts = [f"{self.attr} {OPERATOR_SYMBOLS[op]} {_fmt(v)}" for op, v in self.tests]
         return " and ".join(parts)
 

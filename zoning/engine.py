@@ -23,6 +23,7 @@ from zoning import __version__, sample
 from zoning.crs import GEOGRAPHIC
 from zoning.errors import DataError, InputError
 from zoning.evaluation import MinOverlap, compile_rules, evaluate, in_force, overlay
+from zoning.explanation import explain_column, explain_results
 from zoning.industries import table as industry_table
 from zoning.io import DEFAULT_ENGINE
 from zoning.lists import check_references, load_lists, raise_errors, version_findings
@@ -101,12 +102,14 @@ class Engine:
 
     # -- one project ---------------------------------------------------------
     def check(self, *, lon=None, lat=None, site=None, crs=None, industry=None, type=None,
-              emissions=None, attributes=None, name=None, min_overlap=None) -> Result:
+              emissions=None, attributes=None, name=None, min_overlap=None, explain=False) -> Result:
         """Check one project. Give ``lon``/``lat`` or ``site`` (WKT, a shapely
         geometry, or a site file; see :mod:`zoning.sites`), in ``crs``
         (default CGCS2000 lon/lat; see :func:`zoning.crs.parse_crs`).
         ``min_overlap`` (a :class:`~zoning.evaluation.MinOverlap` or texts
-        such as ``["1%"]``) disregards slivers of line and polygon sites."""
+        such as ``["1%"]``) disregards slivers of line and polygon sites.
+        ``explain`` adds the audit trail (:attr:`Result.explanation`): every
+        clause considered, each condition with the project's value and truth."""
         geometry, site_notes, source = read_site(lon=lon, lat=lat, site=site, crs=crs)
         if industry is not None:
             industry_table().resolve(industry)  # report a bad code without a row number
@@ -120,25 +123,29 @@ class Engine:
                     raise InputError(f"attribute {canonical} is given twice")
                 row[canonical] = attribute_value(canonical, value)
         frame = gpd.GeoDataFrame([row], geometry=[geometry], crs=GEOGRAPHIC)
-        result = self.check_frame(frame, names=[name], min_overlap=min_overlap)[0]
+        result = self.check_frame(frame, names=[name], min_overlap=min_overlap, explain=explain)[0]
         result.notes[:0] = site_notes  # what was read or repaired comes first: it changes what was checked
         result.project["input_crs"] = source.label
         return result
 
-    def check_frame(self, frame: gpd.GeoDataFrame, names=None, min_overlap=None) -> list[Result]:
+    def check_frame(self, frame: gpd.GeoDataFrame, names=None, min_overlap=None, explain=False) -> list[Result]:
         """Full :class:`Result` objects for each row of a (small) frame."""
         projects = normalise(frame)
-        ev = evaluate(projects, self.units, self.zones, self.rules, min_overlap=_min_overlap(min_overlap))
+        ev = evaluate(projects, self.units, self.zones, self.rules, min_overlap=_min_overlap(min_overlap),
+                      explain=explain)
         inputs = [_project_dict(projects, i, (names or [None] * len(projects))[i])
                   for i in range(len(projects))]
         results = build_results(ev, projects, self.units, self.zones, self.rules, inputs)
-        for result in results:
+        trails = explain_results(ev, projects, self.units, self.zones, self.rules) if explain else None
+        for i, result in enumerate(results):
             result.provenance = self.provenance
+            if trails is not None:
+                result.explanation = trails[i]
         return results
 
     # -- many projects -------------------------------------------------------
     def check_many(self, frame: gpd.GeoDataFrame, *, errors: str = "collect",
-                   timings: dict | None = None, min_overlap=None) -> gpd.GeoDataFrame:
+                   timings: dict | None = None, min_overlap=None, explain=False) -> gpd.GeoDataFrame:
         """Evaluate a GeoDataFrame of projects; return it with result columns added.
 
         Input columns: geometry (with a CRS), ``industry``, ``type`` and any
@@ -148,25 +155,26 @@ class Engine:
         verdict ``error`` and a one-line reason in ``error``; with
         ``errors="raise"`` the first such row raises :class:`InputError` instead.
         ``timings``, when given, accumulates seconds spent in ``assign`` and
-        ``evaluate``.
+        ``evaluate``. ``explain`` adds a column ``explain``: per project, each
+        prohibit/restrict clause considered with its conditions' values and truths.
         """
         projects, problems = normalise(frame, errors="collect")
         if errors == "raise":
             problems.raise_first()
-        return self.annotate(frame, projects, problems, timings=timings, min_overlap=min_overlap)
+        return self.annotate(frame, projects, problems, timings=timings, min_overlap=min_overlap, explain=explain)
 
     def annotate(self, frame: pd.DataFrame, projects: gpd.GeoDataFrame, problems: RowErrors,
-                 *, timings: dict | None = None, min_overlap=None) -> pd.DataFrame:
+                 *, timings: dict | None = None, min_overlap=None, explain=False) -> pd.DataFrame:
         """``frame`` with the result columns added (replacing any of the same name)."""
         out = frame.copy()
-        results = self.result_columns(projects, problems, timings=timings, min_overlap=min_overlap)
-        for column in RESULT_COLUMNS:
+        results = self.result_columns(projects, problems, timings=timings, min_overlap=min_overlap, explain=explain)
+        for column in results.columns:
             out[column] = results[column].to_numpy()
         return out
 
     def result_columns(self, projects: gpd.GeoDataFrame, problems: RowErrors,
-                       *, timings: dict | None = None, min_overlap=None) -> pd.DataFrame:
-        """The :data:`RESULT_COLUMNS` for normalised ``projects`` (same index).
+                       *, timings: dict | None = None, min_overlap=None, explain=False) -> pd.DataFrame:
+        """The :data:`RESULT_COLUMNS` (and ``explain``, if asked) for normalised ``projects`` (same index).
 
         Rows flagged in ``problems`` are not evaluated: their verdict is
         ``error`` and ``error`` holds the reason.
@@ -174,7 +182,7 @@ class Engine:
         good = ~problems.bad
         subset = projects[good].reset_index(drop=True) if not good.all() else projects.reset_index(drop=True)
         ev = evaluate(subset, self.units, self.zones, self.rules, detail=False, timings=timings,
-                      min_overlap=_min_overlap(min_overlap))
+                      min_overlap=_min_overlap(min_overlap), explain=explain)
         summary = summary_columns(ev, self.units, self.rules, timings=timings)
         result = {}
         for column in RESULT_COLUMNS[:-1]:
@@ -182,6 +190,9 @@ class Engine:
             values[good] = summary[column]
             result[column] = values
         result["error"] = problems.message
+        if explain:
+            result["explain"] = np.full(len(projects), "", dtype=object)
+            result["explain"][good] = explain_column(ev, subset, self.zones, self.rules)
         return pd.DataFrame({k: pd.Series(v, index=projects.index, dtype=object) for k, v in result.items()})
 
 

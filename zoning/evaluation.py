@@ -390,11 +390,13 @@ class Evaluation:
     disregarded: pd.DataFrame = None  # project, unit, overlap, share: slivers below min_overlap
     proximity: Proximity | None = None  # distances measured for within_distance conditions
     min_overlap: MinOverlap | None = None
+    #: with ``explain=True``: every clause row considered (true, false or unknown), see zoning.explanation
+    considered: pd.DataFrame | None = None
 
 
 def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
              rules: CompiledRules, *, detail: bool = True, timings: dict | None = None,
-             min_overlap: MinOverlap | None = None) -> Evaluation:
+             min_overlap: MinOverlap | None = None, explain: bool = False) -> Evaluation:
     """Evaluate normalised projects (see :func:`zoning.projects.normalise`).
 
     With ``detail=False`` (batches), ``rows`` holds only the prohibit and
@@ -407,6 +409,11 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
     ``min_overlap`` disregards a line or polygon site's slivers: units it
     overlaps by less than the thresholds are not evaluated, and are listed
     in ``disregarded`` (see :class:`MinOverlap`).
+
+    ``explain`` keeps every row considered, false ones included, in
+    ``considered`` (project, pair, unit, clause, cond, zone, outcome 0 false /
+    1 true / 2 unknown): every clause with ``detail``, else the prohibit and
+    restrict clauses (the batch prefilter is then skipped).
     """
     started = time.perf_counter()
     n = len(projects)
@@ -451,7 +458,7 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
     assigned = time.perf_counter()
     cols = Columns.from_projects(projects)
     cols.proximity = Proximity(np.where(usable, sites, None), zones)
-    if not detail:
+    if not detail and not explain:
         # drop rows that the project's industry and type alone make false (most of them)
         key, table = _possible(rules, cols)
         pair_key = key[p_idx]
@@ -470,6 +477,12 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
         unknown[group] = truth.unknown
     missing = np.where(unknown, rules.cond_inputs[cond] & cols.missing_bits()[project_of_row], 0)
 
+    considered = None
+    if explain:
+        considered = pd.DataFrame({
+            "project": project_of_row, "pair": pair_of_row, "unit": u_idx[pair_of_row], "clause": clause,
+            "cond": cond, "zone": zone, "outcome": np.where(true, 1, np.where(unknown, 2, 0)).astype(np.int8),
+        }).sort_values(["project", "pair", "clause"], kind="stable").drop_duplicates(["pair", "clause"])
     rank = rules.clause_rank[clause]
     pair_definite = np.zeros(n_pairs, np.int8)
     pair_worst = np.zeros(n_pairs, np.int8)
@@ -505,7 +518,7 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
         timings["assign"] = timings.get("assign", 0.0) + assigned - started
         timings["evaluate"] = timings.get("evaluate", 0.0) + time.perf_counter() - assigned
     return Evaluation(_names(level), _names(worst), site_measure, uncovered, pairs, rows, missing_bits,
-                      disregarded, cols.proximity, min_overlap)
+                      disregarded, cols.proximity, min_overlap, considered)
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,8 @@ class Summary:
 
 def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs=None,
            encoding: str | None = None, sheet=None, layer=None, io_engine: str = DEFAULT_ENGINE,
-           chunk_size: int = DEFAULT_CHUNK, progress=None, min_overlap=None, output_crs=None) -> Summary:
+           chunk_size: int = DEFAULT_CHUNK, progress=None, min_overlap=None, output_crs=None,
+           explain: bool = False) -> Summary:
     """Screen every project of the registry ``source`` and write them to ``output``.
 
     ``columns`` overrides header recognition (``{"lon": "东经", "VOCs": "VOC排放"}``);
@@ -91,7 +92,8 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
     own; see :func:`zoning.crs.parse_crs`); ``min_overlap`` disregards
     slivers (see :class:`zoning.evaluation.MinOverlap`); ``output_crs``
     (``gcj02`` or ``bd09``) writes geometries for web maps instead of
-    CGCS2000 lon/lat; ``progress(done, total)`` is called after each chunk (``total`` may
+    CGCS2000 lon/lat; ``explain`` adds a column ``explain`` (see
+    :func:`zoning.explanation.explain_column`); ``progress(done, total)`` is called after each chunk (``total`` may
     be None). Returns a :class:`Summary`. The output's format comes from its
     extension; it is written to a temporary file beside it and renamed only
     when complete.
@@ -116,7 +118,7 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
                       encoding=registry.encoding)
     summary.notes = registry.skipped  # filled in as reading proceeds
     renamed = {}
-    for c in RESULT_COLUMNS:  # never overwrite an input column: zoning_verdict, zoning_verdict_2…
+    for c in (*RESULT_COLUMNS, *(["explain"] if explain else [])):  # never overwrite an input column
         name, k = c, 1
         while name in registry.headers:
             k += 1
@@ -161,7 +163,8 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
                 problems.merge(more)
                 scale_attributes(projects, colmap)
                 timings["read"] += time.perf_counter() - started
-                results = engine.result_columns(projects, problems, timings=timings, min_overlap=min_overlap)
+                results = engine.result_columns(projects, problems, timings=timings, min_overlap=min_overlap,
+                                                explain=explain)
                 out = pd.concat([raw, results.rename(columns=renamed)], axis=1)
                 sites = projects.geometry.to_numpy()
                 if web:

@@ -49,6 +49,7 @@ class Result:
     geometry: object = None  # shapely geometry in lon/lat
     disregarded: list[dict] = field(default_factory=list)  # units overlapped less than min_overlap
     provenance: dict = field(default_factory=dict)  # engine version, as-of date, rule and layer hashes
+    explanation: list[dict] | None = None  # with explain: every clause considered, condition by condition
 
     def to_dict(self) -> dict:
         return {
@@ -61,6 +62,7 @@ class Result:
             "notes": self.notes,
             "project": self.project,
             "provenance": self.provenance,
+            **({"explanation": self.explanation} if self.explanation is not None else {}),
         }
 
     def to_feature(self, webmap: str | None = None) -> dict:

@@ -36,6 +36,9 @@ from zoning.sites import output_system
 @click.option("--attr", multiple=True, metavar="NAME=VALUE",
               help="Other attribute, repeatable, e.g. coal_use=2000, in_park=true.")
 @click.option("--name", help="Project name, echoed in the result.")
+@click.option("--explain", is_flag=True,
+              help="Add the audit trail: every clause considered, each condition with the project's value and "
+                   "whether it is true, false or unknown.")
 @layer_options
 @as_of_opt
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "geojson"]), default="text",
@@ -43,7 +46,7 @@ from zoning.sites import output_system
 @output_crs_opt
 @fail_on_opt
 @handle_errors
-def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name, units, zones, rules,
+def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name, explain, units, zones, rules,
           io_engine, as_of, fmt, output_crs, fail_on):
     """Check one project siting and cite every clause that decides it.
 
@@ -63,15 +66,17 @@ def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, nam
     engine = Engine.load(units, list(rules) or None, zones, engine=io_engine, as_of=as_of)
     result = engine.check(lon=lon, lat=lat, site=site, crs=crs, industry=industry, type=type_,
                           emissions=emissions, attributes=attributes, name=name,
-                          min_overlap=list(min_overlap) or None)
+                          min_overlap=list(min_overlap) or None, explain=explain)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     elif fmt == "geojson":
         web = output_system(output_crs, "geojson")
         click.echo(json.dumps(result.to_feature(web), ensure_ascii=False, indent=2))
     else:
-        from zoning.cli.render import render_result
+        from zoning.cli.render import render_explanation, render_result
 
         render_result(result)
+        if explain:
+            render_explanation(result)
     if fail_on and result.fails(fail_on):
         sys.exit(EXIT_FAILS)

@@ -109,3 +109,31 @@ def render_result(result, console: Console | None = None) -> None:
         s = c["source"]
         source = ", ".join(str(x) for x in (s["document"], s["issuer"], s["date"], s["article"]) if x)
         console.print(Text(f"        Source: {source}", style="dim"))
+
+
+_MARKS = {"true": ("✓", "green"), "false": ("✗", "red"), "unknown": ("?", "magenta")}
+
+
+def render_explanation(result, console: Console | None = None) -> None:
+    """The audit trail: every clause considered, each condition with the project's value and truth."""
+    console = console or Console(soft_wrap=False)
+    console.print(Text("\nAudit trail 审核记录: every clause considered, condition by condition", style="bold"))
+    console.print(Text("✓ true  ✗ false  ? unknown (input not given)", style="dim"))
+    last_unit = None
+    for e in result.explanation:
+        if e["unit"] != last_unit:
+            console.print(Text(f"\n{e['unit']}", style="bold underline"))
+            last_unit = e["unit"]
+        zone = f" (zone {e['zone']})" if e["zone"] else ""
+        style = {"applies": "bold", "undecided": "magenta"}.get(e["outcome"], "dim")
+        console.print(Text(f"  [{e['level']}] {e['list']} {e['version']} {e['clause']} {e['effect']}{zone}: ")
+                      .append(e["outcome"], style=style))
+        for part in ("conditions", "unless"):
+            for i, node in enumerate(e[part]):
+                mark, colour = _MARKS[node["truth"]]
+                label = "unless " if part == "unless" and i == 0 else ""
+                line = Text("      " + "  " * node["depth"]).append(mark, style=colour)
+                line.append(f" {label}{node['condition']}")
+                if node["value"] is not None:
+                    line.append(f": {node['value']}", style="cyan")
+                console.print(line)

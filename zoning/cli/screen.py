@@ -41,11 +41,14 @@ from zoning.verdicts import VERDICT_LABELS
 @as_of_opt
 @click.option("--chunk-size", type=click.IntRange(min=1), default=DEFAULT_CHUNK, show_default=True,
               help="Rows read, evaluated and written at a time (bounds memory).")
+@click.option("--explain", is_flag=True,
+              help="Add a column 'explain': for each prohibit/restrict clause considered, its outcome and each "
+                   "condition with the project's value and ✓ true, ✗ false or ? unknown. Slower, and long.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @fail_on_opt
 @handle_errors
 def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet, layer, units, zones, rules,
-           io_engine, as_of, chunk_size, quiet, fail_on):
+           io_engine, as_of, chunk_size, explain, quiet, fail_on):
     """Screen every project in REGISTRY and write them, annotated, to OUTPUT.
 
     REGISTRY is an Excel workbook (.xlsx), a CSV (UTF-8 or GBK, detected), a
@@ -76,7 +79,7 @@ def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet
         summary = screen_registry(engine, registry, output, columns=columns, crs=crs, encoding=encoding,
                                   sheet=sheet, layer=layer, io_engine=io_engine, chunk_size=chunk_size,
                                   progress=progress, min_overlap=list(min_overlap) or None,
-                                  output_crs=output_crs)
+                                  output_crs=output_crs, explain=explain)
     print_summary(summary, Console(soft_wrap=False))
     if fail_on and summary.failing(fail_on):
         sys.exit(EXIT_FAILS)
