@@ -75,6 +75,14 @@ class Engine:
         loaded.sources = [Path(units), *([Path(zones)] if zones else []), *(lst.path for lst in loaded.all_lists)]
         return loaded
 
+    def on(self, as_of: dt.date | None) -> Engine:
+        """The same units, zones and lists, applying the versions in force on ``as_of`` (None: this engine's date)."""
+        if as_of is None or as_of == self.as_of:
+            return self
+        other = Engine(self.units, self.all_lists, self.zones, as_of=as_of, unit_source=self.unit_source)
+        other.sources = self.sources
+        return other
+
     @functools.cached_property
     def provenance(self) -> dict:
         """Engine version, the as-of date and lists in force, and content hashes of the

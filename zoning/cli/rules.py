@@ -9,6 +9,7 @@ between two rule sets) and ``import`` (YAML drafts from free text).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 from zoning import sample
-from zoning.cli.options import EXIT_BAD_INPUT, as_of_opt, engine_opt, handle_errors, layer_options
+from zoning.cli.options import EXIT_BAD_INPUT, EXIT_FAILS, as_of_opt, engine_opt, handle_errors, layer_options
 from zoning.engine import Engine
 from zoning.units import load_units, load_zones
 
@@ -153,3 +154,36 @@ def _relative(path: str) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
         return path
+
+
+@rules.command("test")
+@click.argument("paths", nargs=-1, type=click.Path())
+@layer_options
+@click.option("-v", "--verbose", is_flag=True, help="List passing tests too.")
+@handle_errors
+def test_(paths, units, zones, rules, io_engine, verbose):
+    """Run the rule tests (*.tests.yaml) under PATHS against the lists.
+
+    PATHS default to the rule directories (--rules, or the sample lists); the
+    lists default to PATHS. Exit 0 when every test passes, 3 when one fails.
+    """
+    from zoning.ruletests import load_tests, run_tests
+
+    rule_paths = list(rules) or list(paths) or [sample.rules_dir()]
+    tests = load_tests(list(paths) or rule_paths)
+    if not tests:
+        raise click.UsageError(f"no rule tests (*.tests.yaml) found in {', '.join(map(str, paths or rule_paths))}")
+    base = Engine.load(units, rule_paths, zones, engine=io_engine)
+    outcomes = run_tests(tests, functools.lru_cache(base.on))
+    console = Console(soft_wrap=True, highlight=False)
+    for o in outcomes:
+        if o.passed and not verbose:
+            continue
+        label = Text("PASS ", style="green") if o.passed else Text("FAIL ", style="bold red")
+        console.print(label.append(f"{_relative(o.location)}  {o.test.name}"))
+        for line in ([o.error] if o.error else o.differences):
+            console.print(Text(f"    {line}"))
+    failed = sum(not o.passed for o in outcomes)
+    console.print(f"{len(outcomes) - failed} passed, {failed} failed ({len(outcomes)} rule tests)")
+    if failed:
+        sys.exit(EXIT_FAILS)
