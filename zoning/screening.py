@@ -105,15 +105,9 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
         raise InputError(f"output {output} is the input registry; write the results to another file")
     if target in {Path(p).resolve() for p in engine.sources}:
         raise InputError(f"output {output} is one of the engine's unit, zone or rule files; write elsewhere")
-    registry = open_registry(source, encoding=encoding, sheet=sheet, layer=layer, engine=io_engine,
-                             chunk_size=chunk_size)
-    colmap = recognise_columns(registry.headers, columns)
-    if not registry.is_vector and "wkt" not in colmap.columns and not {"lon", "lat"} <= set(colmap.columns):
-        lacking = [f for f in ("lon", "lat") if f not in colmap.columns]
-        where = f" (sheet {registry.sheet!r} of {', '.join(registry.sheets)}: --sheet to choose)" \
-            if len(registry.sheets) > 1 else ""
-        raise InputError(f"{Path(source).name}{where}: no {' or '.join(lacking)} column found among "
-                         f"{', '.join(registry.headers)}; name it with --col {lacking[0]}=HEADER")
+    reader = ProjectReader(source, columns=columns, crs=crs, encoding=encoding, sheet=sheet, layer=layer,
+                           io_engine=io_engine, chunk_size=chunk_size)
+    registry, colmap = reader.registry, reader.colmap
     summary = Summary(str(source), str(output), columns=colmap.describe(location_from_geometry=registry.is_vector),
                       encoding=registry.encoding)
     summary.notes = registry.skipped  # filled in as reading proceeds
@@ -128,8 +122,6 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
         clashing = [k for k, v in renamed.items() if k != v]
         summary.notes.append(f"the input already has column(s) {', '.join(clashing)}; results are in "
                              f"{', '.join(renamed[c] for c in clashing)}")
-    source = parse_crs(crs) if crs else registry.source
-    conversion_notes: dict[str, int] = {}
     add_wkt = registry.is_vector and fmt not in GEO_FORMATS
     if web and fmt not in GEO_FORMATS and not add_wkt:
         raise InputError(f"--output-crs {web}: a .{fmt} output of a table keeps its own coordinate columns and "
@@ -149,20 +141,14 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
         try:
             if progress is not None:
                 progress(0, registry.total)
-            chunks = registry.chunks()
+            chunks = reader.chunks()
             while True:
                 started = time.perf_counter()
                 item = next(chunks, None)
-                if item is None:
-                    timings["read"] += time.perf_counter() - started
-                    break
-                raw, geometry, numbers = item
-                projects, problems = projects_from(raw, colmap, geometry=geometry, source=source,
-                                                   notes=conversion_notes)
-                projects, more = normalise(projects, errors="collect", labels=colmap.columns)
-                problems.merge(more)
-                scale_attributes(projects, colmap)
                 timings["read"] += time.perf_counter() - started
+                if item is None:
+                    break
+                raw, projects, problems, numbers = item
                 results = engine.result_columns(projects, problems, timings=timings, min_overlap=min_overlap,
                                                 explain=explain)
                 out = pd.concat([raw, results.rename(columns=renamed)], axis=1)
@@ -182,10 +168,7 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
             timings["write"] += time.perf_counter() - started
             if web:
                 summary.notes.append(f"geometries written in {web.upper()} for web maps, not CGCS2000")
-            if source is not None:
-                summary.notes += [f"{source.label}: {note} ({count:,} rows)"
-                                  for note, count in conversion_notes.items()]
-                summary.notes += list(source.caveats) if summary.rows else []
+            summary.notes += reader.notes(summary.rows)
             for old, new in getattr(writer, "renamed", {}).items():
                 summary.notes.append(f"column {old!r} is named {new!r} in the output ({fmt} column names "
                                      "are case-insensitive and 'fid' is reserved)")
@@ -193,3 +176,39 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
             writer.abort()
             raise
     return summary
+
+
+class ProjectReader:
+    """A registry opened for evaluation: its columns recognised, read chunk by chunk into
+    normalised projects (see :func:`screen`'s parameters)."""
+
+    def __init__(self, source, *, columns: dict[str, str] | None = None, crs=None, encoding: str | None = None,
+                 sheet=None, layer=None, io_engine: str = DEFAULT_ENGINE, chunk_size: int = DEFAULT_CHUNK):
+        self.registry = registry = open_registry(source, encoding=encoding, sheet=sheet, layer=layer,
+                                                 engine=io_engine, chunk_size=chunk_size)
+        self.colmap = colmap = recognise_columns(registry.headers, columns)
+        if not registry.is_vector and "wkt" not in colmap.columns and not {"lon", "lat"} <= set(colmap.columns):
+            lacking = [f for f in ("lon", "lat") if f not in colmap.columns]
+            where = f" (sheet {registry.sheet!r} of {', '.join(registry.sheets)}: --sheet to choose)" \
+                if len(registry.sheets) > 1 else ""
+            raise InputError(f"{Path(source).name}{where}: no {' or '.join(lacking)} column found among "
+                             f"{', '.join(registry.headers)}; name it with --col {lacking[0]}=HEADER")
+        self.source = parse_crs(crs) if crs else registry.source
+        self.conversion_notes: dict[str, int] = {}
+
+    def chunks(self):
+        """``(raw rows, normalised projects, row problems, row numbers)`` per chunk."""
+        for raw, geometry, numbers in self.registry.chunks():
+            projects, problems = projects_from(raw, self.colmap, geometry=geometry, source=self.source,
+                                               notes=self.conversion_notes)
+            projects, more = normalise(projects, errors="collect", labels=self.colmap.columns)
+            problems.merge(more)
+            scale_attributes(projects, self.colmap)
+            yield raw, projects, problems, numbers
+
+    def notes(self, rows: int) -> list[str]:
+        """Coordinate conversion notes with their row counts, and the CRS's caveats."""
+        if self.source is None:
+            return []
+        return [f"{self.source.label}: {note} ({count:,} rows)" for note, count in self.conversion_notes.items()] \
+            + (list(self.source.caveats) if rows else [])
