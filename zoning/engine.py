@@ -139,7 +139,7 @@ class Engine:
     def check_frame(self, frame: gpd.GeoDataFrame, names=None, min_overlap=None, explain=False) -> list[Result]:
         """Full :class:`Result` objects for each row of a (small) frame."""
         projects = normalise(frame)
-        ev = evaluate(projects, self.units, self.zones, self.rules, min_overlap=_min_overlap(min_overlap),
+        ev = evaluate(projects, self.units, self.zones, self.rules, min_overlap=MinOverlap.coerce(min_overlap),
                       explain=explain)
         inputs = [_project_dict(projects, i, (names or [None] * len(projects))[i])
                   for i in range(len(projects))]
@@ -190,7 +190,7 @@ class Engine:
         good = ~problems.bad
         subset = projects[good].reset_index(drop=True) if not good.all() else projects.reset_index(drop=True)
         ev = evaluate(subset, self.units, self.zones, self.rules, detail=False, timings=timings,
-                      min_overlap=_min_overlap(min_overlap), explain=explain)
+                      min_overlap=MinOverlap.coerce(min_overlap), explain=explain)
         summary = summary_columns(ev, self.units, self.rules, timings=timings)
         result = {}
         for column in RESULT_COLUMNS[:-1]:
@@ -202,12 +202,6 @@ class Engine:
             result["explain"] = np.full(len(projects), "", dtype=object)
             result["explain"][good] = explain_column(ev, subset, self.zones, self.rules)
         return pd.DataFrame({k: pd.Series(v, index=projects.index, dtype=object) for k, v in result.items()})
-
-
-def _min_overlap(value) -> MinOverlap | None:
-    if value is None or isinstance(value, MinOverlap):
-        return value or None
-    return MinOverlap.parse([value] if isinstance(value, str) else value) or None
 
 
 def _project_dict(projects: gpd.GeoDataFrame, i: int, name) -> dict:

@@ -566,6 +566,13 @@ class MinOverlap:
             found[kind] = amount
         return cls(**found)
 
+    @classmethod
+    def coerce(cls, value) -> MinOverlap | None:
+        """A MinOverlap, texts (``"1%"`` or ``["100m2", "1%"]``) or None; None when no threshold is set."""
+        if value is None or isinstance(value, MinOverlap):
+            return value or None
+        return cls.parse([value] if isinstance(value, str) else value) or None
+
     def __bool__(self) -> bool:
         return any(v is not None for v in (self.area_m2, self.length_m, self.share))
 

@@ -19,7 +19,17 @@ from rich.console import Console
 from rich.text import Text
 
 from zoning import sample
-from zoning.cli.options import EXIT_BAD_INPUT, EXIT_FAILS, as_of_opt, engine_opt, handle_errors, layer_options
+from zoning.cli.options import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILS,
+    as_of_opt,
+    crs_opt,
+    engine_opt,
+    handle_errors,
+    key_values,
+    layer_options,
+    min_overlap_opt,
+)
 from zoning.engine import Engine
 from zoning.units import load_units, load_zones
 
@@ -187,3 +197,81 @@ def test_(paths, units, zones, rules, io_engine, verbose):
     console.print(f"{len(outcomes) - failed} passed, {failed} failed ({len(outcomes)} rule tests)")
     if failed:
         sys.exit(EXIT_FAILS)
+
+
+@rules.command()
+@click.argument("old", type=click.Path(exists=True))
+@click.argument("new", type=click.Path(exists=True))
+@click.option("--registry", required=True, type=click.Path(dir_okay=False),
+              help="Projects to compare on (any registry 'zoning screen' reads).")
+@click.option("--units", type=click.Path(dir_okay=False), help="Unit layer. Default: the bundled sample.")
+@click.option("--zones", type=click.Path(dir_okay=False), help="Overlay zones. Default: the sample's, without --units.")
+@engine_opt
+@as_of_opt
+@click.option("--col", "cols", multiple=True, metavar="FIELD=HEADER", help="As for 'zoning screen'.")
+@crs_opt
+@min_overlap_opt
+@click.option("--encoding", help="CSV encoding (default: detected).")
+@click.option("--sheet", help="Excel sheet name or 1-based number.")
+@click.option("--layer", help="Layer of a multi-layer GeoPackage.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Also write the changed projects to a .csv (UTF-8 with BOM, opens in Excel) or .json file.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@handle_errors
+def diff(old, new, registry, units, zones, io_engine, as_of, cols, crs, min_overlap, encoding, sheet, layer,
+         output, fmt):
+    """Projects in REGISTRY whose result changes from the rules OLD to the rules NEW.
+
+    OLD and NEW are rule files or directories. A project changes when its
+    verdict or its worst case (the verdict once missing inputs are given)
+    differs. For each: both results, and the prohibit/restrict citations added
+    and removed (the clauses responsible). Also lists the clauses added,
+    removed or edited.
+    """
+    from zoning.rulediff import diff_rules
+
+    engines = [Engine.load(units, [path], zones, engine=io_engine, as_of=as_of) for path in (old, new)]
+    result = diff_rules(*engines, registry, min_overlap=list(min_overlap) or None, columns=key_values(cols, "--col"),
+                        crs=crs, encoding=encoding, sheet=sheet, layer=layer, io_engine=io_engine)
+    changes = result.changes
+    if output:
+        _write_changes(changes, output)
+    if fmt == "json":
+        click.echo(json.dumps({"rows": result.rows, "errors": result.errors, "changed": len(changes),
+                               "clauses": [dict(zip(("change", "clause", "detail"), c)) for c in result.clauses],
+                               "projects": changes.to_dict(orient="records"), "notes": result.notes},
+                              ensure_ascii=False, indent=2, default=int))
+        return
+    console = Console(soft_wrap=True, highlight=False)
+    console.print(Text("Rule changes", style="bold"))
+    for change, ref, detail in result.clauses or [("", "(none in the lists in force)", "")]:
+        console.print(f"  {change:<8} {ref}  {detail}")
+    for note in result.notes:
+        console.print(f"Note: {note}")
+    console.print(Text(f"\n{len(changes):,} of {result.rows:,} projects change verdict or worst case", style="bold")
+                  + Text(f" ({result.errors:,} rows with input errors not compared; 'zoning screen' lists them)"
+                         if result.errors else ""))
+    for row in changes.itertuples(index=False):
+        label = " ".join(x for x in (str(row.id), str(row.name)) if x and x != "nan")
+        console.print(Text(f"  row {row.row} {label}: ").append(_result(row.old_verdict, row.old_worst_case))
+                      .append(" → ").append(_result(row.new_verdict, row.new_worst_case), style="bold"))
+        for sign, texts in (("+", row.added), ("-", row.removed)):
+            for text in filter(None, texts.split("; ")):
+                console.print(Text(f"      {sign} {text}", style="green" if sign == "+" else "red"))
+
+
+def _result(verdict: str, worst: str) -> str:
+    return verdict if worst in (verdict, "not_covered") else f"{verdict} (may be {worst})"
+
+
+def _write_changes(changes, output: str) -> None:
+    from zoning.io import atomic_path
+
+    suffix = Path(output).suffix.lower()
+    if suffix not in (".csv", ".json"):
+        raise click.BadParameter("write .csv or .json", param_hint="--output")
+    with atomic_path(output) as tmp:
+        if suffix == ".csv":
+            changes.to_csv(tmp, index=False, encoding="utf-8-sig")
+        else:
+            Path(tmp).write_text(changes.to_json(orient="records", force_ascii=False, indent=2), encoding="utf-8")
