@@ -607,7 +607,7 @@ def test_valid_within_distance_loads_and_compiles(tmp_path):
     cond = compile_node(lst.clauses[0].conditions)
     assert cond == WithinDistance((), ("river",), 1000.0)
     lst = load_list(write_list(tmp_path, "        zones: [R1, P1]\n        distance_m: 250.5\n"))
-    assert compile_node(lst.clauses[0].conditions) == WithinDistance(("R1", "P1"), (), 250.5)
+    assert compile_node(lst.clauses[0].conditions) == WithinDistance(("P1", "R1"), (), 250.5)
 
 
 def test_not_within_distance_loads(tmp_path):

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -53,28 +55,32 @@ class _Strict(BaseModel):
 
 # ---- condition nodes -------------------------------------------------------
 
-class IndustryNode(_Strict):
-    industry: list[str] = Field(min_length=1)
+def _industry_code(code):
+    try:
+        return industry_table().normalise(code)
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
 
-    @field_validator("industry")
-    @classmethod
-    def _codes(cls, codes):
-        try:
-            return [industry_table().normalise(c) for c in codes]
-        except InputError as exc:
-            raise ValueError(str(exc)) from None
+
+def _project_type(value):
+    if value not in PROJECT_TYPES:
+        close = difflib.get_close_matches(str(value), PROJECT_TYPES, n=1)
+        raise ValueError(f"unknown project type {value!r} (" + (f"did you mean {close[0]!r}? " if close else "")
+                         + f"use {', '.join(PROJECT_TYPES)})")
+    return value
+
+
+# validated item by item, so that an error points at the item's line
+IndustryCode = Annotated[str, AfterValidator(_industry_code)]
+ProjectType = Annotated[str, AfterValidator(_project_type)]
+
+
+class IndustryNode(_Strict):
+    industry: list[IndustryCode] = Field(min_length=1)
 
 
 class TypeNode(_Strict):
-    type: list[str] = Field(min_length=1)
-
-    @field_validator("type")
-    @classmethod
-    def _types(cls, types):
-        for t in types:
-            if t not in PROJECT_TYPES:
-                raise ValueError(f"unknown project type {t!r} (use {', '.join(PROJECT_TYPES)})")
-        return types
+    type: list[ProjectType] = Field(min_length=1)
 
 
 class CompareNode(_Strict):
@@ -90,7 +96,9 @@ class CompareNode(_Strict):
     @classmethod
     def _attr(cls, name):
         if name not in ATTRIBUTES:
-            raise ValueError(f"unknown attribute {name!r} (known: {', '.join(ATTRIBUTES)})")
+            close = difflib.get_close_matches(name, ATTRIBUTES, n=1, cutoff=0.5)
+            raise ValueError(f"unknown attribute {name!r} (" + (f"did you mean {close[0]!r}? " if close else "")
+                             + f"known: {', '.join(ATTRIBUTES)})")
         return name
 
     @model_validator(mode="after")
@@ -175,7 +183,8 @@ def compile_node(node: Node | list[Node] | None) -> Condition:
         return Compare(node.attr, node.tests())
     if isinstance(node, WithinDistanceNode):
         spec = node.within_distance
-        return WithinDistance(tuple(spec.zones), tuple(spec.zone_kinds), float(spec.distance_m))
+        # sorted: the same selection written in another order is the same condition
+        return WithinDistance(tuple(sorted(spec.zones)), tuple(sorted(spec.zone_kinds)), float(spec.distance_m))
     if isinstance(node, AllNode):
         return All(tuple(compile_node(n) for n in node.all))
     if isinstance(node, AnyNode):
@@ -215,7 +224,7 @@ class Scope(_Strict):
     @field_validator("admin", mode="before")
     @classmethod
     def _admin(cls, codes):
-        codes = [str(c) for c in codes]
+        codes = [str(c) for c in ([codes] if isinstance(codes, (str, int)) else codes)]
         for c in codes:
             if not (c.isdigit() and len(c) in (2, 4, 6)):
                 raise ValueError(f"admin code {c!r} must be 2, 4 or 6 digits (GB/T 2260)")
@@ -240,24 +249,28 @@ class AccessList(_Strict):
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, value):
+        if isinstance(value, bool) or not isinstance(value, (str, int, float, dt.date)) or str(value).strip() == "":
+            raise ValueError("give the version as text, e.g. \"2024.1\"")
         return str(value)
 
     @model_validator(mode="after")
     def _check(self):
+        problems = []  # all of them, "; "-separated: parse_list reports each with its line
         if self.effective_to is not None and self.effective_to < self.effective_from:
-            raise ValueError("effective_to is before effective_from")
-        seen = set()
-        for clause in self.clauses:
-            if clause.id in seen:
-                raise ValueError(f"clause {clause.id}, field id: duplicate clause id {clause.id!r}")
-            seen.add(clause.id)
+            problems.append("effective_to is before effective_from")
+        first: dict[str, int] = {}
+        for n, clause in enumerate(self.clauses, 1):
+            if clause.id in first:
+                problems.append(f"clause {clause.id}, field id: duplicate clause id {clause.id!r} "
+                                f"(clauses {first[clause.id]} and {n})")
+            first.setdefault(clause.id, n)
             src = self.source_of(clause)
             lacking = [f for f in ("document", "issuer", "date", "article") if getattr(src, f) is None]
             if lacking:
-                raise ValueError(
-                    f"clause {clause.id}, field source: missing {', '.join(lacking)} "
-                    "(give it on the clause or in the list's source)"
-                )
+                problems.append(f"clause {clause.id}, field source: missing {', '.join(lacking)} "
+                                "(give it on the clause or in the list's source)")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def source_of(self, clause: Clause) -> Source:
@@ -329,11 +342,19 @@ def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None) or str(exc)
+        context, opened = getattr(exc, "context", None) or "", getattr(exc, "context_mark", None)
+        if opened is not None and ("quoted scalar" in context or "flow" in context):
+            # an unclosed quote or bracket: point where it opens, not at the end of the file
+            problem = f"{problem} {context} that starts on line {opened.line + 1} (not closed)"
+            mark = opened
         raise FileError(Finding("error", str(path), mark.line + 1 if mark else None, "",
-                                f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
+                                f"not valid YAML: {problem}",
                                 "check indentation, and quote text that contains ': ' or starts with a special "
-                                "character; tabs are not allowed")) from None
+                                "character; close every quote and bracket; tabs are not allowed")) from None
+    except ValueError as exc:  # a well-formed value PyYAML cannot build, e.g. the date 2021-02-30
+        raise FileError(Finding("error", str(path), _unbuildable_line(node), "", f"not a valid value: {exc}",
+                                "write dates as real calendar dates, YYYY-MM-DD")) from None
     finally:
         loader.dispose()
     lines: dict[tuple, int] = {}
@@ -345,6 +366,11 @@ def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 name = k.value if isinstance(k, yaml.ScalarNode) else str(k)
+                if (*key, name) in lines:
+                    raise FileError(Finding(
+                        "error", str(path), k.start_mark.line + 1, "", f"{name!r} appears twice in one mapping "
+                        f"(also on line {lines[(*key, name)]}); only the last would count",
+                        "delete one of them"))
                 lines[(*key, name)] = k.start_mark.line + 1
                 visit(v, (*key, name), seen)
         elif isinstance(node, yaml.SequenceNode):
@@ -355,6 +381,26 @@ def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
     if node is not None:
         visit(node, (), frozenset())
     return data, lines
+
+
+def _unbuildable_line(node) -> int | None:
+    """Line of the first scalar under ``node`` that PyYAML recognises but cannot build."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, yaml.ScalarNode):
+            probe = yaml.SafeLoader("")
+            try:
+                probe.construct_object(n, deep=True)
+            except ValueError:
+                return n.start_mark.line + 1
+            finally:
+                probe.dispose()
+        elif isinstance(n, yaml.MappingNode):
+            stack += [v for pair in reversed(n.value) for v in reversed(pair)]
+        elif isinstance(n, yaml.SequenceNode):
+            stack += list(reversed(n.value))
+    return None
 
 
 def line_of(lines: dict[tuple, int], loc) -> int | None:
@@ -405,14 +451,21 @@ def _schema_findings(path: Path, data: dict, lines: dict, exc: ValidationError) 
               if not (e["type"] == "list_type" and _is_union_tag(e["loc"][-1])
                       and tuple(e["loc"][:-1]) in node_errors)]
     clauses = data.get("clauses") if isinstance(data.get("clauses"), list) else []
+    expanded = []  # list-level checks report several problems in one message
     for err in errors:
+        if err["loc"]:
+            expanded.append(err)
+        else:
+            expanded += [{**err, "msg": part} for part in err["msg"].removeprefix("Value error, ").split("; ")]
+    for err in expanded:
         loc = [p for p in err["loc"] if not _is_union_tag(p)]
         msg = err["msg"].removeprefix("Value error, ")
         if not loc and msg.startswith("clause "):  # a list-level check naming a clause
             where, msg = msg.split(": ", 1)
             cid, _, field = where.removeprefix("clause ").partition(", field ")
-            index = max((i for i, c in enumerate(clauses) if isinstance(c, dict) and str(c.get("id")) == cid),
-                        default=None)
+            at = re.search(r"\(clauses \d+ and (\d+)\)", msg)
+            index = int(at[1]) - 1 if at else next(
+                (i for i, c in enumerate(clauses) if isinstance(c, dict) and str(c.get("id")) == cid), None)
             loc = ["clauses", index, field] if index is not None else []
         elif not loc and msg.startswith("effective_to"):
             loc = ["effective_to"]
@@ -454,12 +507,19 @@ def _hint(err: dict, names: list[str]) -> str:
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "bool_parsing", "bool_type"):
         return "give a number" if "bool" not in kind else "write true or false"
     if kind in ("too_short", "list_type"):
-        return "give a YAML list with at least one item, e.g. [C2614]"
+        if field == "clauses":
+            return "give the list's clauses, at least one (see README, Rule-file reference)"
+        return "give a YAML list with at least one item, e.g. [C2614]" if field == "industry" else \
+            "give a YAML list with at least one item, e.g. [a, b]"
     if kind == "string_pattern_mismatch":
         return "use letters, digits, '.', '_' or '-', starting with a letter or digit"
     if kind.startswith("string"):
         return "write it as text"
     message = err["msg"]
+    if "did you mean" in message:
+        return "use the suggested value"
+    if "version" in names:
+        return 'write the version as text, e.g. version: "2024.1"'
     if "industry code" in message:
         return "use a GB/T 4754-2017 code (letter optional); the nearest valid codes are listed"
     if "duplicate clause id" in message:
