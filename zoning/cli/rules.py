@@ -275,3 +275,56 @@ def _write_changes(changes, output: str) -> None:
             changes.to_csv(tmp, index=False, encoding="utf-8-sig")
         else:
             Path(tmp).write_text(changes.to_json(orient="records", force_ascii=False, indent=2), encoding="utf-8")
+
+
+@rules.command("import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory for the YAML drafts (one <unit code>.yaml per unit).")
+@click.option("--issuer", required=True, help="Who issued the lists (cited as the source), e.g. 保定市生态环境局.")
+@click.option("--date", "date_", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Publication date of the lists (cited as the source).")
+@click.option("--effective-from", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Date the lists take effect. Default: --date.")
+@click.option("--version", "version_", default="1", show_default=True, help="Version to give the lists.")
+@click.option("--document", help="Source document to cite. Default: the file's name.")
+@click.option("--sheet", help="Excel sheet name (default: the first).")
+@click.option("--units", type=click.Path(dir_okay=False),
+              help="Unit layer to validate an Excel import against (a layer SOURCE is its own).")
+@engine_opt
+@click.option("--overwrite", is_flag=True, help="Replace drafts already in the directory.")
+@handle_errors
+def import_(source, out_dir, issuer, date_, effective_from, version_, document, sheet, units, io_engine, overwrite):
+    """Draft YAML lists from SOURCE: a unit layer's four text fields, or a province's Excel list.
+
+    SOURCE is a unit layer (GeoPackage, Shapefile, GeoJSON with the national
+    fields KJBJYS, PWWPFGK, HJFXFK, ZYKFXLYQ) or an .xlsx table with one row
+    per unit (环境管控单元编码, 名称, and one column per dimension: 空间布局约束,
+    污染物排放管控, 环境风险防控, 资源利用效率). Each numbered item becomes a
+    review-only clause keeping its text; effects and GB/T 4754 industry codes
+    are proposed in comments for an engineer to confirm. The drafts are then
+    validated.
+    """
+    from zoning.importing import read_excel_lists, read_layer_lists, write_drafts
+    from zoning.validation import validate as run_validation
+
+    is_excel = Path(source).suffix.lower() in (".xlsx", ".xlsm")
+    frame = read_excel_lists(source, sheet=sheet) if is_excel else read_layer_lists(source, io_engine=io_engine)
+    drafts = write_drafts(frame, out_dir, source_name=document or Path(source).name, issuer=issuer,
+                          date=date_.date(), effective_from=effective_from.date() if effective_from else None,
+                          version=version_, overwrite=overwrite)
+    console = Console(soft_wrap=True, highlight=False)
+    console.print(f"{len(drafts)} list(s) written to {out_dir}: {sum(d.clauses for d in drafts)} review-only "
+                  f"clause(s), {sum(d.proposed for d in drafts)} with proposed industry codes")
+    if not drafts:
+        return
+    layer = units or (None if is_excel else source)
+    findings, _ = run_validation([out_dir], load_units(layer, engine=io_engine) if layer else None,
+                                 units_source=str(layer or "unit layer"))
+    errors = [f for f in findings if f.severity == "error"]
+    for f in errors:
+        console.print(f"{f.location}: error: {f.where + ': ' if f.where else ''}{f.message}")
+    console.print(f"Validated: {len(errors)} error(s). Next: review the drafts, then "
+                  f"'zoning rules validate {out_dir}'.")
+    if errors:
+        sys.exit(EXIT_BAD_INPUT)
