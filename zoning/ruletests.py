@@ -177,7 +177,7 @@ def compare(expect: Expectation, result) -> list[str]:
     statuses = expect.cited if isinstance(expect.cited, dict) else dict.fromkeys(expect.cited)
     for ref, status in statuses.items():
         if ref not in cited:
-            diff.append(f"not cited: {ref} (expected {'it' if status is None else status})")
+            diff.append(f"not cited: {ref} (expected {'to be cited' if status is None else status})")
         elif status is not None and status not in cited[ref]:
             diff.append(f"cited as {'/'.join(sorted(cited[ref]))}: {ref} (expected {status})")
     for ref in expect.not_cited:
