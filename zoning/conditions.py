@@ -189,7 +189,7 @@ class Compare(Condition):
         if ATTRIBUTES[self.attr].flag:  # stored as 1.0/0.0
             return " and ".join(f"{self.attr} {OPERATOR_SYMBOLS[op]} {'true' if v else 'false'}"
                                 for op, v in self.tests)
-        parts = [f"{self.attr} {OPERATOR_SYMBOLS[op]} {_fmt(v)}" for op, v in self.tests]
+        parts = [f"{self.attr} {OPERATOR_SYMBOLS[op]} {number_text(v)}" for op, v in self.tests]
         return " and ".join(parts)
 
 
@@ -218,7 +218,7 @@ class WithinDistance(Condition):
 
     def describe(self):
         named = ", ".join([*self.zones, *(f"kind {k}" for k in self.zone_kinds)])
-        return f"within {self.distance:g} m of zone {named}"
+        return f"within {number_text(self.distance)} m of zone {named}"
 
 
 @dataclass(frozen=True)
@@ -283,8 +283,11 @@ def applies(conditions: Condition, unless: Condition | None, cols: ProjectColumn
     return All((conditions, Not(unless))).evaluate(cols)
 
 
-def _fmt(value: float) -> str:
-    return f"{value:g}"
+def number_text(value: float) -> str:
+    """A threshold or value as written: every digit kept (1234567, not 1.23457e+06), no trailing zeros."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.15g}"
 
 
 def walk(condition: Condition | None):

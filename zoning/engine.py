@@ -49,7 +49,7 @@ class Engine:
         if not self.lists:
             start = min(lst.effective_from for lst in self.all_lists) if self.all_lists else None
             raise DataError(f"no access list is in force on {self.as_of}" +
-                            (f" (the earliest loaded takes effect on {start}); choose a later --as-of" if start
+                            (f" (the earliest loaded takes effect on {start}); choose a later date" if start
                              else ""))
         self.unit_source = unit_source
         self.rules = compile_rules(self.lists, units, self.zones, unit_source=unit_source)
@@ -200,7 +200,7 @@ class Engine:
         result["error"] = problems.message
         if explain:
             result["explain"] = np.full(len(projects), "", dtype=object)
-            result["explain"][good] = explain_column(ev, subset, self.zones, self.rules)
+            result["explain"][good] = explain_column(ev, subset, self.units, self.zones, self.rules)
         return pd.DataFrame({k: pd.Series(v, index=projects.index, dtype=object) for k, v in result.items()})
 
 

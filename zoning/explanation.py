@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from zoning.conditions import All, Always, Any, Compare, IndustryIn, Not, TypeIn, WithinDistance
+from zoning.conditions import All, Always, Any, Compare, IndustryIn, Not, TypeIn, WithinDistance, number_text
 from zoning.evaluation import Columns, Evaluation
 from zoning.industries import table as industry_table
 from zoning.projects import ATTRIBUTES
@@ -91,7 +91,7 @@ class _Values:
         if isinstance(node, Compare):
             spec = ATTRIBUTES[node.attr]
             v = p[node.attr].to_numpy(dtype=float)
-            text = pd.Series(v).map(lambda x: "true" if spec.flag and x else "false" if spec.flag else f"{x:g}")
+            text = pd.Series(v).map(lambda x: "true" if spec.flag and x else "false" if spec.flag else number_text(x))
             unit = f" {spec.unit}" if spec.unit and not spec.flag else ""
             return np.where(np.isnan(v), "not given", (text + unit).to_numpy(dtype=object)).astype(object)
         if isinstance(node, WithinDistance):
@@ -99,7 +99,7 @@ class _Values:
             distance, zone = self.proximity.measure(node.key, everyone)
             names = self.zones["zone_id"].to_numpy(dtype=object)
             near = zone >= 0
-            text = np.full(len(p), f"none within {node.distance:g} m", dtype=object)
+            text = np.full(len(p), f"none within {number_text(node.distance)} m", dtype=object)
             text[near] = (pd.Series(distance[near]).map(lambda d: f"{d:,.1f} m to ").to_numpy(dtype=object)
                           + names[zone[near]])
             site = p.geometry.to_numpy()
@@ -145,16 +145,20 @@ def _label(node) -> str:
     return node.describe()
 
 
-def explain_column(ev: Evaluation, projects, zones, rules) -> np.ndarray:
-    """Per project, one line: ``list/clause=outcome (leaf: value ✓|✗|?; …)`` for each clause, joined by " | "."""
+def explain_column(ev: Evaluation, projects, units, zones, rules) -> np.ndarray:
+    """Per project, one line: ``list/clause=outcome (leaf: value ✓|✗|?; …)`` for each clause, joined by " | "
+    (prefixed ``UNIT: `` when the site lies in several units)."""
     rows = ev.considered
     n = len(projects)
     text = np.full(len(rows), "", dtype=object)
     labels = (rules.clauses["list"] + "/" + rules.clauses["clause"]).to_numpy(dtype=object)
     clause = rows["clause"].to_numpy()
     outcome = rows["outcome"].to_numpy()
+    # a site in several units: say which unit each clause was considered in
+    several = np.bincount(ev.pairs["project"].to_numpy(), minlength=n)[rows["project"].to_numpy()] > 1
+    in_unit = np.where(several, units["code"].to_numpy(dtype=object)[rows["unit"].to_numpy()] + ": ", "")
     for group, nodes in node_truths(ev, projects, zones, rules):
-        parts = labels[clause[group]] + "=" + OUTCOME[outcome[group]]
+        parts = in_unit[group] + labels[clause[group]] + "=" + OUTCOME[outcome[group]]
         leaves = [(part, node, code, value) for part, _, node, code, value in nodes if value is not None]
         for i, (part, node, code, value) in enumerate(leaves):
             prefix = " (" if i == 0 else "; "

@@ -136,7 +136,12 @@ def run_tests(tests, engine_for) -> list[Outcome]:
     outcomes = []
     for test, path, line in tests:
         outcome = Outcome(test, path, line)
-        engine = engine_for(test.as_of)
+        try:
+            engine = engine_for(test.as_of)
+        except ZoningError as exc:  # e.g. no list in force on the test's date
+            outcome.error = f"as_of {test.as_of}: {exc}"
+            outcomes.append(outcome)
+            continue
         known = {f"{lst.id}/{c.id}" for lst in engine.all_lists for c in lst.clauses} | set(
             engine.rules.clauses["list"] + "/" + engine.rules.clauses["clause"])  # with the unit layer's text
         unknown = [ref for ref in test.expect.references() if ref not in known]

@@ -180,6 +180,8 @@ def test_(paths, units, zones, rules, io_engine, verbose):
     from zoning.ruletests import load_tests, run_tests
 
     rule_paths = list(rules) or list(paths) or [sample.rules_dir()]
+    if not rules and paths and not any(Path(p).is_dir() for p in paths):
+        raise click.UsageError("PATHS are rule-test files: give the lists they test with --rules DIR")
     tests = load_tests(list(paths) or rule_paths)
     if not tests:
         raise click.UsageError(f"no rule tests (*.tests.yaml) found in {', '.join(map(str, paths or rule_paths))}")
