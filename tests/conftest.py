@@ -7,8 +7,10 @@ import datetime as dt
 import geopandas as gpd
 import pytest
 import shapely
+from click.testing import CliRunner
 
 from zoning import Engine
+from zoning.cli import main
 from zoning.crs import GEOGRAPHIC
 from zoning.lists import AccessList
 
@@ -48,3 +50,13 @@ def two_units():
 @pytest.fixture(scope="session")
 def sample_engine():
     return Engine.load()
+
+
+def run(args, *, expect=None):
+    """Run the CLI; a user-facing failure must be a SystemExit, never an uncaught exception."""
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    if expect is not None:
+        assert result.exit_code == expect, (result.exit_code, result.output)
+    return result

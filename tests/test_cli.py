@@ -10,10 +10,9 @@ import json
 
 import pytest
 import shapely
-from click.testing import CliRunner
 
+from tests.conftest import run
 from zoning import Engine
-from zoning.cli import main
 
 EXAMPLE = ["check", "--lon", "115.97", "--lat", "38.93", "--industry", "C2614", "--type", "new",
            "--emission", "VOCs=12.5", "--emission", "NOx=3"]
@@ -32,16 +31,6 @@ def general_point(sample_units):
     unit = sample_units[sample_units["type"] == 3].iloc[0]
     p = unit.geometry.representative_point()
     return unit["code"], p.x, p.y
-
-
-def run(args, *, expect=None):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    # a user-facing failure is a SystemExit, never an uncaught exception
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    if expect is not None:
-        assert result.exit_code == expect, (result.exit_code, result.output)
-    return result
 
 
 def check_at(lon, lat, *extra, expect=None):

@@ -19,13 +19,11 @@ import pandas as pd
 import pytest
 import shapely
 import yaml
-from click.testing import CliRunner
 
 import zoning
-from tests.conftest import TWO_UNITS, make_list, make_units
+from tests.conftest import TWO_UNITS, make_list, make_units, run
 from zoning import DataError, Engine, InputError, sample
 from zoning.catalogue import unit_catalogue
-from zoning.cli import main
 from zoning.crs import GEOGRAPHIC
 
 GENERAL, PRIORITY = TWO_UNITS[0][0], TWO_UNITS[1][0]  # west (type 3) and east (type 1) of lon 116.0
@@ -36,16 +34,6 @@ PAPER_MILL = ["--lon", "115.3075", "--lat", "38.9457", "--industry", "C2221", "-
 
 
 # ---- helpers -----------------------------------------------------------------------
-
-def run(args, *, expect=None):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    # a user-facing failure is a SystemExit, never an uncaught exception
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    if expect is not None:
-        assert result.exit_code == expect, (result.exit_code, result.output)
-    return result
-
 
 def clause(cid, effect="prohibit", dimension="spatial_layout", conditions=None, **extra) -> dict:
     out = {"id": cid, "dimension": dimension, "effect": effect}
