@@ -91,9 +91,18 @@ class _Values:
         if isinstance(node, Compare):
             spec = ATTRIBUTES[node.attr]
             v = p[node.attr].to_numpy(dtype=float)
-            text = pd.Series(v).map(lambda x: "true" if spec.flag and x else "false" if spec.flag else number_text(x))
-            unit = f" {spec.unit}" if spec.unit and not spec.flag else ""
-            return np.where(np.isnan(v), "not given", (text + unit).to_numpy(dtype=object)).astype(object)
+            known = ~np.isnan(v)
+            text = np.full(len(v), "not given", dtype=object)
+            if spec.flag:
+                text[known] = np.where(v[known] != 0, "true", "false")
+            else:  # as number_text does, on arrays: integers without ".0", others as Python prints them
+                whole = known & (np.mod(v, 1) == 0) & (np.abs(v) < 1e15)
+                text[whole] = v[whole].astype(np.int64).astype(str).astype(object)
+                rest = known & ~whole
+                text[rest] = v[rest].astype(str).astype(object)
+                if spec.unit:
+                    text[known] = text[known] + f" {spec.unit}"
+            return text
         if isinstance(node, WithinDistance):
             everyone = np.arange(len(p))
             distance, zone = self.proximity.measure(node.key, everyone)

@@ -30,6 +30,8 @@ from zoning.verdicts import RESULT_COLUMNS, STRICTNESS
 #: verdict values in a screened output, most serious first
 SCREEN_VERDICTS = ("prohibited", "restricted", "undetermined", "permitted", "not_covered", "error")
 EXAMPLES = 3
+#: rows per chunk with ``explain`` (its text dominates memory)
+EXPLAIN_CHUNK = 50_000
 
 
 @dataclass
@@ -105,6 +107,8 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
         raise InputError(f"output {output} is the input registry; write the results to another file")
     if target in {Path(p).resolve() for p in engine.sources}:
         raise InputError(f"output {output} is one of the engine's unit, zone or rule files; write elsewhere")
+    if explain:  # the audit trail is about 1.5 KB of text per row: keep chunks small to bound memory
+        chunk_size = min(chunk_size, EXPLAIN_CHUNK)
     reader = ProjectReader(source, columns=columns, crs=crs, encoding=encoding, sheet=sheet, layer=layer,
                            io_engine=io_engine, chunk_size=chunk_size)
     registry, colmap = reader.registry, reader.colmap
