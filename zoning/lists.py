@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,9 @@ class CompareNode(_Strict):
     def _has_operator(self):
         if not self.tests():
             raise ValueError(f"comparison on {self.attr!r} needs one of gt, ge, lt, le, eq, ne")
+        for op, value in self.tests():
+            if not math.isfinite(value):
+                raise ValueError(f"comparison on {self.attr!r}: {op} {value} is not a finite number")
         return self
 
     def tests(self) -> tuple[tuple[str, float], ...]:
@@ -249,7 +253,10 @@ class AccessList(_Strict):
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, value):
-        if isinstance(value, bool) or not isinstance(value, (str, int, float, dt.date)) or str(value).strip() == "":
+        if isinstance(value, float):
+            raise ValueError(f"version {value!r} was read as a number (2024.10 would become 2024.1): "
+                             "write it in quotes, e.g. \"2024.10\"")
+        if isinstance(value, bool) or not isinstance(value, (str, int, dt.date)) or str(value).strip() == "":
             raise ValueError("give the version as text, e.g. \"2024.1\"")
         return str(value)
 
@@ -258,6 +265,8 @@ class AccessList(_Strict):
         problems = []  # all of them, "; "-separated: parse_list reports each with its line
         if self.effective_to is not None and self.effective_to < self.effective_from:
             problems.append("effective_to is before effective_from")
+        if self.level == "zone" and not (self.scope.zones or self.scope.zone_kinds):
+            problems.append("level: a zone-level list needs scope.zones or scope.zone_kinds")
         first: dict[str, int] = {}
         for n, clause in enumerate(self.clauses, 1):
             if clause.id in first:
@@ -344,6 +353,10 @@ def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
     except yaml.YAMLError as exc:
         mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None) or str(exc)
         context, opened = getattr(exc, "context", None) or "", getattr(exc, "context_mark", None)
+        wide = _full_width_colon(text, mark.line if mark else 0)
+        if wide is not None:  # 键：值 typed with a Chinese input method
+            raise FileError(Finding("error", str(path), wide, "", "a full-width colon '：' after a key",
+                                    "type the key's colon as an ASCII ':' followed by a space")) from None
         if opened is not None and ("quoted scalar" in context or "flow" in context):
             # an unclosed quote or bracket: point where it opens, not at the end of the file
             problem = f"{problem} {context} that starts on line {opened.line + 1} (not closed)"
@@ -381,6 +394,15 @@ def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
     if node is not None:
         visit(node, (), frozenset())
     return data, lines
+
+
+def _full_width_colon(text: str, near: int) -> int | None:
+    """Line (1-based) of a ``key：`` with a full-width colon at or just before line ``near`` (0-based)."""
+    lines = text.splitlines()
+    for i in range(min(near, len(lines) - 1), max(near - 3, -1), -1):
+        if re.match(r"^\s*-?\s*[A-Za-z_][A-Za-z0-9_\-]*\s*：", lines[i]):
+            return i + 1
+    return None
 
 
 def _unbuildable_line(node) -> int | None:
@@ -469,6 +491,8 @@ def _schema_findings(path: Path, data: dict, lines: dict, exc: ValidationError) 
             loc = ["clauses", index, field] if index is not None else []
         elif not loc and msg.startswith("effective_to"):
             loc = ["effective_to"]
+        elif not loc and msg.startswith("level: "):
+            loc, msg = ["level"], msg.removeprefix("level: ")
         names = [str(p) for p in loc]
         if len(loc) >= 2 and loc[0] == "clauses" and isinstance(loc[1], int):
             clause = clauses[loc[1]] if loc[1] < len(clauses) else None
@@ -528,6 +552,10 @@ def _hint(err: dict, names: list[str]) -> str:
         return "give document, issuer, date and article on the clause or in the list's source"
     if "effective_to" in message:
         return "make effective_to the same as or later than effective_from"
+    if "zone-level list" in message:
+        return "name the zones (or zone kinds) the list applies to under scope"
+    if "finite number" in message:
+        return "give a real number threshold"
     return "correct the value as the message says"
 
 
@@ -545,10 +573,10 @@ def rule_files(paths, *, tests: bool = False) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml")
-                              and q.name.endswith(TEST_SUFFIXES) == tests))
+            out.extend(sorted(q for q in p.rglob("*") if q.suffix.lower() in (".yaml", ".yml")
+                              and q.name.lower().endswith(TEST_SUFFIXES) == tests))
         elif p.exists():
-            if p.name.endswith(TEST_SUFFIXES) == tests:
+            if p.name.lower().endswith(TEST_SUFFIXES) == tests:
                 out.append(p)
         else:
             raise DataError(f"{p}: no such rule file or directory")
@@ -594,7 +622,9 @@ def version_findings(lists) -> list[Finding]:
                     "error", b.path, _at(b, "effective_from"), f"list {list_id} version {b.version}",
                     f"in force from {b.effective_from}, while version {a.version} ({a.path}) is in force from "
                     f"{a.effective_from} {until}: both would apply",
-                    f"set effective_to: {b.effective_from - dt.timedelta(days=1)} on version {a.version}"))
+                    f"set effective_to: {b.effective_from - dt.timedelta(days=1)} on version {a.version}"
+                    if b.effective_from > a.effective_from else
+                    f"give the versions different effective_from dates (both start on {a.effective_from})"))
             elif (b.effective_from - a.effective_to).days > 1:
                 out.append(Finding(
                     "info", b.path, _at(b, "effective_from"), f"list {list_id} version {b.version}",
@@ -612,13 +642,17 @@ def check_references(lists, unit_codes, zone_ids, zone_kinds) -> None:
 
 def reference_findings(lists, unit_codes, zone_ids, zone_kinds) -> list[Finding]:
     """Unit codes, zone ids and zone kinds named by scopes and within_distance conditions
-    that the unit and zone layers do not have."""
+    that the unit and zone layers do not have (None: that layer was not given, not checked)."""
     out = []
-    kind_of = dict(zip(zone_ids, zone_kinds))
-    known = {"units": set(unit_codes), "zones": set(zone_ids), "zone_kinds": set(zone_kinds)}
+    kind_of = dict(zip(zone_ids, zone_kinds)) if zone_ids is not None else {}
+    known = {"units": None if unit_codes is None else set(unit_codes),
+             "zones": None if zone_ids is None else set(zone_ids),
+             "zone_kinds": None if zone_kinds is None else set(zone_kinds)}
     what = {"units": "unit code", "zones": "zone id", "zone_kinds": "zone kind"}
 
     def unknown(lst, refs, field, loc, where):
+        if known[field] is None:  # that layer was not given: not checked
+            return
         for i, ref in enumerate(refs):
             if ref not in known[field]:
                 close = difflib.get_close_matches(ref, known[field], n=1)
@@ -644,10 +678,6 @@ def reference_findings(lists, unit_codes, zone_ids, zone_kinds) -> list[Finding]
                             "error", lst.path, _at(lst, *loc), where,
                             f"none of the zones {', '.join(spec.zones)} is of kind {' or '.join(spec.zone_kinds)} "
                             "(ids and kinds must both match)", "drop zones or zone_kinds, or make them agree"))
-        if lst.level == "zone" and not (lst.scope.zones or lst.scope.zone_kinds):
-            out.append(Finding("error", lst.path, _at(lst, "level"), f"list {lst.id}",
-                               "a zone-level list needs scope.zones or scope.zone_kinds",
-                               "name the zones (or zone kinds) the list applies to under scope"))
     return out
 
 

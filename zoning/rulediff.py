@@ -18,6 +18,7 @@ import pandas as pd
 
 from zoning.evaluation import MinOverlap, evaluate
 from zoning.screening import ProjectReader
+from zoning.verdicts import RESULT_COLUMNS
 
 CHANGE_COLUMNS = ("row", "id", "name", "old_verdict", "new_verdict", "old_worst_case", "new_worst_case",
                   "added", "removed")
@@ -45,6 +46,7 @@ def diff_rules(old, new, registry, *, min_overlap=None, **reader_options) -> Rul
     out = RuleDiff(clauses=clause_changes(old, new))
     parts = []
     name_col = reader.colmap.columns.get("name")
+    id_col = _id_column(reader.registry.headers, name_col)
     for raw, projects, problems, numbers in reader.chunks():
         good = ~problems.bad
         out.rows += len(raw)
@@ -59,7 +61,7 @@ def diff_rules(old, new, registry, *, min_overlap=None, **reader_options) -> Rul
         kept = raw[good].iloc[changed]
         parts.append(pd.DataFrame({
             "row": np.asarray(numbers)[good][changed],
-            "id": kept.iloc[:, 0].astype(str).to_numpy(),
+            "id": kept[id_col].astype(str).to_numpy() if id_col else "",
             "name": kept[name_col].astype(str).to_numpy() if name_col else "",
             "old_verdict": before.verdict[changed], "new_verdict": after.verdict[changed],
             "old_worst_case": before.worst[changed], "new_worst_case": after.worst[changed],
@@ -72,16 +74,31 @@ def diff_rules(old, new, registry, *, min_overlap=None, **reader_options) -> Rul
     return out
 
 
+_ID_HEADERS = ("project_id", "id", "项目编号", "项目代码", "编号", "备案号", "统一社会信用代码", "序号", "fid")
+
+
+def _id_column(headers, name_col) -> str | None:
+    """A column that identifies projects: a known id header, else the first column unless it is the name
+    or a result column from an earlier screening."""
+    lowered = {str(h).strip().lower(): h for h in headers}
+    for h in _ID_HEADERS:
+        if h in lowered:
+            return lowered[h]
+    first = headers[0] if len(headers) else None
+    return first if first not in (name_col, *RESULT_COLUMNS, "explain") else None
+
+
 def _citations(ev, rules, projects: np.ndarray) -> list[set[str]]:
     """For each of ``projects`` (positions in the evaluation): its prohibit/restrict citations as
-    ``list/clause (applies|undecided)``."""
+    ``list/clause effect (applies|undecided)``."""
     rows = ev.rows
     position = np.full(len(ev.verdict), -1)
     position[projects] = np.arange(len(projects))
     pos = position[rows["project"].to_numpy()]
     keep = pos >= 0
     clause = rows["clause"].to_numpy()[keep]
-    labels = (rules.clauses["list"] + "/" + rules.clauses["clause"]).to_numpy(dtype=object)[clause]
+    c = rules.clauses
+    labels = (c["list"] + "/" + c["clause"] + " " + c["effect"]).to_numpy(dtype=object)[clause]
     status = np.where(rows["applies"].to_numpy()[keep], " (applies)", " (undecided)")
     out: list[set[str]] = [set() for _ in projects]
     for p, text in zip(pos[keep], labels + status):
@@ -90,7 +107,25 @@ def _citations(ev, rules, projects: np.ndarray) -> list[set[str]]:
 
 
 def clause_changes(old, new) -> list[tuple[str, str, str]]:
-    """Clauses (of the lists in force) added, removed or changed between two engines, by ``list/clause``."""
+    """Lists and clauses (in force) added, removed or changed between two engines: lists by id (their
+    scope, level, dates, version, source), clauses by ``list/clause``."""
+    def lists(engine):
+        return {lst.id: lst.model_dump(mode="json", by_alias=True, exclude={"clauses"}) for lst in engine.lists}
+
+    out = []
+    before, after = lists(old), lists(new)
+    out += [("added", f"list {lid}", f"version {after[lid]['version']}")
+            for lid in sorted(after.keys() - before.keys())]
+    out += [("removed", f"list {lid}", f"was version {before[lid]['version']}")
+            for lid in sorted(before.keys() - after.keys())]
+    for lid in sorted(before.keys() & after.keys()):
+        fields = [k for k in sorted(before[lid].keys() | after[lid].keys()) if before[lid].get(k) != after[lid].get(k)]
+        if fields:
+            out.append(("changed", f"list {lid}", ", ".join(fields)))
+    return out + _clause_changes(old, new)
+
+
+def _clause_changes(old, new) -> list[tuple[str, str, str]]:
     def index(engine):
         return {f"{lst.id}/{c.id}": (lst.version, c.model_dump(mode="json", by_alias=True))
                 for lst in engine.lists for c in lst.clauses}
@@ -102,5 +137,6 @@ def clause_changes(old, new) -> list[tuple[str, str, str]]:
         (v0, a), (v1, b) = before[ref], after[ref]
         fields = [k for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
         if fields:
-            out.append(("changed", ref, f"{', '.join(fields)} ({v0} → {v1})" if v0 != v1 else ", ".join(fields)))
+            what = ", ".join(f"effect {a['effect']} → {b['effect']}" if k == "effect" else k for k in fields)
+            out.append(("changed", ref, f"{what} ({v0} → {v1})" if v0 != v1 else what))
     return out

@@ -44,7 +44,9 @@ from zoning.projects import ATTRIBUTES, PROJECT_TYPES
 from zoning.units import TEXT_FIELDS, empty_zones
 
 #: probe grids larger than this are not built (the clause is reported as not checked)
-MAX_PROBES = 500_000
+MAX_PROBES = 200_000
+#: probe rows evaluated together (bounds memory: about 1 KB per row)
+BATCH_PROBES = 200_000
 SHOWN = 10  # unit codes listed in one finding
 
 
@@ -76,15 +78,25 @@ def validate(paths, units: gpd.GeoDataFrame | None = None, zones: gpd.GeoDataFra
             findings.append(Finding("info", lst.path, line_of(lst._lines, ("effective_from",)), f"list {lst.id}",
                                     f"version {lst.version} is not in force on {as_of} ({period})",
                                     "nothing to fix if it was superseded; otherwise check its dates"))
-    if units is None:
+    if units is None and zones is None:
         findings.append(Finding("info", ", ".join(map(str, paths)), None, "",
-                                "unit codes, zone ids and coverage not checked (no unit layer given)",
-                                "give --units (and --zones) to check them against the layers"))
+                                "unit codes, zone ids and coverage not checked (no unit or zone layer given)",
+                                "give --units and --zones to check them against the layers"))
     else:
-        zones = zones if zones is not None else empty_zones()
-        findings += reference_findings(lists, units["code"], zones["zone_id"], zones["kind"])
-        if not any(f.severity == "error" for f in findings):
-            findings += coverage_findings(lists, units, zones, as_of, units_source)
+        if zones is None:
+            findings.append(Finding("info", ", ".join(map(str, paths)), None, "",
+                                    "zone ids and kinds not checked (no zone layer given)",
+                                    "give --zones to check them"))
+        elif units is None:
+            findings.append(Finding("info", ", ".join(map(str, paths)), None, "",
+                                    "unit codes and coverage not checked (no unit layer given)",
+                                    "give --units to check them"))
+        findings += reference_findings(lists, None if units is None else units["code"],
+                                       None if zones is None else zones["zone_id"],
+                                       None if zones is None else zones["kind"])
+        if units is not None and not any(f.severity == "error" for f in findings):
+            findings += coverage_findings(lists, units, zones if zones is not None else empty_zones(), as_of,
+                                          units_source)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.path, f.line or 0))
     return findings, lists
@@ -125,29 +137,40 @@ def can_apply(conditions: list[tuple]) -> list[bool | None]:
     never makes a clause apply) decides the question exactly. The probes of
     all conditions are evaluated as one frame, each condition on its rows.
     """
-    distinct = list(dict.fromkeys(conditions))
-    frames, spans, distances, start = [], {}, {}, 0
-    for key in distinct:
+    answers: dict = {}
+    batch: list[tuple] = []
+    size = 0
+    for key in dict.fromkeys(conditions):
         grid = _grid(*key)
         if grid is None:
             continue
-        frame, probe_distances = grid
-        frames.append(frame)
+        batch.append((key, *grid))
+        size += len(grid[0])
+        if size >= BATCH_PROBES:  # evaluate in batches: memory stays bounded by the batch
+            answers.update(_evaluate_probes(batch))
+            batch, size = [], 0
+    answers.update(_evaluate_probes(batch))
+    return [answers.get(key) for key in conditions]
+
+
+def _evaluate_probes(batch) -> dict:
+    """``{(condition, unless): can it be true}`` for a batch of ``(key, frame, distances)``, as one frame."""
+    if not batch:
+        return {}
+    spans, distances, start = {}, {}, 0
+    for key, frame, probe_distances in batch:
         spans[key] = np.arange(start, start + len(frame))
         for selection, values in probe_distances.items():
             distances.setdefault(selection, []).append((start, values))
         start += len(frame)
-    if not frames:
-        return [None if key not in spans else False for key in conditions]
-    cols = Columns.from_projects(pd.concat(frames, ignore_index=True))
+    cols = Columns.from_projects(pd.concat([frame for _, frame, _ in batch], ignore_index=True))
     full = {}
     for selection, parts in distances.items():
         full[selection] = np.full(start, np.inf)
         for at, values in parts:
             full[selection][at:at + len(values)] = values
     cols.proximity = _Distances(full)
-    answers = {key: bool(applies(*key, cols.take(rows)).true.any()) for key, rows in spans.items()}
-    return [answers.get(key) for key in conditions]
+    return {key: bool(applies(*key, cols.take(rows)).true.any()) for key, rows in spans.items()}
 
 
 def _grid(condition, unless):

@@ -24,7 +24,7 @@ def _overlap(unit: dict, measure: str | None) -> list[str]:
 
 
 def render_result(result, console: Console | None = None) -> None:
-    console = console or Console(soft_wrap=False)
+    console = console or Console(soft_wrap=False, markup=False)
     p = result.project
     ind = p.get("industry")
     loc = p["location"]
@@ -116,7 +116,7 @@ _MARKS = {"true": ("✓", "green"), "false": ("✗", "red"), "unknown": ("?", "m
 
 def render_explanation(result, console: Console | None = None) -> None:
     """The audit trail: every clause considered, each condition with the project's value and truth."""
-    console = console or Console(soft_wrap=False)
+    console = console or Console(soft_wrap=False, markup=False)
     console.print(Text("\nAudit trail 审核记录: every clause considered, condition by condition", style="bold"))
     console.print(Text("✓ true  ✗ false  ? unknown (input not given)", style="dim"))
     last_unit = None

@@ -76,7 +76,7 @@ def validate(paths, units, zones, io_engine, as_of, strict, fmt):
         click.echo(json.dumps({"findings": [vars(f) for f in findings], "counts": counts,
                                "lists": len(lists)}, ensure_ascii=False, indent=2))
     else:
-        console = Console(soft_wrap=True, highlight=False)
+        console = Console(soft_wrap=True, highlight=False, markup=False)
         for f in findings:
             line = Text(f"{f.location}: ").append(f.severity, style=_SEVERITY_STYLE[f.severity])
             line.append(f": {f.where + ': ' if f.where else ''}{f.message}")
@@ -110,7 +110,7 @@ def show(unit_code, units, zones, rules, io_engine, as_of, fmt):
     elif fmt == "markdown":
         click.echo(to_markdown(catalogue), nl=False)
     else:
-        _print_catalogue(catalogue, Console(soft_wrap=False, highlight=False))
+        _print_catalogue(catalogue, Console(soft_wrap=False, highlight=False, markup=False))
 
 
 def _print_catalogue(catalogue: dict, console: Console) -> None:
@@ -150,7 +150,7 @@ def versions(paths, as_of):
 
     on = as_of or dt.date.today()
     lists = sorted(load_lists(_rule_paths(paths)), key=lambda x: (x.id, x.effective_from))
-    console = Console(soft_wrap=True, highlight=False)
+    console = Console(soft_wrap=True, highlight=False, markup=False)
     console.print(f"{len(lists)} list version(s); in force on {on} marked *")
     width = max(len(lst.id) for lst in lists)
     for lst in lists:
@@ -187,7 +187,7 @@ def test_(paths, units, zones, rules, io_engine, verbose):
         raise click.UsageError(f"no rule tests (*.tests.yaml) found in {', '.join(map(str, paths or rule_paths))}")
     base = Engine.load(units, rule_paths, zones, engine=io_engine)
     outcomes = run_tests(tests, functools.lru_cache(base.on))
-    console = Console(soft_wrap=True, highlight=False)
+    console = Console(soft_wrap=True, highlight=False, markup=False)
     for o in outcomes:
         if o.passed and not verbose:
             continue
@@ -210,6 +210,10 @@ def test_(paths, units, zones, rules, io_engine, verbose):
 @click.option("--zones", type=click.Path(dir_okay=False), help="Overlay zones. Default: the sample's, without --units.")
 @engine_opt
 @as_of_opt
+@click.option("--old-as-of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Date for OLD only (default --as-of): compare a list's version before and after a revision.")
+@click.option("--new-as-of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Date for NEW only (default --as-of).")
 @click.option("--col", "cols", multiple=True, metavar="FIELD=HEADER", help="As for 'zoning screen'.")
 @crs_opt
 @min_overlap_opt
@@ -220,8 +224,8 @@ def test_(paths, units, zones, rules, io_engine, verbose):
               help="Also write the changed projects to a .csv (UTF-8 with BOM, opens in Excel) or .json file.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @handle_errors
-def diff(old, new, registry, units, zones, io_engine, as_of, cols, crs, min_overlap, encoding, sheet, layer,
-         output, fmt):
+def diff(old, new, registry, units, zones, io_engine, as_of, old_as_of, new_as_of, cols, crs, min_overlap, encoding,
+         sheet, layer, output, fmt):
     """Projects in REGISTRY whose result changes from the rules OLD to the rules NEW.
 
     OLD and NEW are rule files or directories. A project changes when its
@@ -232,7 +236,12 @@ def diff(old, new, registry, units, zones, io_engine, as_of, cols, crs, min_over
     """
     from zoning.rulediff import diff_rules
 
-    engines = [Engine.load(units, [path], zones, engine=io_engine, as_of=as_of) for path in (old, new)]
+    if output:
+        _check_output(output, registry)
+    dates = [d.date() if d else as_of for d in (old_as_of, new_as_of)]
+    engines = [Engine.load(units, [path], zones, engine=io_engine, as_of=date) for path, date in zip((old, new), dates)]
+    if output:
+        _check_output(output, registry, *engines)
     result = diff_rules(*engines, registry, min_overlap=list(min_overlap) or None, columns=key_values(cols, "--col"),
                         crs=crs, encoding=encoding, sheet=sheet, layer=layer, io_engine=io_engine)
     changes = result.changes
@@ -244,8 +253,9 @@ def diff(old, new, registry, units, zones, io_engine, as_of, cols, crs, min_over
                                "projects": changes.to_dict(orient="records"), "notes": result.notes},
                               ensure_ascii=False, indent=2, default=int))
         return
-    console = Console(soft_wrap=True, highlight=False)
-    console.print(Text("Rule changes", style="bold"))
+    console = Console(soft_wrap=True, highlight=False, markup=False)
+    console.print(Text(f"Rule changes ({engines[0].as_of} → {engines[1].as_of})"
+                       if engines[0].as_of != engines[1].as_of else "Rule changes", style="bold"))
     for change, ref, detail in result.clauses or [("", "(none in the lists in force)", "")]:
         console.print(f"  {change:<8} {ref}  {detail}")
     for note in result.notes:
@@ -266,14 +276,21 @@ def _result(verdict: str, worst: str) -> str:
     return verdict if worst in (verdict, "not_covered") else f"{verdict} (may be {worst})"
 
 
+def _check_output(output: str, registry: str, *engines) -> None:
+    """Refuse an output that would replace the registry or a file the rules or layers came from."""
+    if Path(output).suffix.lower() not in (".csv", ".json"):
+        raise click.BadParameter("write .csv or .json", param_hint="--output")
+    target = Path(output).resolve()
+    inputs = {Path(registry).resolve()} | {Path(p).resolve() for e in engines for p in e.sources}
+    if target in inputs:
+        raise click.BadParameter(f"{output} is one of the inputs; write the changes elsewhere", param_hint="--output")
+
+
 def _write_changes(changes, output: str) -> None:
     from zoning.io import atomic_path
 
-    suffix = Path(output).suffix.lower()
-    if suffix not in (".csv", ".json"):
-        raise click.BadParameter("write .csv or .json", param_hint="--output")
     with atomic_path(output) as tmp:
-        if suffix == ".csv":
+        if Path(output).suffix.lower() == ".csv":
             changes.to_csv(tmp, index=False, encoding="utf-8-sig")
         else:
             Path(tmp).write_text(changes.to_json(orient="records", force_ascii=False, indent=2), encoding="utf-8")
@@ -315,7 +332,7 @@ def import_(source, out_dir, issuer, date_, effective_from, version_, document, 
     drafts = write_drafts(frame, out_dir, source_name=document or Path(source).name, issuer=issuer,
                           date=date_.date(), effective_from=effective_from.date() if effective_from else None,
                           version=version_, overwrite=overwrite)
-    console = Console(soft_wrap=True, highlight=False)
+    console = Console(soft_wrap=True, highlight=False, markup=False)
     console.print(f"{len(drafts)} list(s) written to {out_dir}: {sum(d.clauses for d in drafts)} review-only "
                   f"clause(s), {sum(d.proposed for d in drafts)} with proposed industry codes")
     if not drafts:

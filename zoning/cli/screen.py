@@ -80,7 +80,7 @@ def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet
                                   sheet=sheet, layer=layer, io_engine=io_engine, chunk_size=chunk_size,
                                   progress=progress, min_overlap=list(min_overlap) or None,
                                   output_crs=output_crs, explain=explain)
-    print_summary(summary, Console(soft_wrap=False))
+    print_summary(summary, Console(soft_wrap=False, markup=False))
     if fail_on and summary.failing(fail_on):
         sys.exit(EXIT_FAILS)
 
