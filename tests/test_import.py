@@ -158,7 +158,7 @@ def test_existing_drafts_are_not_overwritten(tmp_path, national_layer):
     units = load_units(national_layer)
     out = tmp_path / "drafts"
     write_drafts(units, out, source_name="u", issuer="i", date=dt.date(2021, 6, 30))
-    with pytest.raises(DataError, match="exists"):
+    with pytest.raises(DataError, match="exist already"):
         write_drafts(units, out, source_name="u", issuer="i", date=dt.date(2021, 6, 30))
 
 

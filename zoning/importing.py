@@ -29,6 +29,7 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from zoning.errors import DataError
@@ -48,7 +49,9 @@ EXCEL_HEADERS = {
     "resource_efficiency": ("资源利用效率", "资源开发效率要求", "资源利用效率要求", "资源开发利用效率",
                             "zykfxlyq", "resource_efficiency"),
 }
-_ITEM = re.compile(r"(?:^|(?<=[。；;：:\s]))(?:\d{1,2}[.．、](?!\d)|[（(]\d{1,2}[)）]|[一二三四五六七八九十]{1,3}、)")
+_ITEM = re.compile(r"(?:^|(?<=[。；;：:\s]))"  # at the start, or after punctuation or a space:
+                   r"(?:\d{1,2}[.．、](?!\d)|[（(]?\d{1,2}[)）]|[一二三四五六七八九十]{1,3}、)"  # 1. 1、 (1) 1) 一、
+                   r"|[\u2460-\u2473]")  # ①…⑳ anywhere
 _PROHIBIT = re.compile(r"禁止|不得|严禁|不再|一律不|禁建")
 _RESTRICT = re.compile(r"限制|严控|严格控制|控制|削减|替代|限批|不宜")
 
@@ -116,8 +119,10 @@ def read_excel_lists(path, *, sheet=None) -> pd.DataFrame:
     """
     from openpyxl import load_workbook
 
+    if Path(path).suffix.lower() not in (".xlsx", ".xlsm"):
+        raise DataError(f"{path}: not an .xlsx workbook; save it as .xlsx (Excel: Save As, Excel Workbook)")
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        book = load_workbook(path, data_only=True)  # not read-only: merged cells are needed
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         raise DataError(f"{path}: cannot read as an Excel workbook (.xlsx): {exc}") from None
     try:
@@ -125,6 +130,11 @@ def read_excel_lists(path, *, sheet=None) -> pd.DataFrame:
     except KeyError:
         raise DataError(f"{path}: no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})") from None
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    for merged in ws.merged_cells.ranges:  # a text merged over several unit rows belongs to each of them
+        top = rows[merged.min_row - 1][merged.min_col - 1]
+        for r in range(merged.min_row - 1, min(merged.max_row, len(rows))):
+            for c in range(merged.min_col - 1, min(merged.max_col, len(rows[r]))):
+                rows[r][c] = top
     book.close()
     lookup = {h: field for field, names in EXCEL_HEADERS.items() for h in names}
     header_at, columns = None, {}
@@ -145,12 +155,15 @@ def read_excel_lists(path, *, sheet=None) -> pd.DataFrame:
     for f in ("name", *TEXT_FIELDS):
         if f not in frame:
             frame[f] = ""
+    frame.index = np.arange(header_at + 2, header_at + 2 + len(frame))  # the rows Excel shows
     frame = frame[frame["code"].notna() & (frame["code"].astype(str).str.strip() != "")]
     frame = frame.fillna("").astype(str)
     frame["code"] = frame["code"].str.strip()
-    duplicated = frame["code"][frame["code"].duplicated()].unique()
-    if len(duplicated):
-        raise DataError(f"{path}: unit code(s) on more than one row: {', '.join(duplicated[:5])}")
+    twice = frame[frame["code"].duplicated(keep=False)]
+    if len(twice):
+        listed = "; ".join(f"{code} (rows {', '.join(map(str, rows.index))})"
+                           for code, rows in list(twice.groupby("code", sort=False))[:5])
+        raise DataError(f"{path}: unit code(s) on more than one row: {listed}; keep one row per unit")
     return frame.reset_index(drop=True)
 
 
@@ -170,15 +183,28 @@ def write_drafts(frame: pd.DataFrame, out_dir, *, source_name: str, issuer: str,
     """One YAML list per unit with text in ``out_dir`` (``<code>.yaml``); existing files are
     refused unless ``overwrite``. Returns what was written."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    drafts = []
+    todo = []
+    by_file: dict[str, str] = {}
     for row in frame.itertuples(index=False):
         items = {dim: split_items(getattr(row, dim)) for dim in TEXT_FIELDS}
         if not any(items.values()):
             continue
-        path = out_dir / f"{_safe(row.code)}.yaml"
-        if path.exists() and not overwrite:
-            raise DataError(f"{path} exists; import into an empty directory or pass --overwrite")
+        name = f"{_safe(row.code)}.yaml"
+        if name.lower() in by_file:
+            raise DataError(f"units {by_file[name.lower()]!r} and {row.code!r} would both be written to {name} "
+                            "(characters other than letters, digits, '.', '_' and '-' become '_'); correct the codes")
+        by_file[name.lower()] = row.code
+        todo.append((row, items, out_dir / name))
+    existing = [str(path) for _, _, path in todo if path.exists()]
+    if existing and not overwrite:
+        raise DataError(f"{len(existing)} draft(s) exist already, e.g. {existing[0]}; import into an empty directory "
+                        "or pass --overwrite")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"{out_dir}: cannot create the directory: {exc.strerror}") from None
+    drafts = []
+    for row, items, path in todo:
         text, proposed = _draft_yaml(row.code, row.name, items, source_name=source_name, issuer=issuer, date=date,
                                      effective_from=effective_from or date, version=version)
         with atomic_path(path) as tmp:

@@ -327,7 +327,11 @@ def import_(source, out_dir, issuer, date_, effective_from, version_, document, 
     from zoning.importing import read_excel_lists, read_layer_lists, write_drafts
     from zoning.validation import validate as run_validation
 
-    is_excel = Path(source).suffix.lower() in (".xlsx", ".xlsm")
+    suffix = Path(source).suffix.lower()
+    if suffix in (".xls", ".csv", ".txt", ".et", ".ods"):
+        raise click.BadParameter(f"{source}: give a unit layer (.gpkg, .shp, .geojson) or an .xlsx workbook; "
+                                 "save the table as .xlsx (Excel: Save As, Excel Workbook)", param_hint="SOURCE")
+    is_excel = suffix in (".xlsx", ".xlsm")
     frame = read_excel_lists(source, sheet=sheet) if is_excel else read_layer_lists(source, io_engine=io_engine)
     drafts = write_drafts(frame, out_dir, source_name=document or Path(source).name, issuer=issuer,
                           date=date_.date(), effective_from=effective_from.date() if effective_from else None,
