@@ -47,10 +47,10 @@ class Engine:
         self.as_of = as_of or dt.date.today()  # the date whose lists apply
         self.lists = in_force(self.all_lists, self.as_of)
         if not self.lists:
-            start = min(lst.effective_from for lst in self.all_lists) if self.all_lists else None
-            raise DataError(f"no access list is in force on {self.as_of}" +
-                            (f" (the earliest loaded takes effect on {start}); choose a later date" if start
-                             else ""))
+            raise DataError(f"no access list is in force on {self.as_of} ({_coverage(self.all_lists)}); "
+                            "choose a date in that period")
+        #: lists loaded with no version in force on the date: said in every result, never silently skipped
+        self.lapsed = lapsed_lists(self.all_lists, self.as_of)
         self.unit_source = unit_source
         self.rules = compile_rules(self.lists, units, self.zones, unit_source=unit_source)
         self._warm = False  # see warm()
@@ -64,15 +64,27 @@ class Engine:
         ``rules`` is a path or a list of paths (files or directories of YAML).
         ``zones`` defaults to the sample zones only when ``units`` is not given.
         """
+        layers = cls.read(units, rules, zones, engine=engine)
+        return cls.from_layers(layers, as_of=as_of)
+
+    @staticmethod
+    def read(units=None, rules=None, zones=None, *, engine: str = DEFAULT_ENGINE) -> dict:
+        """Read and validate the files :meth:`load` uses (the same defaults), without choosing a date."""
         if units is None:
             units, zones = sample.units_path(), zones or sample.zones_path()
         rules = rules or [sample.rules_dir()]
         if isinstance(rules, (str, Path)):
             rules = [rules]
-        unit_layer = load_units(units, engine=engine)
-        zone_layer = load_zones(zones, engine=engine) if zones else None
-        loaded = cls(unit_layer, load_lists(rules), zone_layer, as_of=as_of, unit_source=Path(units).name)
-        loaded.sources = [Path(units), *([Path(zones)] if zones else []), *(lst.path for lst in loaded.all_lists)]
+        lists = load_lists(rules)
+        return {"units": load_units(units, engine=engine), "lists": lists,
+                "zones": load_zones(zones, engine=engine) if zones else None, "unit_source": Path(units).name,
+                "sources": [Path(units), *([Path(zones)] if zones else []), *(Path(lst.path) for lst in lists)]}
+
+    @classmethod
+    def from_layers(cls, layers: dict, *, as_of: dt.date | None = None) -> Engine:
+        """An engine for ``as_of`` from what :meth:`read` returned."""
+        loaded = cls(layers["units"], layers["lists"], layers["zones"], as_of=as_of, unit_source=layers["unit_source"])
+        loaded.sources = layers["sources"]
         return loaded
 
     def on(self, as_of: dt.date | None) -> Engine:
@@ -147,6 +159,7 @@ class Engine:
         trails = explain_results(ev, projects, self.units, self.zones, self.rules) if explain else None
         for i, result in enumerate(results):
             result.provenance = self.provenance
+            result.notes += self.lapsed
             if trails is not None:
                 result.explanation = trails[i]
         return results
@@ -202,6 +215,30 @@ class Engine:
             result["explain"] = np.full(len(projects), "", dtype=object)
             result["explain"][good] = explain_column(ev, subset, self.units, self.zones, self.rules)
         return pd.DataFrame({k: pd.Series(v, index=projects.index, dtype=object) for k, v in result.items()})
+
+
+def _coverage(lists) -> str:
+    if not lists:
+        return "no lists loaded"
+    start = min(lst.effective_from for lst in lists)
+    ends = [lst.effective_to for lst in lists]
+    end = "open" if any(e is None for e in ends) else max(ends)
+    return f"the loaded lists are in force from {start} to {end}"
+
+
+def lapsed_lists(lists, on: dt.date) -> list[str]:
+    """A note for each list id none of whose loaded versions is in force on ``on``."""
+    by_id: dict[str, list] = {}
+    for lst in lists:
+        by_id.setdefault(lst.id, []).append(lst)
+    notes = []
+    for list_id, versions in by_id.items():
+        if not any(v.in_force(on) for v in versions):
+            periods = "; ".join(f"{v.version} from {v.effective_from}" + (f" to {v.effective_to}" if v.effective_to
+                                                                           else "")
+                                for v in sorted(versions, key=lambda v: v.effective_from))
+            notes.append(f"list {list_id} has no version in force on {on} ({periods}); it was not applied")
+    return notes
 
 
 def _project_dict(projects: gpd.GeoDataFrame, i: int, name) -> dict:

@@ -37,7 +37,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from zoning.errors import DataError, ZoningError
-from zoning.lists import Finding, line_of, raise_errors, read_yaml, rule_files
+from zoning.lists import Finding, line_of, read_yaml, rule_files
 
 Status = Literal["applies", "unknown", "manual_review"]
 Verdict = Literal["prohibited", "restricted", "undetermined", "permitted", "not_covered"]
@@ -122,13 +122,28 @@ def load_tests(paths) -> list[tuple[RuleTest, str, int | None]]:
             for err in exc.errors():
                 loc = err["loc"]
                 where = ".".join(str(p) for p in loc) or "(file)"
-                findings.append(Finding("error", str(path), line_of(lines, loc), f"field {where}",
-                                        err["msg"].removeprefix("Value error, "),
-                                        "see zoning.ruletests (README, Rule tests) for the format"))
+                message = err["msg"].removeprefix("Value error, ")
+                if err["type"] in ("model_type", "dict_type", "model_attributes_type"):
+                    message = "expected a mapping (keys and values)" if loc else \
+                        "a rule-test file is a mapping with 'tests:', a list of tests"
+                elif err["type"] == "extra_forbidden":
+                    message = "unknown field"
+                findings.append(Finding("error", str(path), line_of(lines, loc), f"field {where}", message,
+                                        "see README, Rule tests, for the format"))
             continue
-        out += [(t, str(path), line_of(lines, ("tests", i))) for i, t in enumerate(parsed.tests)]
-    raise_errors(findings)
+        out += [(_beside(t, Path(path)), str(path), line_of(lines, ("tests", i))) for i, t in enumerate(parsed.tests)]
+    if findings:  # usually few: show them all
+        raise DataError("rule tests: " + "; ".join(map(str, findings)))
     return out
+
+
+def _beside(test: RuleTest, path: Path) -> RuleTest:
+    """A site file named relative to the tests file is found there, wherever the command runs."""
+    site = test.project.site
+    if site and not Path(site).is_absolute() and (path.parent / site).is_file():
+        project = test.project.model_copy(update={"site": str(path.parent / site)})
+        return test.model_copy(update={"project": project})
+    return test
 
 
 def run_tests(tests, engine_for) -> list[Outcome]:

@@ -22,6 +22,7 @@ from zoning.crs import parse_crs
 from zoning.errors import InputError
 from zoning.io import DEFAULT_ENGINE, GEO_FORMATS, atomic_path, open_writer, output_format
 from zoning.projects import normalise
+from zoning.provenance import rules_hash
 from zoning.registry import DEFAULT_CHUNK, open_registry, projects_from, recognise_columns, scale_attributes
 from zoning.sites import output_system, to_webmap
 from zoning.units import UNIT_TYPES
@@ -173,6 +174,9 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
             if web:
                 summary.notes.append(f"geometries written in {web.upper()} for web maps, not CGCS2000")
             summary.notes += reader.notes(summary.rows)
+            summary.notes.append(f"access lists in force on {engine.as_of}: {len(engine.lists)} of "
+                                 f"{len(engine.all_lists)} loaded (rules sha256 {rules_hash(engine.all_lists)[:16]})")
+            summary.notes += engine.lapsed
             for old, new in getattr(writer, "renamed", {}).items():
                 summary.notes.append(f"column {old!r} is named {new!r} in the output ({fmt} column names "
                                      "are case-insensitive and 'fid' is reserved)")

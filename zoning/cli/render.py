@@ -45,6 +45,10 @@ def render_result(result, console: Console | None = None) -> None:
     console.print(line)
     for note in result.notes:
         console.print(f"Note: {note}")
+    if result.provenance:
+        prov = result.provenance
+        console.print(Text(f"Rules: {prov['lists_in_force']} list(s) in force on {prov['as_of']} (rules sha256 "
+                           f"{prov['rules_sha256'][:16]}…, zoning {prov['engine_version']})", style="dim"))
     if result.missing:
         console.print("Missing inputs: " + ", ".join(result.missing))
     if not result.units:

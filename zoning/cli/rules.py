@@ -179,14 +179,17 @@ def test_(paths, units, zones, rules, io_engine, verbose):
     """
     from zoning.ruletests import load_tests, run_tests
 
+    for p in paths:
+        if not Path(p).exists():
+            raise click.BadParameter(f"{p}: no such file or directory", param_hint="PATHS")
     rule_paths = list(rules) or list(paths) or [sample.rules_dir()]
     if not rules and paths and not any(Path(p).is_dir() for p in paths):
         raise click.UsageError("PATHS are rule-test files: give the lists they test with --rules DIR")
     tests = load_tests(list(paths) or rule_paths)
     if not tests:
         raise click.UsageError(f"no rule tests (*.tests.yaml) found in {', '.join(map(str, paths or rule_paths))}")
-    base = Engine.load(units, rule_paths, zones, engine=io_engine)
-    outcomes = run_tests(tests, functools.lru_cache(base.on))
+    layers = Engine.read(units, rule_paths, zones, engine=io_engine)
+    outcomes = run_tests(tests, functools.lru_cache(lambda on: Engine.from_layers(layers, as_of=on)))
     console = Console(soft_wrap=True, highlight=False, markup=False)
     for o in outcomes:
         if o.passed and not verbose:
