@@ -12,9 +12,9 @@ from __future__ import annotations
 import difflib
 
 import numpy as np
-import shapely
 
 from zoning.errors import InputError
+from zoning.evaluation import overlay
 from zoning.lists import DIMENSIONS, LEVELS
 from zoning.units import UNIT_TYPES
 from zoning.verdicts import EFFECT_LABELS, str_or_none
@@ -33,10 +33,9 @@ def unit_catalogue(engine, code: str) -> dict:
     found = [(int(c), None) for c in rules.unit_clauses[rules.unit_offsets[u]:rules.unit_offsets[u + 1]]]
     zones = engine.zones
     if len(zones) and len(rules.zone_clauses):
-        unit_geom = units.geometry.iloc[u]
-        near = np.flatnonzero(shapely.intersects(zones.geometry.to_numpy(), unit_geom))
-        overlap = shapely.area(shapely.intersection(zones.geometry.to_numpy()[near], unit_geom)) > 0
-        for z in near[overlap]:
+        # the zones whose area overlaps the unit: the same overlay evaluation runs for a polygon site
+        _, overlapping, _, _ = overlay(units.geometry.to_numpy()[[u]], zones.geometry.to_numpy())
+        for z in overlapping:
             for c in rules.zone_clauses[rules.zone_offsets[z]:rules.zone_offsets[z + 1]]:
                 if rules.zone_unit_ok[rules.clause_zone_list[c], u]:
                     found.append((int(c), zones["zone_id"].iat[z]))

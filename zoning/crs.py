@@ -63,7 +63,6 @@ _GK_SERIES = {
 }
 #: zone numbers of each width covering China (3°: central meridians 75–135°E; 6°: 75–135°E)
 ZONES = {3: range(25, 46), 6: range(13, 24)}
-_FIRST_ZONE = {3: 25, 6: 13}
 _EASTING = (100_000.0, 900_000.0)  # without prefix: 500 km false easting ± a zone's half-width and margin
 _NORTHING = (300_000.0, 6_100_000.0)  # China, latitude about 3° to 55°
 LEGACY_CAVEAT = ("{datum} is converted to CGCS2000 with PROJ's ballpark shift (no published parameters): "
@@ -84,7 +83,7 @@ class GaussKruger:
     prefixed: bool | None = None  # eastings carry the zone number (None: a family, either is accepted)
 
     def epsg(self, zone: int, prefixed: bool) -> int:
-        return _GK_SERIES[(self.datum, self.width, prefixed)] + zone - _FIRST_ZONE[self.width]
+        return _GK_SERIES[(self.datum, self.width, prefixed)] + zone - ZONES[self.width].start
 
     @property
     def label(self) -> str:
@@ -99,9 +98,10 @@ class GaussKruger:
 @functools.cache
 def _gk_by_epsg() -> dict[int, GaussKruger]:
     out = {}
-    for (datum, width, prefixed), first in _GK_SERIES.items():
+    for datum, width, prefixed in _GK_SERIES:
         for zone in ZONES[width]:
-            out[first + zone - _FIRST_ZONE[width]] = GaussKruger(datum, width, zone, prefixed)
+            gk = GaussKruger(datum, width, zone, prefixed)
+            out[gk.epsg(zone, prefixed)] = gk
     return out
 
 

@@ -325,8 +325,7 @@ def measure(geoms: np.ndarray) -> np.ndarray:
     out = np.zeros(len(geoms))
     areal = dim == 2
     if areal.any():
-        projected = shapely.transform(geoms[areal],
-                                      lambda xy: np.column_stack(_TO_AREA.transform(xy[:, 0], xy[:, 1])))
+        projected = shapely.transform(geoms[areal], _TO_AREA.transform, interleaved=False)
         out[areal] = shapely.area(projected)
     linear = np.flatnonzero(dim == 1)
     if len(linear):

@@ -15,7 +15,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from zoning.conditions import named_industries
 from zoning.errors import DataError
@@ -115,18 +114,9 @@ def export_units(engine, path, *, output_crs=None) -> int:
         writer = open_writer(tmp, fmt, layer=Path(path).stem, geometry_type="MultiPolygon"
                              if fmt == "gpkg" else "Unknown")
         try:
-            writer.write(properties, geometry if fmt == "geojson" else _promote(geometry),
-                         raw_json={"clauses": clauses})
+            writer.write(properties, geometry, raw_json={"clauses": clauses})
             writer.close()
         except BaseException:
             writer.abort()
             raise
     return len(frame)
-
-
-def _promote(geometry: np.ndarray) -> np.ndarray:
-    """Polygons as MultiPolygons, so one GeoPackage layer type fits all units."""
-    single = shapely.get_type_id(geometry) == 3
-    out = geometry.copy()
-    out[single] = shapely.multipolygons(geometry[single].reshape(-1, 1))
-    return out

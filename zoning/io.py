@@ -26,14 +26,18 @@ ENGINES = ("pyogrio", "fiona")
 DEFAULT_ENGINE = "pyogrio"
 
 
+def check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise DataError(f"unknown I/O engine {engine!r} (use {' or '.join(ENGINES)})")
+
+
 def read_vector(path, *, engine: str = DEFAULT_ENGINE, layer=None, what: str = "layer") -> gpd.GeoDataFrame:
     """Read a GeoPackage, GeoJSON, Shapefile… with geopandas.
 
     ``engine`` is ``pyogrio`` (default; read through Arrow, measured far
     faster) or ``fiona``. Errors become :class:`DataError` naming the file.
     """
-    if engine not in ENGINES:
-        raise DataError(f"unknown I/O engine {engine!r} (use {' or '.join(ENGINES)})")
+    check_engine(engine)
     path = Path(path)
     if not path.exists():
         raise DataError(f"{what} {path}: no such file")
@@ -324,7 +328,8 @@ class GpkgWriter(TableWriter):
                     self.renamed[column] = name
         out = gpd.GeoDataFrame(frame.rename(columns=self.renamed), geometry=geometry, crs=GEOGRAPHIC)
         pyogrio.write_dataframe(out, self.path, layer=self.layer, driver="GPKG", append=self.rows > 0,
-                                geometry_type=self.geometry_type, promote_to_multi=False)
+                                geometry_type=self.geometry_type,
+                                promote_to_multi=self.geometry_type.startswith("Multi"))
         self.rows += len(frame)
 
     def close(self, summary=None):

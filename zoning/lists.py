@@ -28,6 +28,7 @@ from pydantic import (
     StringConstraints,
     Tag,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -261,26 +262,38 @@ class AccessList(_Strict):
         return str(value)
 
     @model_validator(mode="after")
-    def _check(self):
-        problems = []  # all of them, "; "-separated: parse_list reports each with its line
+    def _check(self, info: ValidationInfo):
+        problems = self.problems()
+        if problems:
+            if info.context is not None:  # parse_list collects them with their locations
+                info.context.setdefault("problems", []).extend(problems)
+            raise ValueError("; ".join(f"{self._where(loc)}: {msg}" for loc, msg in problems))
+        return self
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        """List-level problems, each as (location, message): dates, zone scope, clause ids, sources."""
+        problems = []
         if self.effective_to is not None and self.effective_to < self.effective_from:
-            problems.append("effective_to is before effective_from")
+            problems.append((("effective_to",), "effective_to is before effective_from"))
         if self.level == "zone" and not (self.scope.zones or self.scope.zone_kinds):
-            problems.append("level: a zone-level list needs scope.zones or scope.zone_kinds")
+            problems.append((("level",), "a zone-level list needs scope.zones or scope.zone_kinds"))
         first: dict[str, int] = {}
-        for n, clause in enumerate(self.clauses, 1):
+        for n, clause in enumerate(self.clauses):
             if clause.id in first:
-                problems.append(f"clause {clause.id}, field id: duplicate clause id {clause.id!r} "
-                                f"(clauses {first[clause.id]} and {n})")
+                problems.append((("clauses", n, "id"), f"duplicate clause id {clause.id!r} "
+                                                       f"(clauses {first[clause.id] + 1} and {n + 1})"))
             first.setdefault(clause.id, n)
             src = self.source_of(clause)
             lacking = [f for f in ("document", "issuer", "date", "article") if getattr(src, f) is None]
             if lacking:
-                problems.append(f"clause {clause.id}, field source: missing {', '.join(lacking)} "
-                                "(give it on the clause or in the list's source)")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+                problems.append((("clauses", n, "source"), f"missing {', '.join(lacking)} "
+                                                           "(give it on the clause or in the list's source)"))
+        return problems
+
+    def _where(self, loc: tuple) -> str:
+        if loc[0] == "clauses":
+            return f"clause {self.clauses[loc[1]].id}, field {'.'.join(map(str, loc[2:]))}"
+        return f"field {'.'.join(map(str, loc))}"
 
     def source_of(self, clause: Clause) -> Source:
         merged = self.source.model_dump() | {
@@ -450,18 +463,21 @@ def parse_list(path: Path) -> tuple[AccessList | None, list[Finding]]:
     if not isinstance(data, dict):
         return None, [Finding("error", str(path), 1, "", "an access list must be a YAML mapping",
                               "start the file with 'id:', 'title:'… (see README, Rule-file reference)")]
+    context: dict = {}
     try:
-        lst = AccessList(**data, path=str(path))
+        lst = AccessList.model_validate({**data, "path": str(path)}, context=context)
     except ValidationError as exc:
-        return None, _schema_findings(path, data, lines, exc)
+        return None, _schema_findings(path, data, lines, exc, context.get("problems", []))
     except TypeError as exc:  # keys that are not strings
         return None, [Finding("error", str(path), 1, "", f"unreadable keys: {exc}", "keys must be plain names")]
     lst._lines = lines
     return lst, []
 
 
-def _schema_findings(path: Path, data: dict, lines: dict, exc: ValidationError) -> list[Finding]:
-    """One finding per problem: file, line, clause id and field path, and a fix."""
+def _schema_findings(path: Path, data: dict, lines: dict, exc: ValidationError,
+                     problems: list[tuple[tuple, str]]) -> list[Finding]:
+    """One finding per problem: file, line, clause id and field path, and a fix. ``problems`` are
+    the list-level ones (:meth:`AccessList.problems`), which pydantic reports without a location."""
     findings = []
     seen = set()
     errors = exc.errors()
@@ -472,27 +488,12 @@ def _schema_findings(path: Path, data: dict, lines: dict, exc: ValidationError) 
     errors = [e for e in errors
               if not (e["type"] == "list_type" and _is_union_tag(e["loc"][-1])
                       and tuple(e["loc"][:-1]) in node_errors)]
+    errors = [e for e in errors if e["loc"] or not problems]  # the located copies follow
+    errors += [{"type": "value_error", "loc": loc, "msg": msg} for loc, msg in problems]
     clauses = data.get("clauses") if isinstance(data.get("clauses"), list) else []
-    expanded = []  # list-level checks report several problems in one message
     for err in errors:
-        if err["loc"]:
-            expanded.append(err)
-        else:
-            expanded += [{**err, "msg": part} for part in err["msg"].removeprefix("Value error, ").split("; ")]
-    for err in expanded:
         loc = [p for p in err["loc"] if not _is_union_tag(p)]
         msg = err["msg"].removeprefix("Value error, ")
-        if not loc and msg.startswith("clause "):  # a list-level check naming a clause
-            where, msg = msg.split(": ", 1)
-            cid, _, field = where.removeprefix("clause ").partition(", field ")
-            at = re.search(r"\(clauses \d+ and (\d+)\)", msg)
-            index = int(at[1]) - 1 if at else next(
-                (i for i, c in enumerate(clauses) if isinstance(c, dict) and str(c.get("id")) == cid), None)
-            loc = ["clauses", index, field] if index is not None else []
-        elif not loc and msg.startswith("effective_to"):
-            loc = ["effective_to"]
-        elif not loc and msg.startswith("level: "):
-            loc, msg = ["level"], msg.removeprefix("level: ")
         names = [str(p) for p in loc]
         if len(loc) >= 2 and loc[0] == "clauses" and isinstance(loc[1], int):
             clause = clauses[loc[1]] if loc[1] < len(clauses) else None

@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 
-from zoning.crs import GEOD, GEOGRAPHIC
+from zoning.crs import GEOD, GEOGRAPHIC, GaussKruger, _to_geographic
 from zoning.units import zone_mask
 
 #: metres per degree of longitude at 60°N, less than anywhere in China: a safe search radius in degrees
@@ -29,13 +29,12 @@ TOLERANCE_M = 1e-3
 @functools.cache
 def _local(central_meridian: int) -> tuple[Transformer, Transformer]:
     """To and from the CGCS2000 3° Gauss-Krüger projection with this central meridian."""
-    local = CRS.from_epsg(4534 + (central_meridian - 75) // 3)
-    return (Transformer.from_crs(GEOGRAPHIC, local, always_xy=True),
-            Transformer.from_crs(local, GEOGRAPHIC, always_xy=True))
+    local = CRS.from_epsg(GaussKruger("cgcs2000", 3).epsg(central_meridian // 3, prefixed=False))
+    return Transformer.from_crs(GEOGRAPHIC, local, always_xy=True), _to_geographic(local)
 
 
 def _project(geoms: np.ndarray, transformer: Transformer) -> np.ndarray:
-    return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+    return shapely.transform(geoms, transformer.transform, interleaved=False)
 
 
 def nearest_within(sites: np.ndarray, targets: np.ndarray, max_distance: float):

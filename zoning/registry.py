@@ -37,9 +37,9 @@ from pyproj import CRS
 
 from zoning.crs import GEOGRAPHIC, LONLAT, SourceCRS, from_pyproj
 from zoning.errors import DataError, InputError
-from zoning.io import DEFAULT_ENGINE, ENGINES
+from zoning.io import DEFAULT_ENGINE, check_engine
 from zoning.projects import ATTRIBUTES, RowErrors, attribute_name
-from zoning.sites import is_red_line, read_site_layer, to_lonlat
+from zoning.sites import SITE_FORMATS, is_red_line, read_site_layer, to_lonlat
 
 TABULAR = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 VECTOR = {".gpkg": "gpkg", ".shp": "shp", ".geojson": "geojson", ".json": "geojson",
@@ -277,7 +277,10 @@ def locate(chunk: pd.DataFrame, columns: ColumnMap, problems: RowErrors) -> np.n
             missing = todo & (why == "missing")
             problems.add(missing, "missing location", f"field {header!r}: missing")
             other = todo & (why != "") & (why != "missing")
-            problems.add(other, "bad coordinate", np.array([f"field {header!r}: {w}" for w in why], dtype=object))
+            if other.any():  # messages only for the bad rows
+                message = np.full(len(why), "", dtype=object)
+                message[other] = f"field {header!r}: " + why[other].astype(object)
+                problems.add(other, "bad coordinate", message)
         usable = todo & (lon_problem == "") & (lat_problem == "")
         points = shapely.points(np.where(usable, lon, np.nan), np.where(usable, lat, np.nan))
         geoms = np.where(usable, points, geoms)
@@ -392,8 +395,7 @@ def open_registry(path, *, encoding: str | None = None, sheet=None, layer=None,
             return _open_csv(path, encoding, chunk_size)
         return _open_xlsx(path, sheet, chunk_size)
     if suffix in VECTOR:
-        if engine not in ENGINES:
-            raise DataError(f"unknown I/O engine {engine!r} (use {' or '.join(ENGINES)})")
+        check_engine(engine)
         return _open_vector(path, VECTOR[suffix], layer, engine, chunk_size)
     known = ", ".join(sorted({*TABULAR, *VECTOR, *SITE_ONLY}))
     raise DataError(f"registry {path}: unknown format {suffix or '(no extension)'!r} (known: {known})")
@@ -422,6 +424,14 @@ def detect_encoding(path: Path) -> str:
     return "utf-8"
 
 
+def _refuse_repeated_fields(path, repeated) -> None:
+    """A header naming one field twice (two 经度 columns) is refused: which one to use is unclear."""
+    for h in repeated:
+        if _match(h)[0] is not None:
+            raise DataError(f"registry {path}: the header has {h!r} twice; rename one so it is clear which "
+                            f"gives {_match(h)[0]}")
+
+
 def _open_csv(path: Path, encoding: str | None, chunk_size: int) -> Registry:
     encoding = encoding or detect_encoding(path)
     try:
@@ -440,10 +450,7 @@ def _open_csv(path: Path, encoding: str | None, chunk_size: int) -> Registry:
     rows = rows_by_sep[sep]
     header_at = _header_row(rows)
     duplicated = sorted({h for h in rows[header_at] if rows[header_at].count(h) > 1 and h.strip()}) if rows else []
-    for h in duplicated:
-        if _match(h)[0] is not None:
-            raise DataError(f"registry {path}: the header has {h!r} twice; rename one so it is clear which "
-                            f"gives {_match(h)[0]}")
+    _refuse_repeated_fields(path, duplicated)
     skipped = [f"skipped {header_at} line(s) above the header row"] if header_at else []
     skipped += [f"the header has {h!r} more than once; later copies are named {h}.1…" for h in duplicated]
     if sep != ",":
@@ -524,10 +531,7 @@ def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
     if not header or all(v is None for v in header):
         raise DataError(f"registry {path}: sheet {ws.title!r} has no header row")
     raw_names = [str(h).strip() for h in header if h is not None and str(h).strip()]
-    for h in sorted({h for h in raw_names if raw_names.count(h) > 1}):
-        if _match(h)[0] is not None:
-            raise DataError(f"registry {path}: the header has {h!r} twice; rename one so it is clear which "
-                            f"gives {_match(h)[0]}")
+    _refuse_repeated_fields(path, sorted({h for h in raw_names if raw_names.count(h) > 1}))
     headers = _unique_headers(header)
     total = max((ws.max_row or 0) - header_at - 1, 0) if ws.max_row else None
     skipped = [f"skipped {header_at} row(s) above the header row"] if header_at else []
@@ -636,7 +640,7 @@ def _open_site_file(path: Path, engine: str) -> Registry:
     layer = read_site_layer(path, engine=engine)
     raw = layer.attributes.reset_index(drop=True)
     raw.columns = [str(c) for c in raw.columns]
-    fmt = "red-line" if path.suffix.lower() == ".txt" else SITE_ONLY[path.suffix.lower()]
+    fmt = SITE_FORMATS[path.suffix.lower()]
 
     def chunks():
         yield raw, layer.geometry, np.arange(1, len(raw) + 1)

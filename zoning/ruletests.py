@@ -207,7 +207,8 @@ def compare(expect: Expectation, result) -> list[str]:
         diff.append(f"missing inputs: expected {', '.join(sorted(expect.missing)) or '(none)'}, "
                     f"got {', '.join(result.missing) or '(none)'}")
     if diff:  # context for the reader: what did decide it
-        deciding = sorted(f"{ref} ({'/'.join(sorted(s))})" for ref, s in cited.items() if ref in _deciding(result))
+        decide = _deciding(result)
+        deciding = sorted(f"{ref} ({'/'.join(sorted(s))})" for ref, s in cited.items() if ref in decide)
         diff.append("prohibit/restrict clauses cited: " + (", ".join(deciding) or "(none)"))
     return diff
 

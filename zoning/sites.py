@@ -23,6 +23,7 @@ empty geometry or a polygon without area is refused. Coordinates go through
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 import warnings
@@ -402,7 +403,7 @@ def to_lonlat(geoms: np.ndarray, source: SourceCRS) -> tuple[np.ndarray, Convert
 def to_webmap(geoms: np.ndarray, system: str) -> np.ndarray:
     """CGCS2000 (≈ WGS84) lon/lat geometries in a web-map system (``gcj02`` or ``bd09``)."""
     return shapely.transform(np.asarray(geoms, dtype=object),
-                             lambda xy: np.column_stack(webmap.from_wgs84(system, xy[:, 0], xy[:, 1])))
+                             functools.partial(webmap.from_wgs84, system), interleaved=False)
 
 
 def output_system(value, fmt: str) -> str | None:

@@ -241,13 +241,10 @@ def coverage_findings(lists: list[AccessList], units: gpd.GeoDataFrame, zones: g
     current = in_force(lists, as_of)
     rules = compile_rules(current, units, zones)
     counts = np.diff(rules.unit_offsets)
-    clause_list = rules.clauses["list"].to_numpy(dtype=object)
-    by_list = {lst.id: 0 for lst in current}
-    for lid in clause_list[rules.unit_clauses]:
-        by_list[lid] = by_list.get(lid, 0) + 1
+    applied = set(pd.unique(rules.clauses["list"].to_numpy(dtype=object)[rules.unit_clauses]))
     zone_lists = {lst.id for lst in current if lst.scope.zones or lst.scope.zone_kinds}
     for lst in current:
-        if lst.id not in zone_lists and by_list.get(lst.id, 0) == 0:
+        if lst.id not in zone_lists and lst.id not in applied:
             out.append(Finding("warning", lst.path, line_of(lst._lines, ("scope",)), f"list {lst.id}",
                                "its scope selects no unit of the unit layer, so it never applies",
                                "check scope.admin, scope.unit_types and scope.units against the layer"))

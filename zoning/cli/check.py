@@ -59,7 +59,8 @@ def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, nam
         raise click.UsageError("give --lon and --lat, or --site")
     if site is not None and (lon is not None or lat is not None):
         raise click.UsageError("give either --lon/--lat or --site, not both")
-    if output_crs and output_crs.lower() != "cgcs2000" and fmt != "geojson":
+    web = output_system(output_crs, "geojson")
+    if web and fmt != "geojson":
         raise click.UsageError("--output-crs applies to --format geojson (the site's coordinates)")
     emissions = key_values(emission, "--emission")
     attributes = key_values(attr, "--attr")
@@ -70,7 +71,6 @@ def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, nam
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     elif fmt == "geojson":
-        web = output_system(output_crs, "geojson")
         click.echo(json.dumps(result.to_feature(web), ensure_ascii=False, indent=2))
     else:
         from zoning.cli.render import render_explanation, render_result

@@ -23,6 +23,13 @@ def _overlap(unit: dict, measure: str | None) -> list[str]:
     return [*cells, f"{unit['overlap_share']:.1%}"]
 
 
+def _overlap_headers(measure: str | None) -> list[str]:
+    """Column headers for :func:`_overlap`'s cells."""
+    if measure is None:
+        return []
+    return ["overlap m²", "ha", "share"] if measure == "overlap_m2" else ["overlap m", "share"]
+
+
 def render_result(result, console: Console | None = None) -> None:
     console = console or Console(soft_wrap=False, markup=False)
     p = result.project
@@ -58,19 +65,14 @@ def render_result(result, console: Console | None = None) -> None:
     for col in ("code", "name", "type", "verdict"):
         units.add_column(col)
     measure = next((k for k in ("overlap_m2", "overlap_m") if k in result.units[0]), None)
-    extended = measure is not None
-    if extended:
-        units.add_column("overlap m²" if measure == "overlap_m2" else "overlap m", justify="right")
-        if measure == "overlap_m2":
-            units.add_column("ha", justify="right")
-        units.add_column("share", justify="right")
+    for col in _overlap_headers(measure):
+        units.add_column(col, justify="right")
     for u in result.units:
         units.add_row(*[u["code"], u["name"], f"{u['type']} {u['type_name']}", u["verdict"], *_overlap(u, measure)])
     console.print(units)
     if result.disregarded:
         slivers = Table(title="Disregarded slivers 忽略的细碎重叠 (--min-overlap)")
-        for col in ("code", "name", "type", "overlap m²" if measure == "overlap_m2" else "overlap m",
-                    *(["ha"] if measure == "overlap_m2" else []), "share", "reason"):
+        for col in ("code", "name", "type", *_overlap_headers(measure), "reason"):
             slivers.add_column(col)
         for u in result.disregarded:
             slivers.add_row(u["code"], u["name"], f"{u['type']} {u['type_name']}", *_overlap(u, measure),
