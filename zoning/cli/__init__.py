@@ -9,6 +9,8 @@ import click
 from zoning import __version__
 from zoning.cli.check import check
 from zoning.cli.export import export
+from zoning.cli.map import map_
+from zoning.cli.report import report
 from zoning.cli.rules import rules
 from zoning.cli.screen import screen
 
@@ -23,4 +25,6 @@ def main():
 main.add_command(check)
 main.add_command(screen)
 main.add_command(export)
+main.add_command(report)
+main.add_command(map_)
 main.add_command(rules)

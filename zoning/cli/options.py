@@ -86,3 +86,37 @@ def handle_errors(f):
                         click.echo(f"zoning: warning: {w.message}", err=True)
 
     return wrapper
+
+
+def project_options(f):
+    """The site and project options of ``check``, ``report`` and ``map``."""
+    options = (
+        click.option("--lon", type=float, help="Longitude, CGCS2000/WGS84 degrees."),
+        click.option("--lat", type=float, help="Latitude, CGCS2000/WGS84 degrees."),
+        click.option("--site", help="Site as WKT or a file: .wkt, .geojson, .shp, .gpkg, .kml, .dxf, or a red-line "
+                                    "coordinate .txt (界址点坐标). Points, lines or polygons."),
+        crs_opt,
+        min_overlap_opt,
+        click.option("--industry", help="GB/T 4754-2017 code (C3120 or 3120) or exact official name."),
+        click.option("--type", "type_", help="Project type: new, expansion, renovation, relocation "
+                                             "(or 新建/扩建/改建/迁建)."),
+        click.option("--emission", multiple=True, metavar="NAME=T_PER_YEAR",
+                     help="Emission in t/a, repeatable: SO2, NOx, particulate, VOCs, COD, NH3-N."),
+        click.option("--attr", multiple=True, metavar="NAME=VALUE",
+                     help="Other attribute, repeatable, e.g. coal_use=2000, in_park=true."),
+        click.option("--name", help="Project name, echoed in the result."),
+    )
+    for opt in reversed(options):
+        f = opt(f)
+    return f
+
+
+def site_inputs(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name) -> dict:
+    """:meth:`zoning.engine.Engine.check`'s keyword arguments from :func:`project_options`' values."""
+    if site is None and (lon is None or lat is None):
+        raise click.UsageError("give --lon and --lat, or --site")
+    if site is not None and (lon is not None or lat is not None):
+        raise click.UsageError("give either --lon/--lat or --site, not both")
+    return {"lon": lon, "lat": lat, "site": site, "crs": crs, "industry": industry, "type": type_,
+            "emissions": key_values(emission, "--emission"), "attributes": key_values(attr, "--attr"),
+            "name": name, "min_overlap": list(min_overlap) or None}
