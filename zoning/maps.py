@@ -8,7 +8,8 @@ The frame is labelled in longitude and latitude where graticule lines cross
 it; the north arrow points to true north at the frame's centre. Text is set in
 the fonts of :mod:`zoning.fonts`, so Chinese renders without a system font.
 
-:func:`location_map` and :func:`registry_map` return the encoded image
+:func:`location_figure` and :func:`registry_figure` draw the matplotlib
+figures; :func:`location_map` and :func:`registry_map` return them encoded
 (PNG, SVG or PDF); :func:`write_map` writes one atomically.
 """
 
@@ -73,8 +74,18 @@ def frame_crs(west: float, south: float, east: float, north: float) -> CRS:
     return ProjectedCRS(conversion=conversion, geodetic_crs=_CGCS2000)
 
 
-def location_map(engine, result, *, width_m: float | None = None, title: str | None = None,
-                 fmt: str = "png", dpi: int = 200, size_cm: tuple[float, float] = (16.0, 14.0)) -> bytes:
+def location_map(engine, result, *, fmt: str = "png", dpi: int = 200, **options) -> bytes:
+    """:func:`location_figure` encoded as ``fmt`` (png, svg or pdf)."""
+    return _encode(location_figure(engine, result, **options), fmt, dpi)
+
+
+def registry_map(engine, lon, lat, verdict, *, fmt: str = "png", dpi: int = 200, **options) -> bytes:
+    """:func:`registry_figure` encoded as ``fmt`` (png, svg or pdf)."""
+    return _encode(registry_figure(engine, lon, lat, verdict, **options), fmt, dpi)
+
+
+def location_figure(engine, result, *, width_m: float | None = None, title: str | None = None,
+                    size_cm: tuple[float, float] = (16.0, 14.0)):
     """The site of ``result`` (a :class:`zoning.verdicts.Result` from ``engine``) over the units
     around it, coloured by type, with the unit codes labelled (those the site lies in, in bold),
     overlay zones outlined, a scale bar, a north arrow and a longitude/latitude frame.
@@ -116,11 +127,11 @@ def location_map(engine, result, *, width_m: float | None = None, title: str | N
         handles.append(_site_handle(local.iloc[0]))
         _finish(fig, ax, frame, crs, title, handles)
         _footer(fig, crs, engine, extra=f"管控要求执行日期 rules as of {engine.as_of}")
-        return _encode(fig, fmt, dpi)
+        return fig
 
 
-def registry_map(engine, lon: np.ndarray, lat: np.ndarray, verdict: np.ndarray, *, title: str | None = None,
-                 fmt: str = "png", dpi: int = 200, size_cm: tuple[float, float] = (16.0, 14.0)) -> bytes:
+def registry_figure(engine, lon: np.ndarray, lat: np.ndarray, verdict: np.ndarray, *, title: str | None = None,
+                    size_cm: tuple[float, float] = (16.0, 14.0)):
     """Every located project of a screened registry as a dot coloured by verdict (the most serious
     drawn last, on top), over the units of the frame."""
     import matplotlib
@@ -151,12 +162,13 @@ def registry_map(engine, lon: np.ndarray, lat: np.ndarray, verdict: np.ndarray, 
         shown = verdict[located]
         n = int(located.sum())
         dot = 16.0 if n <= 1_000 else 5.0 if n <= 50_000 else 0.6
-        handles = _type_handles()
         for v in reversed(list(VERDICT_COLOURS)):  # prohibited last, on top
             sel = shown == v
-            count = int(sel.sum())
             ax.scatter(x[sel], y[sel], s=dot, c=VERDICT_COLOURS[v], edgecolors="black" if n <= 1_000 else "none",
                        linewidths=0.3, zorder=5, rasterized=n > 1_000)
+        handles = _type_handles()
+        for v in VERDICT_COLOURS:
+            count = int((shown == v).sum())
             handles.append(matplotlib.lines.Line2D([], [], marker="o", linestyle="none", markersize=5,
                                                    markerfacecolor=VERDICT_COLOURS[v], markeredgecolor="black",
                                                    markeredgewidth=0.3, label=f"{VERDICT_NAMES[v]} ({count:,})"))
@@ -164,7 +176,7 @@ def registry_map(engine, lon: np.ndarray, lat: np.ndarray, verdict: np.ndarray, 
         unplaced = len(lon) - n
         _footer(fig, crs, engine, extra=f"{n:,} 个项目 projects mapped"
                 + (f"; {unplaced:,} without a location or verdict not shown" if unplaced else ""))
-        return _encode(fig, fmt, dpi)
+        return fig
 
 
 def write_map(data: bytes, path) -> None:
@@ -443,6 +455,9 @@ def _footer(fig, crs: CRS, engine, extra: str) -> None:
 
 
 def _encode(fig, fmt: str, dpi: int) -> bytes:
+    import matplotlib
+
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=dpi, metadata={"Software": None} if fmt == "png" else None)
+    with matplotlib.rc_context(fonts.rc()):
+        fig.savefig(buffer, format=fmt, dpi=dpi, metadata={"Software": None} if fmt == "png" else None)
     return buffer.getvalue()

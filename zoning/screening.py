@@ -33,6 +33,8 @@ SCREEN_VERDICTS = ("prohibited", "restricted", "undetermined", "permitted", "not
 EXAMPLES = 3
 #: rows per chunk with ``explain`` (its text dominates memory)
 EXPLAIN_CHUNK = 50_000
+#: prohibited and restricted rows a registry report lists (each; the output has them all)
+LISTED = 500
 
 
 @dataclass
@@ -84,10 +86,52 @@ class Summary:
                 examples.append(f"row {numbers[i]}: {messages[i]}")
 
 
+class Digest:
+    """What a registry report needs, gathered chunk by chunk while screening: every row's
+    location (the centre of its site, as float32 lon/lat) and verdict, and the first
+    :data:`LISTED` prohibited and restricted rows with their units and reasons."""
+
+    def __init__(self, limit: int = 0):
+        self.limit = limit or LISTED
+        self._lon: list[np.ndarray] = []
+        self._lat: list[np.ndarray] = []
+        self._verdict: list[np.ndarray] = []
+        self.listed: dict[str, list[dict]] = {"prohibited": [], "restricted": []}
+        self.name_column: str | None = None
+
+    def add(self, raw: pd.DataFrame, projects, results: pd.DataFrame, numbers: np.ndarray) -> None:
+        centre = shapely.centroid(projects.geometry.to_numpy())
+        self._lon.append(shapely.get_x(centre).astype(np.float32))
+        self._lat.append(shapely.get_y(centre).astype(np.float32))
+        verdict = results["verdict"].to_numpy(dtype=object)
+        self._verdict.append(pd.Categorical(verdict, categories=SCREEN_VERDICTS).codes)
+        for v, rows in self.listed.items():
+            room = self.limit - len(rows)
+            hits = np.flatnonzero(verdict == v)[:max(room, 0)]
+            names = raw[self.name_column].to_numpy(dtype=object) if self.name_column in raw.columns else None
+            industry = projects["industry"].to_numpy(dtype=object)
+            for i in hits:
+                rows.append({"row": int(numbers[i]), "name": "" if names is None else _text(names[i]),
+                             "industry": _text(industry[i]), "units": results["unit_codes"].iat[i],
+                             "clauses": results["clauses"].iat[i], "reasons": results["reasons"].iat[i]})
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(lon, lat, verdict)`` for every row screened, in order (NaN where a row has no site)."""
+        if not self._verdict:
+            return np.empty(0), np.empty(0), np.empty(0, dtype=object)
+        codes = np.concatenate(self._verdict)
+        verdict = np.asarray(SCREEN_VERDICTS, dtype=object)[np.where(codes >= 0, codes, len(SCREEN_VERDICTS) - 1)]
+        return np.concatenate(self._lon), np.concatenate(self._lat), verdict
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
 def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs=None,
            encoding: str | None = None, sheet=None, layer=None, io_engine: str = DEFAULT_ENGINE,
            chunk_size: int = DEFAULT_CHUNK, progress=None, min_overlap=None, output_crs=None,
-           explain: bool = False) -> Summary:
+           explain: bool = False, digest: Digest | None = None) -> Summary:
     """Screen every project of the registry ``source`` and write them to ``output``.
 
     ``columns`` overrides header recognition (``{"lon": "东经", "VOCs": "VOC排放"}``);
@@ -96,7 +140,8 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
     slivers (see :class:`zoning.evaluation.MinOverlap`); ``output_crs``
     (``gcj02`` or ``bd09``) writes geometries for web maps instead of
     CGCS2000 lon/lat; ``explain`` adds a column ``explain`` (see
-    :func:`zoning.explanation.explain_column`); ``progress(done, total)`` is called after each chunk (``total`` may
+    :func:`zoning.explanation.explain_column`); ``digest`` (a :class:`Digest`) gathers what
+    a registry report needs; ``progress(done, total)`` is called after each chunk (``total`` may
     be None). Returns a :class:`Summary`. The output's format comes from its
     extension; it is written to a temporary file beside it and renamed only
     when complete.
@@ -113,6 +158,8 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
     reader = ProjectReader(source, columns=columns, crs=crs, encoding=encoding, sheet=sheet, layer=layer,
                            io_engine=io_engine, chunk_size=chunk_size)
     registry, colmap = reader.registry, reader.colmap
+    if digest is not None:
+        digest.name_column = colmap.columns.get("name")
     summary = Summary(str(source), str(output), columns=colmap.describe(location_from_geometry=registry.is_vector),
                       encoding=registry.encoding)
     summary.notes = registry.skipped  # filled in as reading proceeds
@@ -166,6 +213,8 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
                 writer.write(out, sites)
                 timings["write"] += time.perf_counter() - started
                 summary._add(results, numbers, problems.kind)
+                if digest is not None:
+                    digest.add(raw, projects, results, numbers)
                 if progress is not None:
                     progress(summary.rows, registry.total)
             started = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -20,7 +21,9 @@ from zoning.cli.options import (
     output_crs_opt,
 )
 from zoning.engine import Engine
+from zoning.errors import InputError
 from zoning.registry import DEFAULT_CHUNK, FIELDS
+from zoning.screening import Digest
 from zoning.screening import screen as screen_registry
 from zoning.verdicts import VERDICT_LABELS
 
@@ -44,11 +47,15 @@ from zoning.verdicts import VERDICT_LABELS
 @click.option("--explain", is_flag=True,
               help="Add a column 'explain': for each prohibit/restrict clause considered, its outcome and each "
                    "condition with the project's value and ✓ true, ✗ false or ? unknown. Slower, and long.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False),
+              help="Also write a summary report in this directory (created if missing): report.docx, "
+                   "report.html and report.md, with counts, a map of the projects by verdict, and the prohibited "
+                   "and restricted projects with their reasons.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @fail_on_opt
 @handle_errors
 def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet, layer, units, zones, rules,
-           io_engine, as_of, chunk_size, explain, quiet, fail_on):
+           io_engine, as_of, chunk_size, explain, report_dir, quiet, fail_on):
     """Screen every project in REGISTRY and write them, annotated, to OUTPUT.
 
     REGISTRY is an Excel workbook (.xlsx), a CSV (UTF-8 or GBK, detected), a
@@ -66,6 +73,8 @@ def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # slow import
 
     columns = key_values(cols, "--col")
+    report = report_directory(report_dir) if report_dir else None
+    digest = Digest() if report else None
     engine = Engine.load(units, list(rules) or None, zones, engine=io_engine, as_of=as_of)
     err = Console(stderr=True)
     show = not quiet and err.is_terminal
@@ -79,8 +88,12 @@ def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet
         summary = screen_registry(engine, registry, output, columns=columns, crs=crs, encoding=encoding,
                                   sheet=sheet, layer=layer, io_engine=io_engine, chunk_size=chunk_size,
                                   progress=progress, min_overlap=list(min_overlap) or None,
-                                  output_crs=output_crs, explain=explain)
+                                  output_crs=output_crs, explain=explain,
+                                  digest=digest)
     print_summary(summary, Console(soft_wrap=False, markup=False))
+    if report:
+        for path in write_registry_report(engine, summary, digest, report):
+            click.echo(f"wrote {path}")
     if fail_on and summary.failing(fail_on):
         sys.exit(EXIT_FAILS)
 
@@ -101,3 +114,26 @@ def print_summary(summary, console: Console) -> None:
     console.print(table)
     for kind, examples in summary.examples.items():
         console.print(f"{kind}: " + "; ".join(examples))
+
+
+def report_directory(path) -> Path:
+    """The report directory, created if missing (its parent must exist)."""
+    path = Path(path)
+    if not path.parent.exists():
+        raise InputError(f"--report {path}: directory {path.parent} does not exist")
+    try:
+        path.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--report {path}: cannot create it: {exc.strerror}") from None
+    return path
+
+
+def write_registry_report(engine, summary, digest, directory: Path) -> list[Path]:
+    """The registry report, as DOCX, HTML and Markdown in ``directory``."""
+    from zoning.documents import write_document
+    from zoning.maps import registry_map
+    from zoning.reports import registry_report
+
+    lon, lat, verdict = digest.arrays()
+    doc = registry_report(engine, summary, digest, map_png=registry_map(engine, lon, lat, verdict))
+    return [path for ext in ("docx", "html", "md") for path in write_document(doc, directory / f"report.{ext}")]
