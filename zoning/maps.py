@@ -453,7 +453,7 @@ def _footer(fig, crs: CRS, engine, extra: str) -> None:
     lon0 = next(p.value for p in crs.coordinate_operation.params if "longitude" in p.name.lower())
     projection = ("横轴墨卡托 transverse Mercator" if "Mercator" in method else "Albers 等积圆锥 equal-area conic")
     source = Path(engine.sources[0]).name if engine.sources else "units layer"
-    illustrative = any(Path(p).resolve() == sample.units_path().resolve() for p in engine.sources)
+    illustrative = sample.uses_sample(engine)
     units = f"管控单元 units: {source}" + ("（示例数据，仅供演示 illustrative sample）" if illustrative else "")
     fig.text(0.5, 0.01, f"坐标系 CGCS2000，{projection}，中央经线 central meridian {lon0:.4f}°E\n{units}；{extra}",
              ha="center", va="bottom", fontsize=5.5, color="#444444", linespacing=1.5)

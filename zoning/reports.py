@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from zoning import sample
 from zoning.documents import Document, Fields, Figure, Heading, Paragraph, Table
 from zoning.errors import InputError
 from zoning.lists import DIMENSIONS, LEVELS
 from zoning.projects import ATTRIBUTES
+from zoning.sample import uses_sample
 from zoning.verdicts import EFFECT_LABELS, VERDICT_LABELS, str_or_none
 
 LEVEL_NAMES = {"province": "省级 province", "city": "市级 city", "county": "县级 county",
@@ -35,6 +35,8 @@ STATUS_NAMES = {"prohibited": "禁止 prohibited", "restricted": "限制 restric
 VERDICT_TITLES = {"prohibited": "禁止 PROHIBITED", "restricted": "限制 RESTRICTED",
                   "undetermined": "待定 UNDETERMINED", "permitted": "允许 PERMITTED",
                   "not_covered": "不在任何管控单元内 NOT COVERED", "error": "无法判定 ERROR"}
+SAMPLE_NOTE = ("本报告使用 zoning 自带的示例数据（管控单元与准入清单均为示意），不是官方清单，不能用于实际审批。"
+               " Built from zoning's illustrative sample data, not official lists: not for real decisions.")
 MAP_CAPTION = "项目位置与环境管控单元关系图 Site and environmental management units"
 
 
@@ -49,10 +51,7 @@ def compliance_report(engine, result, *, location_png: bytes | None = None, titl
     if created is not None:
         doc.created = created
     if uses_sample(engine):
-        doc.add(Paragraph("本报告使用 zoning 自带的示例数据（管控单元与准入清单均为示意），不是官方清单，"
-                          "不能用于实际审批。 Built from zoning's illustrative sample data, not official lists: "
-                          "not for real decisions.",
-                          style="note"))
+        doc.add(Paragraph(SAMPLE_NOTE, style="note"))
     doc.add(Heading("项目概况 Project"), Fields(_project_rows(p, engine, doc.created)))
 
     doc.add(Heading("结论 Conclusion"),
@@ -100,18 +99,6 @@ def compliance_report(engine, result, *, location_png: bytes | None = None, titl
 
     doc.add(Heading("版本与依据 Versions and provenance"), Fields(_provenance_rows(result, engine, doc.created)))
     return doc
-
-
-def uses_sample(engine) -> bool:
-    """True when the engine's units are the bundled, illustrative sample."""
-    return any(_same(path, sample.units_path()) for path in engine.sources)
-
-
-def _same(a, b) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except (OSError, AttributeError):
-        return False
 
 
 def conclusion(result) -> str:
@@ -343,9 +330,7 @@ def registry_report(engine, summary, digest, *, map_png: bytes | None = None, ti
     if created is not None:
         doc.created = created
     if uses_sample(engine):
-        doc.add(Paragraph("本报告使用 zoning 自带的示例数据（管控单元与准入清单均为示意），不是官方清单，"
-                          "不能用于实际审批。 Built from zoning's illustrative sample data, not official lists: "
-                          "not for real decisions.", style="note"))
+        doc.add(Paragraph(SAMPLE_NOTE, style="note"))
     rows = [("输入 Registry", summary.input), ("输出 Output", summary.output),
             ("项目数 Rows", f"{summary.rows:,}"), ("字段对应 Columns used", summary.columns)]
     if summary.encoding:

@@ -33,3 +33,9 @@ def zones_path() -> Path:
 
 def registry_path() -> Path:
     return geodata_dir() / "registry.csv"
+
+
+def uses_sample(engine) -> bool:
+    """True when the engine's units are this bundled, illustrative sample (reports and maps say so)."""
+    target = units_path().resolve()
+    return any(Path(path).resolve() == target for path in engine.sources)
