@@ -20,6 +20,8 @@ import base64
 import datetime as dt
 import html
 import io
+import re
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,35 +115,47 @@ def write_document(doc: Document, path) -> list[Path]:
 
 # --- Markdown -----------------------------------------------------------------------------------
 
-def _md_cell(text) -> str:
-    return str(text).replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
+
+
+def _md(text) -> str:
+    """Text as Markdown shows it literally: HTML-like text escaped, emphasis and link marks
+    backslashed, line breaks as ``<br>``."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+    return escaped.replace("\r", "").replace("\n", "<br>")
+
+
+def _md_line(text) -> str:
+    """Text for a one-line Markdown element (a heading): line breaks as spaces."""
+    return _md(" ".join(str(text).split()))
 
 
 def to_markdown(doc: Document, figure_prefix: str = "") -> str:
-    out = [f"# {doc.title}", ""]
+    out = [f"# {_md_line(doc.title)}", ""]
     if doc.subtitle:
-        out += [doc.subtitle, ""]
+        out += [_md(doc.subtitle), ""]
     for block in doc.blocks:
         if isinstance(block, Heading):
-            out += ["#" * (block.level + 1) + " " + block.text, ""]
+            out += ["#" * (block.level + 1) + " " + _md_line(block.text), ""]
         elif isinstance(block, Paragraph):
-            text = f"**{block.text}**" if (block.style or "").startswith("verdict") else block.text
+            text = f"**{_md(block.text)}**" if (block.style or "").startswith("verdict") else _md(block.text)
             out += [f"<sub>{text}</sub>" if block.style == "note" else text, ""]
         elif isinstance(block, Fields):
-            out += ["| | |", "|---|---|", *(f"| **{_md_cell(k)}** | {_md_cell(v)} |" for k, v in block.rows), ""]
+            out += ["| | |", "|---|---|", *(f"| **{_md(k)}** | {_md(v)} |" for k, v in block.rows), ""]
         elif isinstance(block, Table):
             if block.caption:
-                out += [f"**{block.caption}**", ""]
-            out += ["| " + " | ".join(_md_cell(c) for c in block.columns) + " |",
+                out += [f"**{_md(block.caption)}**", ""]
+            out += ["| " + " | ".join(_md(c) for c in block.columns) + " |",
                     "|" + "---|" * len(block.columns)]
             for row in block.rows:
                 if isinstance(row, str):
-                    out.append(f"| **{_md_cell(row)}** |" + " |" * (len(block.columns) - 1))
+                    out.append(f"| **{_md(row)}** |" + " |" * (len(block.columns) - 1))
                 else:
-                    out.append("| " + " | ".join(_md_cell(c) for c in row) + " |")
+                    out.append("| " + " | ".join(_md(c) for c in row) + " |")
             out.append("")
         elif isinstance(block, Figure):
-            out += [f"![{block.caption}]({figure_prefix}{block.name})", "", f"*{block.caption}*", ""]
+            link = urllib.parse.quote(f"{figure_prefix}{block.name}")  # a space or bracket would end the link
+            out += [f"![{_md_line(block.caption)}]({link})", "", f"*{_md(block.caption)}*", ""]
     return "\n".join(out)
 
 
@@ -198,7 +212,7 @@ def _text_of(doc: Document) -> str:
 def to_html(doc: Document) -> str:
     out = ["<!DOCTYPE html>", '<html lang="zh-CN">', "<head>", '<meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>{_h(doc.title)}</title>",
+           f"<title>{html.escape(' '.join(doc.title.split()))}</title>",
            '<meta name="generator" content="zoning">',
            "<style>", fonts.css_font_face(_text_of(doc)), _CSS % fonts.HTML_FAMILY, "</style>", "</head>", "<body>",
            f"<h1>{_h(doc.title)}</h1>"]
@@ -250,6 +264,15 @@ _VERDICT_COLOURS = {"prohibited": "C00000", "restricted": "C65F00", "undetermine
                     "permitted": "1A7F37", "not_covered": "1F5FA8", "error": "1F5FA8"}
 
 
+#: characters XML 1.0 (and so Word) cannot hold
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _x(text) -> str:
+    """Text as Word can hold it: control characters other than tab and newline dropped."""
+    return _NOT_XML.sub("", str(text))
+
+
 def _docx(doc: Document):
     import docx
     from docx.enum.section import WD_ORIENT
@@ -267,20 +290,21 @@ def _docx(doc: Document):
     for name in ("Title", "Heading 1", "Heading 2", "Heading 3", "Caption"):
         _font(d.styles[name], *_HEADING_FONT)
     props = d.core_properties
-    props.title, props.author, props.comments = doc.title, "zoning", doc.subtitle
+    # Word's document properties hold at most 255 characters
+    props.title, props.author, props.comments = _x(doc.title)[:255], "zoning", _x(doc.subtitle)[:255]
     props.created = doc.created.astimezone(dt.timezone.utc).replace(tzinfo=None)
     width = section.page_width - section.left_margin - section.right_margin
 
-    d.add_heading(doc.title, level=0)
+    d.add_heading(_x(doc.title), level=0)
     if doc.subtitle:
-        d.add_paragraph(doc.subtitle)
+        d.add_paragraph(_x(doc.subtitle))
     figures = tables = 0
     for block in doc.blocks:
         if isinstance(block, Heading):
-            d.add_heading(block.text, level=min(block.level, 3))
+            d.add_heading(_x(block.text), level=min(block.level, 3))
         elif isinstance(block, Paragraph):
             p = d.add_paragraph()
-            run = p.add_run(block.text)
+            run = p.add_run(_x(block.text))
             style = block.style or ""
             if style.startswith("verdict"):
                 run.bold = True
@@ -295,7 +319,7 @@ def _docx(doc: Document):
             table.style = "Table Grid"
             for k, v in block.rows:
                 cells = table.add_row().cells
-                cells[0].text, cells[1].text = str(k), str(v)
+                cells[0].text, cells[1].text = _x(k), _x(v)
                 _shade(cells[0], _SHADE["group"])
                 cells[0].paragraphs[0].runs[0].bold = True
             _widths(table, [1, 3], width)
@@ -303,7 +327,7 @@ def _docx(doc: Document):
         elif isinstance(block, Table):
             tables += 1
             if block.caption:
-                cap = d.add_paragraph(f"表{tables}  {block.caption}", style="Caption")
+                cap = d.add_paragraph(f"表{tables}  {_x(block.caption)}", style="Caption")
                 cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
             _table(d, block, width)
             d.add_paragraph()
@@ -311,7 +335,7 @@ def _docx(doc: Document):
             figures += 1
             d.add_picture(io.BytesIO(block.png), width=min(width, Cm(16)))
             d.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-            cap = d.add_paragraph(f"图{figures}  {block.caption}", style="Caption")
+            cap = d.add_paragraph(f"图{figures}  {_x(block.caption)}", style="Caption")
             cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
     return d
 
@@ -360,17 +384,17 @@ def _table(d, block: Table, width) -> None:
     trpr = header._tr.get_or_add_trPr()
     trpr.append(trpr.makeelement(qn("w:tblHeader"), {qn("w:val"): "true"}))  # repeat on every page
     for cell, name in zip(header.cells, block.columns):
-        cell.text = str(name)
+        cell.text = _x(name)
         cell.paragraphs[0].runs[0].bold = True
         _shade(cell, _SHADE["header"])
     for row in block.rows:
         cells = table.add_row().cells
         if isinstance(row, str):
             merged = cells[0].merge(cells[-1])
-            merged.text = row
+            merged.text = _x(row)
             merged.paragraphs[0].runs[0].bold = True
             _shade(merged, _SHADE["group"])
         else:
             for cell, value in zip(cells, row):
-                cell.text = str(value)
+                cell.text = _x(value)
     _widths(table, block.widths or [1] * n, width)

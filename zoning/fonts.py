@@ -37,7 +37,8 @@ def families() -> tuple[str, ...]:
 
 def rc() -> dict:
     """matplotlib settings for :func:`matplotlib.rc_context` while drawing and saving a figure."""
-    return {"font.family": list(families()), "svg.fonttype": "path", "pdf.fonttype": 42}
+    # text.parse_math off: titles and names are plain text, never "$...$" mathematics
+    return {"font.family": list(families()), "svg.fonttype": "path", "pdf.fonttype": 42, "text.parse_math": False}
 
 
 @functools.cache

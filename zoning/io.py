@@ -86,6 +86,8 @@ def atomic_path(path):
     path = Path(path)
     if not path.parent.exists():
         raise DataError(f"output {path}: directory {path.parent} does not exist")
+    if path.is_dir():
+        raise DataError(f"output {path} is a directory; give a file name")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial" + path.suffix, dir=path.parent)
     except OSError as exc:

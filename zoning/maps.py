@@ -99,15 +99,19 @@ def location_figure(engine, result, *, width_m: float | None = None, title: str 
     with matplotlib.rc_context(fonts.rc()):
         site = gpd.GeoSeries([result.geometry], crs=_CGCS2000)
         west, south, east, north = site.total_bounds
-        crs = frame_crs(west, south, east, north)
-        local = site.to_crs(crs)
-        x0, y0, x1, y1 = local.total_bounds
-        size = width_m or max(8000.0, 2.5 * max(x1 - x0, y1 - y0))
-        if not (np.isfinite(size) and size > 0):
-            raise InputError(f"map width {width_m!r} m must be a positive number")
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         aspect = _aspect(size_cm, title)
-        frame = (cx - size / 2, cy - size * aspect / 2, cx + size / 2, cy + size * aspect / 2)
+        crs, frame = None, None
+        for _ in range(2):  # the frame, in a CRS chosen for the site; then a CRS chosen for that frame
+            crs = frame_crs(west, south, east, north)
+            local = site.to_crs(crs)
+            x0, y0, x1, y1 = local.total_bounds
+            size = width_m or max(8000.0, 2.5 * max(x1 - x0, y1 - y0))
+            if not (np.isfinite(size) and size > 0):
+                raise InputError(f"map width {width_m!r} m must be a positive number")
+            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+            frame = (cx - size / 2, cy - size * aspect / 2, cx + size / 2, cy + size * aspect / 2)
+            outline = gpd.GeoSeries([shapely.box(*frame)], crs=crs).segmentize(size / 16).to_crs(_CGCS2000)
+            west, south, east, north = outline.total_bounds
 
         fig, ax = _figure(size_cm, title)
         units = _in_frame(engine.units, frame, crs)

@@ -126,7 +126,8 @@ def conclusion(result) -> str:
                 f"({', '.join(restrict)}) and complies only if their requirements are met. {review}")
     if result.verdict == "undetermined":
         return (f"{where}因缺少输入（{missing}），部分条款无法判定；补充后结论可能为"
-                f"{VERDICT_LABELS[result.worst_case]}。 Some clauses cannot be decided without {missing}; once "
+                f"{VERDICT_LABELS[result.worst_case]}。 Some clauses cannot be decided without "
+                f"{', '.join(result.missing)}; once "
                 f"given, the verdict may be {result.worst_case}. {review}")
     return (f"{where}项目未触及禁止性或限制性条款，符合生态环境分区管控要求。 The project falls under no "
             f"prohibiting or restricting clause and complies with zoning control. {review}")
@@ -201,7 +202,9 @@ def clause_rows(engine, result) -> dict[str, dict[str, list[list[str]]]]:
     for e in entries:
         group = f"{LEVEL_NAMES[e['level']]} · {DIMENSIONS[e['dimension']]} {e['dimension'].replace('_', ' ')}"
         text = texts.get((e["list"], e["version"], e["clause"]), {})
-        label = f"{e['list']} {e['version']}\n{e['clause']}" + (f"\n叠加区 zone {e['zone']}" if e["zone"] else "")
+        label = f"{e['list']} {e['version']}".rstrip() + f"\n{e['clause']}"
+        if e["zone"]:
+            label += f"\n叠加区 zone {e['zone']}"
         body = text.get("text", "")
         if text.get("text_en"):
             body += f"\n{text['text_en']}"

@@ -20,6 +20,7 @@ import shapely
 
 from zoning.crs import parse_crs
 from zoning.errors import InputError
+from zoning.industries import table as industry_table
 from zoning.io import DEFAULT_ENGINE, GEO_FORMATS, atomic_path, open_writer, output_format
 from zoning.projects import normalise
 from zoning.provenance import rules_hash
@@ -112,7 +113,7 @@ class Digest:
             industry = projects["industry"].to_numpy(dtype=object)
             for i in hits:
                 rows.append({"row": int(numbers[i]), "name": "" if names is None else _text(names[i]),
-                             "industry": _text(industry[i]), "units": results["unit_codes"].iat[i],
+                             "industry": _industry(industry[i]), "units": results["unit_codes"].iat[i],
                              "clauses": results["clauses"].iat[i], "reasons": results["reasons"].iat[i]})
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -122,6 +123,14 @@ class Digest:
         codes = np.concatenate(self._verdict)
         verdict = np.asarray(SCREEN_VERDICTS, dtype=object)[np.where(codes >= 0, codes, len(SCREEN_VERDICTS) - 1)]
         return np.concatenate(self._lon), np.concatenate(self._lat), verdict
+
+
+def _industry(code) -> str:
+    """A normalised industry code as reports show it: with its section letter and name."""
+    if not isinstance(code, str):
+        return ""
+    table = industry_table()
+    return f"{table.get(code).label} {table.name(code)}"
 
 
 def _text(value) -> str:

@@ -48,7 +48,8 @@ from zoning.verdicts import VERDICT_LABELS
               help="Add a column 'explain': for each prohibit/restrict clause considered, its outcome and each "
                    "condition with the project's value and ✓ true, ✗ false or ? unknown. Slower, and long.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False),
-              help="Also write a summary report in this directory (created if missing): report.docx, "
+              help="Also write a summary report in this directory (created if missing; its parent must exist): "
+                   "report.docx, "
                    "report.html and report.md, with counts, a map of the projects by verdict, and the prohibited "
                    "and restricted projects with their reasons.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -73,7 +74,7 @@ def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # slow import
 
     columns = key_values(cols, "--col")
-    report = report_directory(report_dir) if report_dir else None
+    report = report_directory(report_dir) if report_dir is not None else None
     digest = Digest() if report else None
     engine = Engine.load(units, list(rules) or None, zones, engine=io_engine, as_of=as_of)
     err = Console(stderr=True)
@@ -117,14 +118,13 @@ def print_summary(summary, console: Console) -> None:
 
 
 def report_directory(path) -> Path:
-    """The report directory, created if missing (its parent must exist)."""
+    """The report directory, checked before screening (it is created, if missing, only when the
+    report is written): its parent must exist."""
+    if not str(path).strip():
+        raise InputError("--report: give a directory")
     path = Path(path)
     if not path.parent.exists():
         raise InputError(f"--report {path}: directory {path.parent} does not exist")
-    try:
-        path.mkdir(exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"--report {path}: cannot create it: {exc.strerror}") from None
     return path
 
 
@@ -134,6 +134,10 @@ def write_registry_report(engine, summary, digest, directory: Path) -> list[Path
     from zoning.maps import registry_map
     from zoning.reports import registry_report
 
+    try:
+        directory.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--report {directory}: cannot create it: {exc.strerror}") from None
     lon, lat, verdict = digest.arrays()
     doc = registry_report(engine, summary, digest, map_png=registry_map(engine, lon, lat, verdict))
     return [path for ext in ("docx", "html", "md") for path in write_document(doc, directory / f"report.{ext}")]
