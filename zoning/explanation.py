@@ -83,7 +83,7 @@ class _Values:
         p = self.projects
         if isinstance(node, IndustryIn):
             codes = p["industry"].to_numpy(dtype=object)
-            labels = {c: f"{industry_table().get(c).label} {industry_table().name(c)}"
+            labels = {c: industry_table().get(c).title
                       for c in pd.unique(codes) if isinstance(c, str)}
             return np.array([labels.get(c, "not given") for c in codes], dtype=object)
         if isinstance(node, TypeIn):

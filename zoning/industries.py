@@ -39,6 +39,11 @@ class Industry:
         """The code as usually written, with its section letter (``C3120``)."""
         return self.code if self.level == 1 else f"{self.section}{self.code}"
 
+    @property
+    def title(self) -> str:
+        """The code and its name, as reports show them (``C3120 炼钢``)."""
+        return f"{self.label} {self.name}"
+
 
 class IndustryTable:
     """Lookup, validation and suggestions over the GB/T 4754-2017 tree."""
@@ -151,7 +156,7 @@ class IndustryTable:
         near = self.suggest(text)
         if not near:
             return ""
-        return "; nearest valid: " + ", ".join(f"{i.label} {i.name}" for i in near)
+        return "; nearest valid: " + ", ".join(i.title for i in near)
 
 
 def _digit_distance(a: str, b: str) -> int:

@@ -108,10 +108,8 @@ def location_figure(engine, result, *, width_m: float | None = None, title: str 
             size = width_m or max(8000.0, 2.5 * max(x1 - x0, y1 - y0))
             if not (np.isfinite(size) and size > 0):
                 raise InputError(f"map width {width_m!r} m must be a positive number")
-            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-            frame = (cx - size / 2, cy - size * aspect / 2, cx + size / 2, cy + size * aspect / 2)
-            outline = gpd.GeoSeries([shapely.box(*frame)], crs=crs).segmentize(size / 16).to_crs(_CGCS2000)
-            west, south, east, north = outline.total_bounds
+            frame = _centred((x0 + x1) / 2, (y0 + y1) / 2, size, aspect)
+            west, south, east, north = _outline(frame, crs).bounds
 
         fig, ax = _figure(size_cm, title)
         units = _in_frame(engine.units, frame, crs)
@@ -153,12 +151,12 @@ def registry_figure(engine, lon: np.ndarray, lat: np.ndarray, verdict: np.ndarra
         x, y = Transformer.from_crs(_CGCS2000, crs, always_xy=True).transform(lon[located], lat[located])
         if located.any():
             x0, x1, y0, y1 = x.min(), x.max(), y.min(), y.max()
-        else:
-            x0, y0, x1, y1 = engine.units.to_crs(crs).total_bounds
+        else:  # nothing to place: the units' extent
+            box = shapely.segmentize(shapely.box(west, south, east, north), (east - west) / 16)
+            x0, y0, x1, y1 = gpd.GeoSeries([box], crs=_CGCS2000).to_crs(crs).total_bounds
         aspect = _aspect(size_cm, title)
         width = max(x1 - x0, (y1 - y0) / aspect, 4000.0) * 1.1
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        frame = (cx - width / 2, cy - width * aspect / 2, cx + width / 2, cy + width * aspect / 2)
+        frame = _centred((x0 + x1) / 2, (y0 + y1) / 2, width, aspect)
 
         fig, ax = _figure(size_cm, title)
         units = _in_frame(engine.units, frame, crs, simplify=width / 1500)
@@ -166,13 +164,14 @@ def registry_figure(engine, lon: np.ndarray, lat: np.ndarray, verdict: np.ndarra
         shown = verdict[located]
         n = int(located.sum())
         dot = 16.0 if n <= 1_000 else 5.0 if n <= 50_000 else 0.6
+        selected = {v: shown == v for v in VERDICT_COLOURS}
         for v in reversed(list(VERDICT_COLOURS)):  # prohibited last, on top
-            sel = shown == v
+            sel = selected[v]
             ax.scatter(x[sel], y[sel], s=dot, c=VERDICT_COLOURS[v], edgecolors="black" if n <= 1_000 else "none",
                        linewidths=0.3, zorder=5, rasterized=n > 1_000)
         handles = _type_handles()
         for v in VERDICT_COLOURS:
-            count = int((shown == v).sum())
+            count = int(selected[v].sum())
             handles.append(matplotlib.lines.Line2D([], [], marker="o", linestyle="none", markersize=5,
                                                    markerfacecolor=VERDICT_COLOURS[v], markeredgecolor="black",
                                                    markeredgewidth=0.3, label=f"{VERDICT_NAMES[v]} ({count:,})"))
@@ -215,10 +214,20 @@ def _figure(size_cm, title):
     return fig, ax
 
 
+def _centred(cx: float, cy: float, width: float, aspect: float) -> tuple[float, float, float, float]:
+    """A frame ``width`` wide and ``width × aspect`` high around (cx, cy)."""
+    return cx - width / 2, cy - width * aspect / 2, cx + width / 2, cy + width * aspect / 2
+
+
+def _outline(frame, crs: CRS, to=_CGCS2000):
+    """The frame (projected in ``crs``) as a polygon in ``to``, its edges densified so they bend."""
+    outline = gpd.GeoSeries([shapely.box(*frame)], crs=crs).segmentize((frame[2] - frame[0]) / 16)
+    return outline.to_crs(to).iloc[0]
+
+
 def _in_frame(layer: gpd.GeoDataFrame, frame, crs: CRS, simplify: float = 0.0) -> gpd.GeoDataFrame:
     """The features of ``layer`` that reach into ``frame`` (projected), in ``crs``, clipped to it."""
-    outline = gpd.GeoSeries([shapely.box(*frame)], crs=crs).segmentize((frame[2] - frame[0]) / 16)
-    reach = outline.to_crs(layer.crs).iloc[0]
+    reach = _outline(frame, crs, to=layer.crs)
     hits = np.sort(layer.sindex.query(reach, predicate="intersects"))
     found = layer.iloc[hits]
     if simplify:  # for drawing only: fewer vertices to project and draw (40,000 detailed units: 14 M)
@@ -330,9 +339,11 @@ def _finish(fig, ax, frame, crs: CRS, title: str | None, handles: list) -> None:
     ax.set_aspect("equal")
     ax.set_xlabel("")
     ax.set_ylabel("")
-    _graticule(ax, frame, crs)
+    back = Transformer.from_crs(crs, _CGCS2000, always_xy=True)
+    forth = Transformer.from_crs(_CGCS2000, crs, always_xy=True)
+    _graticule(ax, frame, back, forth)
     _scale_bar(ax, frame)
-    _north_arrow(ax, frame, crs)
+    _north_arrow(ax, frame, back, forth)
     if title:
         ax.set_title(title, fontsize=10, pad=16)
     fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.7 / fig.get_figheight() / 2.54),
@@ -368,11 +379,10 @@ def _scale_bar(ax, frame) -> None:
         ax.text(x, y0 + height * 1.6, label, ha="center", va="bottom", fontsize=6, zorder=10)
 
 
-def _north_arrow(ax, frame, crs: CRS) -> None:
-    """An arrow to true north at the frame's centre (the projection's meridian convergence there)."""
+def _north_arrow(ax, frame, back: Transformer, forth: Transformer) -> None:
+    """An arrow to true north at the frame's centre (the projection's meridian convergence there);
+    ``back`` and ``forth`` transform between the frame's CRS and CGCS2000 lon/lat."""
     cx, cy = (frame[0] + frame[2]) / 2, (frame[1] + frame[3]) / 2
-    back = Transformer.from_crs(crs, _CGCS2000, always_xy=True)
-    forth = Transformer.from_crs(_CGCS2000, crs, always_xy=True)
     lon, lat = back.transform(cx, cy)
     nx, ny = forth.transform(lon, lat + 0.01)
     angle = math.atan2(nx - cx, ny - cy)  # clockwise from grid north
@@ -402,11 +412,9 @@ def _dms(value: float, step: float, positive: str, negative: str) -> str:
     return f"{d}°{m:02d}′{s:02d}″{hemisphere}"
 
 
-def _graticule(ax, frame, crs: CRS) -> None:
+def _graticule(ax, frame, back: Transformer, forth: Transformer) -> None:
     """Longitude and latitude lines, faint, labelled where they cross the frame's edges
     (longitudes below and above, latitudes left and right)."""
-    back = Transformer.from_crs(crs, _CGCS2000, always_xy=True)
-    forth = Transformer.from_crs(_CGCS2000, crs, always_xy=True)
     x0, y0, x1, y1 = frame
     edge = np.linspace(0, 1, 401)
     corners_lon, corners_lat = back.transform(np.array([x0, x1, x0, x1]), np.array([y0, y0, y1, y1]))

@@ -18,6 +18,7 @@ their reasons (collected while screening by
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from zoning.documents import Document, Fields, Figure, Heading, Paragraph, Table
 from zoning.errors import InputError
@@ -383,3 +384,19 @@ def registry_report(engine, summary, digest, *, map_png: bytes | None = None, ti
     if summary.notes:
         doc.add(Heading("说明 Notes"), *(Paragraph(note, style="note") for note in summary.notes))
     return doc
+
+
+def write_registry_report(engine, summary, digest, directory) -> list[Path]:
+    """:func:`registry_report` with its map, written as ``report.docx``, ``report.html`` and
+    ``report.md`` in ``directory`` (created if missing); returns the files written."""
+    from zoning.documents import write_document
+    from zoning.maps import registry_map
+
+    directory = Path(directory)
+    try:
+        directory.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"report directory {directory}: cannot create it: {exc.strerror}") from None
+    lon, lat, verdict = digest.arrays()
+    doc = registry_report(engine, summary, digest, map_png=registry_map(engine, lon, lat, verdict))
+    return [path for ext in ("docx", "html", "md") for path in write_document(doc, directory / f"report.{ext}")]

@@ -106,15 +106,15 @@ class Digest:
         self._lat.append(shapely.get_y(centre).astype(np.float32))
         verdict = results["verdict"].to_numpy(dtype=object)
         self._verdict.append(pd.Categorical(verdict, categories=SCREEN_VERDICTS).codes)
+        names = raw[self.name_column].to_numpy(dtype=object) if self.name_column in raw.columns else None
+        industry = projects["industry"].to_numpy(dtype=object)
         for v, rows in self.listed.items():
-            room = self.limit - len(rows)
-            hits = np.flatnonzero(verdict == v)[:max(room, 0)]
-            names = raw[self.name_column].to_numpy(dtype=object) if self.name_column in raw.columns else None
-            industry = projects["industry"].to_numpy(dtype=object)
-            for i in hits:
+            for i in np.flatnonzero(verdict == v)[:max(self.limit - len(rows), 0)]:
+                code = industry[i]
                 rows.append({"row": int(numbers[i]), "name": "" if names is None else _text(names[i]),
-                             "industry": _industry(industry[i]), "units": results["unit_codes"].iat[i],
-                             "clauses": results["clauses"].iat[i], "reasons": results["reasons"].iat[i]})
+                             "industry": industry_table().get(code).title if isinstance(code, str) else "",
+                             "units": results["unit_codes"].iat[i], "clauses": results["clauses"].iat[i],
+                             "reasons": results["reasons"].iat[i]})
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(lon, lat, verdict)`` for every row screened, in order (NaN where a row has no site)."""
@@ -123,14 +123,6 @@ class Digest:
         codes = np.concatenate(self._verdict)
         verdict = np.asarray(SCREEN_VERDICTS, dtype=object)[np.where(codes >= 0, codes, len(SCREEN_VERDICTS) - 1)]
         return np.concatenate(self._lon), np.concatenate(self._lat), verdict
-
-
-def _industry(code) -> str:
-    """A normalised industry code as reports show it: with its section letter and name."""
-    if not isinstance(code, str):
-        return ""
-    table = industry_table()
-    return f"{table.get(code).label} {table.name(code)}"
 
 
 def _text(value) -> str:

@@ -93,6 +93,8 @@ def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet
                                   digest=digest)
     print_summary(summary, Console(soft_wrap=False, markup=False))
     if report:
+        from zoning.reports import write_registry_report
+
         for path in write_registry_report(engine, summary, digest, report):
             click.echo(f"wrote {path}")
     if fail_on and summary.failing(fail_on):
@@ -126,18 +128,3 @@ def report_directory(path) -> Path:
     if not path.parent.exists():
         raise InputError(f"--report {path}: directory {path.parent} does not exist")
     return path
-
-
-def write_registry_report(engine, summary, digest, directory: Path) -> list[Path]:
-    """The registry report, as DOCX, HTML and Markdown in ``directory``."""
-    from zoning.documents import write_document
-    from zoning.maps import registry_map
-    from zoning.reports import registry_report
-
-    try:
-        directory.mkdir(exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"--report {directory}: cannot create it: {exc.strerror}") from None
-    lon, lat, verdict = digest.arrays()
-    doc = registry_report(engine, summary, digest, map_png=registry_map(engine, lon, lat, verdict))
-    return [path for ext in ("docx", "html", "md") for path in write_document(doc, directory / f"report.{ext}")]
