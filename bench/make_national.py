@@ -963,7 +963,7 @@ def main(argv=None) -> int:
     t_rules = time.perf_counter() - t0
     t0 = time.perf_counter()
     sys.path.insert(0, str(REPO))
-    from zoning.lists import load_lists
+    from zoning.rules.loading import load_lists
 
     loaded = load_lists([out / "rules"])
     t_load = time.perf_counter() - t0

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 from zoning import Engine
-from zoning.documents import write_document
-from zoning.maps import registry_map
-from zoning.reports import registry_report
+from zoning.outputs.documents import write_document
+from zoning.outputs.maps import registry_map
+from zoning.outputs.reports import registry_report
 from zoning.screening import Digest, screen
 
 

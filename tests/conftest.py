@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from zoning import Engine
 from zoning.cli import main
-from zoning.crs import GEOGRAPHIC
-from zoning.lists import AccessList
+from zoning.geodesy import GEOGRAPHIC
+from zoning.rules.schema import AccessList
 
 
 def make_units(specs) -> gpd.GeoDataFrame:

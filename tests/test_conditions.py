@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import shapely
 
-from zoning.conditions import All, Always, Any, Compare, IndustryIn, Not, TypeIn, applies
-from zoning.crs import GEOGRAPHIC
-from zoning.evaluation import Columns
+from zoning.evaluate.columns import Columns
+from zoning.geodesy import GEOGRAPHIC
 from zoning.projects import normalise
+from zoning.rules.conditions import AllOf, Always, AnyOf, Compare, IndustryIn, Not, TypeIn, applies
 
 
 def columns(*rows):
@@ -75,8 +75,8 @@ def test_all_any_not_kleene():
     t, f = Compare("VOCs", (("gt", 0),)), Compare("NOx", (("gt", 0),))
     rows = [{"VOCs": 1, "NOx": 0}, {"VOCs": 1}, {"NOx": 0}, {"VOCs": 0}]
     # VOCs>0: T, T, U, F ; NOx>0: F, U, F, U
-    assert truth(All((t, f)), *rows) == ["F", "U", "F", "F"]
-    assert truth(Any((t, f)), *rows) == ["T", "T", "U", "U"]
+    assert truth(AllOf((t, f)), *rows) == ["F", "U", "F", "F"]
+    assert truth(AnyOf((t, f)), *rows) == ["T", "T", "U", "U"]
     assert truth(Not(t), *rows) == ["F", "F", "U", "T"]
     assert truth(Always(), *rows) == ["T", "T", "T", "T"]
 

@@ -18,11 +18,10 @@ from hypothesis import strategies as st
 from pyproj import CRS, Geod, Transformer
 from pyproj.database import query_crs_info
 
-from zoning import webmap
-from zoning.crs import gauss_kruger, parse_crs
-from zoning.errors import InputError
-from zoning.sites import site_geometry
-from zoning.units import DataWarning
+from zoning.errors import DataWarning, InputError
+from zoning.inputs import webmap
+from zoning.inputs.crs import gauss_kruger, parse_crs
+from zoning.inputs.sites import site_geometry
 
 # DOMAIN.md check value: Tiananmen in EPSG:4527 (CGCS2000 3° zone 39, zone prefix in the easting)
 TIANANMEN_E, TIANANMEN_N = 39_448_481.6, 4_419_565.4

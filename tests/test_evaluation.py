@@ -7,7 +7,7 @@ import shapely
 
 from tests.conftest import TWO_UNITS, make_list, make_units
 from zoning import DataError, Engine
-from zoning.crs import GEOGRAPHIC
+from zoning.geodesy import GEOGRAPHIC
 
 STEEL = {"effect": "prohibit", "id": "KJ-1",
          "conditions": {"all": [{"industry": ["C31"]}, {"type": ["new", "expansion"]}]}}

@@ -14,7 +14,7 @@ from tests.conftest import TWO_UNITS, make_list, make_units
 from tests.test_screening import check_rfc7946
 from zoning import Engine
 from zoning.errors import DataError
-from zoning.exports import export_units, unit_summary
+from zoning.outputs.unit_export import export_units, unit_summary
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from openpyxl import Workbook
 
 from zoning import DataError, Engine
+from zoning.authoring.importing import propose_effect, propose_industries, read_excel_lists, split_items, write_drafts
+from zoning.authoring.validation import validate
 from zoning.cli import main
-from zoning.crs import GEOGRAPHIC
-from zoning.importing import propose_effect, propose_industries, read_excel_lists, split_items, write_drafts
-from zoning.lists import load_lists
-from zoning.units import load_units
-from zoning.validation import validate
+from zoning.geodesy import GEOGRAPHIC
+from zoning.inputs.units import load_units
+from zoning.rules.loading import load_lists
 
 CODES = ["ZH13063210001", "ZH13063220001"]
 TEXTS = {

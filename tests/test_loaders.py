@@ -14,8 +14,9 @@ import pytest
 import shapely
 
 from zoning import DataError, Engine
-from zoning.lists import load_list, load_lists
-from zoning.units import DataWarning, load_units, load_zones
+from zoning.errors import DataWarning
+from zoning.inputs.units import load_units, load_zones
+from zoning.rules.loading import load_list, load_lists
 
 #: two adjacent boxes (lon/lat) sharing the edge lon = 116.0
 WEST = shapely.box(115.9, 38.9, 116.0, 39.0)
@@ -140,7 +141,7 @@ def test_fiona_engine_loads_the_same_as_pyogrio(tmp_path, suffix):
     pytest.importorskip("fiona")
     path = national_layer(tmp_path / f"units{suffix}")
     a = load_units(path)
-    b = load_units(path, engine="fiona")
+    b = load_units(path, io_engine="fiona")
     assert a.drop(columns="geometry").to_dict("records") == b.drop(columns="geometry").to_dict("records")
     assert a.geometry.geom_equals(b.geometry).all()
     assert b.crs == a.crs
@@ -148,7 +149,7 @@ def test_fiona_engine_loads_the_same_as_pyogrio(tmp_path, suffix):
 
 def test_unknown_io_engine(tmp_path):
     with pytest.raises(DataError, match="unknown I/O engine 'gdal'"):
-        load_units(simple_units(tmp_path / "u.gpkg"), engine="gdal")
+        load_units(simple_units(tmp_path / "u.gpkg"), io_engine="gdal")
 
 
 def test_layer_in_another_crs_is_reprojected(tmp_path):

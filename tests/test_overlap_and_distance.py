@@ -14,12 +14,12 @@ import shapely
 from pyproj import Geod
 
 from tests.conftest import TWO_UNITS, make_list, make_units
-from zoning import DataError, Engine
-from zoning.conditions import Not, WithinDistance
-from zoning.crs import GEOGRAPHIC
+from zoning import DataError, Engine, MinOverlap
 from zoning.errors import InputError
-from zoning.evaluation import MinOverlap
-from zoning.lists import compile_node, load_list
+from zoning.geodesy import GEOGRAPHIC
+from zoning.rules.conditions import Not, WithinDistance
+from zoning.rules.loading import load_list
+from zoning.rules.nodes import compile_node
 
 GEOD = Geod(ellps="GRS80")
 WEST_CODE, EAST_CODE = TWO_UNITS[0][0], TWO_UNITS[1][0]  # A general (west), B priority (east)
@@ -172,7 +172,7 @@ def test_min_overlap_parse_units():
 @pytest.mark.parametrize("texts", [["abc"], ["150%"], ["100%"], ["0%"], ["5 parsecs"], ["-5m2"],
                                    ["1%", "2%"], ["1ha", "500m2"], ["20m", "1km"], ["%"], ["m2"]])
 def test_min_overlap_bad_texts_raise_input_error(texts):
-    with pytest.raises(InputError, match="min-overlap"):
+    with pytest.raises(InputError, match="min_overlap"):  # the parameter, as the API calls it
         MinOverlap.parse(texts)
 
 

@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import TWO_UNITS, make_list, make_units
 from zoning import Engine
-from zoning.crs import GEOGRAPHIC
-from zoning.verdicts import STRICTNESS
+from zoning.geodesy import GEOGRAPHIC
+from zoning.verdicts import Verdict
 
 INDUSTRIES = ["C3120", "C31", "C2614", "I6513", "D4411", "C", "2521"]
 TYPES = ["new", "expansion", "renovation", "relocation", None]
@@ -52,7 +52,7 @@ def frame(rows):
 
 
 def rank(verdict):
-    return 4 if verdict == "not_covered" else STRICTNESS[verdict]
+    return int(Verdict.of(verdict))
 
 
 def with_ids(cls):

@@ -312,7 +312,7 @@ def test_map_width_bounds(tmp_path):
 def test_narrow_map_has_a_metre_scale_bar(sample_engine):
     import matplotlib.text
 
-    from zoning import maps
+    from zoning.outputs import maps
 
     result = sample_engine.check(lon=115.97, lat=38.93)
     fig = maps.location_figure(sample_engine, result, width_m=100)
@@ -325,7 +325,7 @@ def test_very_wide_map_is_drawn_in_a_frame_crs(sample_engine):
     # the site's extent, so a transverse Mercator is used and the scale bar is ~4% off at the frame's edge
     import matplotlib.text
 
-    from zoning import maps
+    from zoning.outputs import maps
 
     result = sample_engine.check(lon=115.97, lat=38.93)
     fig = maps.location_figure(sample_engine, result, width_m=5_000_000)

@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 
 from tests.conftest import run
-from zoning import fonts, maps
-from zoning.documents import write_document
 from zoning.errors import InputError
-from zoning.reports import compliance_report, status_key
+from zoning.outputs import cartography, fonts, maps
+from zoning.outputs.documents import write_document
+from zoning.outputs.reports import compliance_report, status_key
 from zoning.sample import registry_path
 
 # the sample's Baiyangdian point: a priority-protection unit, prohibited, with undecided and
@@ -112,7 +112,7 @@ def test_frame_crs_measures_true_distance():
 
 
 def test_scale_bar_lengths_are_round_numbers():
-    assert [maps._nice(v) for v in (1600, 999, 2100, 7.5e4)] == [1000, 500, 2000, 50000]
+    assert [cartography._nice(v) for v in (1600, 999, 2100, 7.5e4)] == [1000, 500, 2000, 50000]
 
 
 def test_report_refuses_a_result_without_the_audit_trail(sample_engine):

@@ -23,8 +23,8 @@ import yaml
 import zoning
 from tests.conftest import TWO_UNITS, make_list, make_units, run
 from zoning import DataError, Engine, InputError, sample
-from zoning.catalogue import unit_catalogue
-from zoning.crs import GEOGRAPHIC
+from zoning.authoring.catalogue import unit_catalogue
+from zoning.geodesy import GEOGRAPHIC
 
 GENERAL, PRIORITY = TWO_UNITS[0][0], TWO_UNITS[1][0]  # west (type 3) and east (type 1) of lon 116.0
 IN_GENERAL = ("115.95", "38.95")

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import run
 from zoning import DataError, Engine, sample
-from zoning.importing import write_drafts
+from zoning.authoring.importing import write_drafts
 
 REGISTRY = sample.units_path().parent / "registry.csv"
 MILL = ["--lon", "115.3075", "--lat", "38.9457", "--industry", "C2221", "--type", "new",

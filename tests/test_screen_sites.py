@@ -11,9 +11,10 @@ from click.testing import CliRunner
 from pyproj import Transformer
 
 from tests.conftest import TWO_UNITS, make_list, make_units
-from zoning import Engine, webmap
+from zoning import Engine
 from zoning.cli import main
 from zoning.errors import InputError
+from zoning.inputs import webmap
 from zoning.screening import screen
 
 

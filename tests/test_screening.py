@@ -15,9 +15,11 @@ import shapely
 
 from tests.conftest import TWO_UNITS, make_list, make_units
 from zoning import Engine
-from zoning.crs import GEOGRAPHIC
 from zoning.errors import DataError, InputError
-from zoning.registry import open_registry, parse_coordinates, recognise_columns
+from zoning.geodesy import GEOGRAPHIC
+from zoning.inputs.coordinates import parse_coordinates
+from zoning.inputs.headers import recognise_columns
+from zoning.inputs.registry import open_registry
 from zoning.screening import screen
 
 
@@ -285,7 +287,7 @@ def test_interrupted_write_leaves_no_output(engine, tmp_path, monkeypatch):
     registry_frame(ROWS * 3).to_csv(src, index=False)
     out = tmp_path / "out.gpkg"
     calls = {"n": 0}
-    real = Engine.result_columns
+    real = Engine.screen_columns
 
     def interrupted(self, *args, **kwargs):
         calls["n"] += 1
@@ -293,7 +295,7 @@ def test_interrupted_write_leaves_no_output(engine, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Engine, "result_columns", interrupted)
+    monkeypatch.setattr(Engine, "screen_columns", interrupted)
     for suffix in (".gpkg", ".csv", ".geojson", ".xlsx", ".parquet"):
         calls["n"] = 0
         target = out.with_suffix(suffix)
@@ -467,7 +469,7 @@ def test_wkt_column_and_a_layer_in_a_projected_crs(engine, tmp_path):
     assert "'wkt': missing" in result["error"][2]
     assert "'wkt': invalid geometry (Self-intersection" in result["error"][3]
     assert "swapped" in result["error"][4]
-    assert "give --crs" in result["error"][5]
+    assert "give crs" in result["error"][5]  # the API names its parameter (the CLI says --crs)
     layer = gpd.GeoDataFrame({"industry": ["C3120"], "type": ["new"]},
                              geometry=[shapely.Point(116.05, 38.95)], crs=GEOGRAPHIC).to_crs(4527)
     layer.to_file(tmp_path / "p.gpkg")
@@ -490,7 +492,7 @@ def test_empty_and_header_only_files_and_overwriting_the_input(engine, tmp_path)
 
 
 def test_geojson_coordinates_never_exceed_seven_decimals():
-    from zoning.io import feature_strings
+    from zoning.outputs.writers import feature_strings
 
     rng = np.random.default_rng(1)
     xy = np.column_stack([rng.uniform(73, 135, 2000), rng.uniform(18, 54, 2000)])
@@ -565,7 +567,7 @@ def test_outputs_never_replace_the_engines_inputs(tmp_path):
     registry_frame(ROWS[:2]).to_csv(src, index=False)
     with pytest.raises(InputError, match="unit, zone or rule files"):
         screen(engine, src, tmp_path / "units.gpkg")
-    from zoning.exports import export_units
+    from zoning.outputs.unit_export import export_units
 
     with pytest.raises(DataError, match="loaded from"):
         export_units(engine, tmp_path / "units.gpkg")

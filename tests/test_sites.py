@@ -5,9 +5,8 @@ import warnings
 import pytest
 import shapely
 
-from zoning.engine import site_geometry
-from zoning.errors import InputError
-from zoning.units import DataWarning
+from zoning.errors import DataWarning, InputError
+from zoning.inputs.sites import site_geometry
 
 
 def test_gauss_kruger_point_converts_to_lon_lat():

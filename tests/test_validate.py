@@ -1,7 +1,7 @@
 """``zoning rules validate``: every kind of finding, each from a broken fixture.
 
 Each test writes a small list (the valid ``BASE`` with one deliberate defect)
-into ``tmp_path`` and checks the finding :func:`zoning.validation.validate`
+into ``tmp_path`` and checks the finding :func:`zoning.authoring.validation.validate`
 returns for it: its severity, the file, the exact line of the offending key
 or item (computed from the fixture text), the message and the fix hint. The
 CLI tests at the end run the command through click's CliRunner.
@@ -19,8 +19,8 @@ import shapely
 from click.testing import CliRunner
 
 from tests.conftest import TWO_UNITS, make_units
+from zoning.authoring.validation import validate
 from zoning.cli import main
-from zoning.validation import validate
 
 AS_OF = dt.date(2024, 1, 1)
 GENERAL, PRIORITY = TWO_UNITS[0][0], TWO_UNITS[1][0]  # ZH13063230001 (type 3), ZH13063210001 (type 1)
@@ -472,7 +472,7 @@ def test_references_not_checked_without_layers(tmp_path):
     findings = check(path, layers=False)
     assert [f for f in findings if f.severity == "error"] == []
     f = one(findings, "info", "not checked")
-    assert "--units" in f.hint
+    assert "units" in f.hint  # the parameter, as the API calls it (the CLI says --units)
 
 
 # ---- clauses that can never apply -----------------------------------------------------

@@ -6,12 +6,18 @@
 ...                       emissions={"VOCs": 12.5})
 >>> result.verdict
 'prohibited'
+
+:meth:`Engine.check` gives one project's full :class:`~zoning.evaluate.results.Result`;
+:meth:`Engine.check_many` adds the batch result columns to a frame of
+projects; :func:`zoning.screening.screen` screens a registry file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,25 +25,50 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from zoning import __version__, sample
-from zoning.crs import GEOGRAPHIC
-from zoning.errors import DataError, InputError
-from zoning.evaluation import MinOverlap, compile_rules, evaluate, in_force, overlay
-from zoning.explanation import explain_column, explain_results
+from zoning import sample
+from zoning._version import __version__
+from zoning.errors import DataError, InputError, ParameterError, parameter
+from zoning.evaluate.compile import compile_rules
+from zoning.evaluate.evaluation import evaluate
+from zoning.evaluate.explanation import explain_column, explain_results
+from zoning.evaluate.min_overlap import MinOverlap
+from zoning.evaluate.overlay import overlay
+from zoning.evaluate.provenance import provenance
+from zoning.evaluate.results import Result, build_results
+from zoning.evaluate.summary import RESULT_COLUMNS, summary_columns
+from zoning.geodesy import GEOGRAPHIC
 from zoning.industries import table as industry_table
-from zoning.io import DEFAULT_ENGINE
-from zoning.lists import check_references, load_lists, raise_errors, version_findings
+from zoning.inputs.sites import read_site
+from zoning.inputs.units import empty_zones, load_units, load_zones
+from zoning.inputs.vector import DEFAULT_IO_ENGINE
 from zoning.projects import ATTRIBUTES, RowErrors, attribute_name, attribute_value, normalise, project_type
-from zoning.provenance import provenance
-from zoning.sites import read_site, site_geometry  # noqa: F401 - site_geometry re-exported
-from zoning.units import empty_zones, load_units, load_zones
-from zoning.verdicts import RESULT_COLUMNS, Result, build_results, summary_columns
+from zoning.rules.findings import raise_errors
+from zoning.rules.loading import load_lists
+from zoning.rules.references import check_references
+from zoning.rules.schema import AccessList
+from zoning.rules.versions import coverage, in_force, lapsed_lists, version_findings
+from zoning.verdicts import Verdict
+
+#: a minimum overlap as :class:`MinOverlap`, one text such as ``"1%"``, or several
+MinOverlapLike = MinOverlap | str | Iterable[str] | None
+PathLike = str | Path
+
+
+@dataclass
+class Layers:
+    """What :meth:`Engine.read` read and validated: units, lists and zones, not yet tied to a date."""
+
+    units: gpd.GeoDataFrame
+    lists: list[AccessList]
+    zones: gpd.GeoDataFrame | None
+    unit_source: str  # the unit layer's file name, for citations and provenance
+    sources: list[Path] = field(default_factory=list)  # every file read: outputs must not replace them
 
 
 class Engine:
     """Units, overlay zones and the access lists in force, compiled for evaluation."""
 
-    def __init__(self, units: gpd.GeoDataFrame, lists, zones: gpd.GeoDataFrame | None = None,
+    def __init__(self, units: gpd.GeoDataFrame, lists: Iterable[AccessList], zones: gpd.GeoDataFrame | None = None,
                  *, as_of: dt.date | None = None, unit_source: str = "unit layer"):
         self.units = units
         self.zones = zones if zones is not None else empty_zones()
@@ -47,7 +78,7 @@ class Engine:
         self.as_of = as_of or dt.date.today()  # the date whose lists apply
         self.lists = in_force(self.all_lists, self.as_of)
         if not self.lists:
-            raise DataError(f"no access list is in force on {self.as_of} ({_coverage(self.all_lists)}); "
+            raise DataError(f"no access list is in force on {self.as_of} ({coverage(self.all_lists)}); "
                             "choose a date in that period")
         #: lists loaded with no version in force on the date: said in every result, never silently skipped
         self.lapsed = lapsed_lists(self.all_lists, self.as_of)
@@ -57,34 +88,44 @@ class Engine:
         self.sources: list[Path] = []  # files loaded (see load): outputs must not replace them
 
     @classmethod
-    def load(cls, units=None, rules=None, zones=None, *, engine: str = DEFAULT_ENGINE,
+    def load(cls, units: PathLike | None = None, rules: PathLike | Iterable[PathLike] | None = None,
+             zones: PathLike | None = None, *, io_engine: str = DEFAULT_IO_ENGINE,
              as_of: dt.date | None = None) -> Engine:
-        """Load from files; with no arguments, the bundled sample region.
+        """Load from files; with no arguments, the bundled illustrative sample region.
 
         ``rules`` is a path or a list of paths (files or directories of YAML).
-        ``zones`` defaults to the sample zones only when ``units`` is not given.
+        The sample lists are used only when neither ``units`` nor ``rules`` is
+        given: units of your own without ``rules`` raise :class:`ParameterError`
+        (a ``ValueError``), since the sample's invented clauses must never judge
+        real units. ``zones`` defaults to the sample zones only when ``units``
+        is not given. ``io_engine`` reads the layers (``pyogrio`` or ``fiona``).
         """
-        layers = cls.read(units, rules, zones, engine=engine)
-        return cls.from_layers(layers, as_of=as_of)
+        return cls.from_layers(cls.read(units, rules, zones, io_engine=io_engine), as_of=as_of)
 
     @staticmethod
-    def read(units=None, rules=None, zones=None, *, engine: str = DEFAULT_ENGINE) -> dict:
+    def read(units: PathLike | None = None, rules: PathLike | Iterable[PathLike] | None = None,
+             zones: PathLike | None = None, *, io_engine: str = DEFAULT_IO_ENGINE) -> Layers:
         """Read and validate the files :meth:`load` uses (the same defaults), without choosing a date."""
+        if units is not None and not Path(units).exists():
+            raise DataError(f"unit layer {units}: no such file")
+        if units is not None and not rules:
+            raise ParameterError(f"{parameter('units')} given without {parameter('rules')}: the bundled sample "
+                                 f"lists describe only the illustrative sample region; give the access lists for "
+                                 f"these units with {parameter('rules')}")
         if units is None:
             units, zones = sample.units_path(), zones or sample.zones_path()
-        rules = rules or [sample.rules_dir()]
-        if isinstance(rules, (str, Path)):
-            rules = [rules]
-        lists = load_lists(rules)
-        return {"units": load_units(units, engine=engine), "lists": lists,
-                "zones": load_zones(zones, engine=engine) if zones else None, "unit_source": Path(units).name,
-                "sources": [Path(units), *([Path(zones)] if zones else []), *(Path(lst.path) for lst in lists)]}
+        paths = [rules] if isinstance(rules, (str, Path)) else list(rules or [sample.rules_dir()])
+        lists = load_lists(paths)
+        return Layers(units=load_units(units, io_engine=io_engine), lists=lists,
+                      zones=load_zones(zones, io_engine=io_engine) if zones else None,
+                      unit_source=Path(units).name,
+                      sources=[Path(units), *([Path(zones)] if zones else []), *(Path(lst.path) for lst in lists)])
 
     @classmethod
-    def from_layers(cls, layers: dict, *, as_of: dt.date | None = None) -> Engine:
+    def from_layers(cls, layers: Layers, *, as_of: dt.date | None = None) -> Engine:
         """An engine for ``as_of`` from what :meth:`read` returned."""
-        loaded = cls(layers["units"], layers["lists"], layers["zones"], as_of=as_of, unit_source=layers["unit_source"])
-        loaded.sources = layers["sources"]
+        loaded = cls(layers.units, layers.lists, layers.zones, as_of=as_of, unit_source=layers.unit_source)
+        loaded.sources = layers.sources
         return loaded
 
     def on(self, as_of: dt.date | None) -> Engine:
@@ -95,10 +136,15 @@ class Engine:
         other.sources = self.sources
         return other
 
+    @property
+    def illustrative(self) -> bool:
+        """True when the units are the bundled, illustrative sample region (outputs must say so)."""
+        return sample.uses_sample(self.sources)
+
     @functools.cached_property
     def provenance(self) -> dict:
         """Engine version, the as-of date and lists in force, and content hashes of the
-        rule set and the unit and zone layers (see :mod:`zoning.provenance`)."""
+        rule set and the unit and zone layers (see :mod:`zoning.evaluate.provenance`)."""
         return provenance(version=__version__, as_of=self.as_of, lists=self.all_lists, in_force=self.lists,
                           units=self.units, units_source=self.unit_source, zones=self.zones)
 
@@ -121,13 +167,15 @@ class Engine:
             overlay(probes, polygons)  # the same prepared test screening runs, once per polygon
 
     # -- one project ---------------------------------------------------------
-    def check(self, *, lon=None, lat=None, site=None, crs=None, industry=None, type=None,
-              emissions=None, attributes=None, name=None, min_overlap=None, explain=False) -> Result:
+    def check(self, *, lon: float | None = None, lat: float | None = None, site: object = None,
+              crs: object = None, industry: str | None = None, type: str | None = None,
+              emissions: Mapping[str, object] | None = None, attributes: Mapping[str, object] | None = None,
+              name: str | None = None, min_overlap: MinOverlapLike = None, explain: bool = False) -> Result:
         """Check one project. Give ``lon``/``lat`` or ``site`` (WKT, a shapely
-        geometry, or a site file; see :mod:`zoning.sites`), in ``crs``
-        (default CGCS2000 lon/lat; see :func:`zoning.crs.parse_crs`).
-        ``min_overlap`` (a :class:`~zoning.evaluation.MinOverlap` or texts
-        such as ``["1%"]``) disregards slivers of line and polygon sites.
+        geometry, or a site file; see :mod:`zoning.inputs.sites`), in ``crs``
+        (default CGCS2000 lon/lat; see :func:`zoning.inputs.crs.parse_crs`).
+        ``min_overlap`` (a :class:`~zoning.evaluate.min_overlap.MinOverlap` or
+        texts such as ``["1%"]``) disregards slivers of line and polygon sites.
         ``explain`` adds the audit trail (:attr:`Result.explanation`): every
         clause considered, each condition with the project's value and truth."""
         geometry, site_notes, source = read_site(lon=lon, lat=lat, site=site, crs=crs)
@@ -135,7 +183,7 @@ class Engine:
             industry_table().resolve(industry)  # report a bad code without a row number
         if type is not None:
             project_type(type)
-        row = {"industry": industry, "type": type}
+        row: dict[str, object] = {"industry": industry, "type": type}
         for mapping in (emissions or {}, attributes or {}):
             for key, value in mapping.items():
                 canonical = attribute_name(key)
@@ -143,18 +191,18 @@ class Engine:
                     raise InputError(f"attribute {canonical} is given twice")
                 row[canonical] = attribute_value(canonical, value)
         frame = gpd.GeoDataFrame([row], geometry=[geometry], crs=GEOGRAPHIC)
-        result = self.check_frame(frame, names=[name], min_overlap=min_overlap, explain=explain)[0]
+        result = self._check_rows(frame, names=[name], min_overlap=min_overlap, explain=explain)[0]
         result.notes[:0] = site_notes  # what was read or repaired comes first: it changes what was checked
         result.project["input_crs"] = source.label
         return result
 
-    def check_frame(self, frame: gpd.GeoDataFrame, names=None, min_overlap=None, explain=False) -> list[Result]:
+    def _check_rows(self, frame: gpd.GeoDataFrame, names: list[str | None], min_overlap: MinOverlapLike = None,
+                    explain: bool = False) -> list[Result]:
         """Full :class:`Result` objects for each row of a (small) frame."""
         projects = normalise(frame)
         ev = evaluate(projects, self.units, self.zones, self.rules, min_overlap=MinOverlap.coerce(min_overlap),
                       explain=explain)
-        inputs = [_project_dict(projects, i, (names or [None] * len(projects))[i])
-                  for i in range(len(projects))]
+        inputs = [_project_dict(projects, i, names[i]) for i in range(len(projects))]
         results = build_results(ev, projects, self.units, self.zones, self.rules, inputs)
         trails = explain_results(ev, projects, self.units, self.zones, self.rules) if explain else None
         for i, result in enumerate(results):
@@ -166,36 +214,35 @@ class Engine:
 
     # -- many projects -------------------------------------------------------
     def check_many(self, frame: gpd.GeoDataFrame, *, errors: str = "collect",
-                   timings: dict | None = None, min_overlap=None, explain=False) -> gpd.GeoDataFrame:
-        """Evaluate a GeoDataFrame of projects; return it with result columns added.
+                   timings: dict[str, float] | None = None, min_overlap: MinOverlapLike = None,
+                   explain: bool = False) -> gpd.GeoDataFrame:
+        """Evaluate a GeoDataFrame of projects; return a copy with the batch result columns added.
 
         Input columns: geometry (with a CRS), ``industry``, ``type`` and any
         attribute columns (``VOCs``, ``NOx``… see :data:`zoning.projects.ATTRIBUTES`).
-        Adds the columns of :data:`RESULT_COLUMNS`. A row that cannot be
-        evaluated (no location, unknown industry, non-numeric emission…) gets
-        verdict ``error`` and a one-line reason in ``error``; with
-        ``errors="raise"`` the first such row raises :class:`InputError` instead.
-        ``timings``, when given, accumulates seconds spent in ``assign`` and
-        ``evaluate``. ``explain`` adds a column ``explain``: per project, each
+        Adds the columns of :data:`~zoning.evaluate.summary.RESULT_COLUMNS`
+        (replacing any of the same name). A row that cannot be evaluated (no
+        location, unknown industry, non-numeric emission…) gets verdict
+        ``error`` and a one-line reason in ``error``; with ``errors="raise"``
+        the first such row raises :class:`InputError` instead. ``timings``,
+        when given, accumulates seconds spent in ``assign`` and ``evaluate``.
+        ``explain`` adds a column ``explain``: per project, each
         prohibit/restrict clause considered with its conditions' values and truths.
         """
         projects, problems = normalise(frame, errors="collect")
         if errors == "raise":
             problems.raise_first()
-        return self.annotate(frame, projects, problems, timings=timings, min_overlap=min_overlap, explain=explain)
-
-    def annotate(self, frame: pd.DataFrame, projects: gpd.GeoDataFrame, problems: RowErrors,
-                 *, timings: dict | None = None, min_overlap=None, explain=False) -> pd.DataFrame:
-        """``frame`` with the result columns added (replacing any of the same name)."""
         out = frame.copy()
-        results = self.result_columns(projects, problems, timings=timings, min_overlap=min_overlap, explain=explain)
+        results = self.screen_columns(projects, problems, timings=timings, min_overlap=min_overlap, explain=explain)
         for column in results.columns:
             out[column] = results[column].to_numpy()
         return out
 
-    def result_columns(self, projects: gpd.GeoDataFrame, problems: RowErrors,
-                       *, timings: dict | None = None, min_overlap=None, explain=False) -> pd.DataFrame:
-        """The :data:`RESULT_COLUMNS` (and ``explain``, if asked) for normalised ``projects`` (same index).
+    def screen_columns(self, projects: gpd.GeoDataFrame, problems: RowErrors, *,
+                       timings: dict[str, float] | None = None, min_overlap: MinOverlapLike = None,
+                       explain: bool = False) -> pd.DataFrame:
+        """The batch result columns (:data:`~zoning.evaluate.summary.RESULT_COLUMNS`, and ``explain``
+        if asked) for normalised ``projects`` (see :func:`zoning.projects.normalise`), on their index.
 
         Rows flagged in ``problems`` are not evaluated: their verdict is
         ``error`` and ``error`` holds the reason.
@@ -207,7 +254,8 @@ class Engine:
         summary = summary_columns(ev, self.units, self.rules, timings=timings)
         result = {}
         for column in RESULT_COLUMNS[:-1]:
-            values = np.full(len(projects), "error" if column in ("verdict", "worst_case") else "", dtype=object)
+            error = Verdict.ERROR.key if column in ("verdict", "worst_case") else ""
+            values = np.full(len(projects), error, dtype=object)
             values[good] = summary[column]
             result[column] = values
         result["error"] = problems.message
@@ -217,36 +265,12 @@ class Engine:
         return pd.DataFrame({k: pd.Series(v, index=projects.index, dtype=object) for k, v in result.items()})
 
 
-def _coverage(lists) -> str:
-    if not lists:
-        return "no lists loaded"
-    start = min(lst.effective_from for lst in lists)
-    ends = [lst.effective_to for lst in lists]
-    end = "open" if any(e is None for e in ends) else max(ends)
-    return f"the loaded lists are in force from {start} to {end}"
-
-
-def lapsed_lists(lists, on: dt.date) -> list[str]:
-    """A note for each list id none of whose loaded versions is in force on ``on``."""
-    by_id: dict[str, list] = {}
-    for lst in lists:
-        by_id.setdefault(lst.id, []).append(lst)
-    notes = []
-    for list_id, versions in by_id.items():
-        if not any(v.in_force(on) for v in versions):
-            periods = "; ".join(f"{v.version} from {v.effective_from}" + (f" to {v.effective_to}" if v.effective_to
-                                                                           else "")
-                                for v in sorted(versions, key=lambda v: v.effective_from))
-            notes.append(f"list {list_id} has no version in force on {on} ({periods}); it was not applied")
-    return notes
-
-
-def _project_dict(projects: gpd.GeoDataFrame, i: int, name) -> dict:
+def _project_dict(projects: gpd.GeoDataFrame, i: int, name: str | None) -> dict:
     """The normalised input, as reported back in results."""
     row = projects.iloc[i]
     geom = row.geometry
     centre = geom.representative_point() if geom.geom_type != "Point" else geom
-    out = {"name": name} if name else {}
+    out: dict[str, object] = {"name": name} if name else {}
     code = row["industry"]
     if code is not None:
         ind = industry_table().get(code)

@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from zoning.crs import GEOGRAPHIC
 from zoning.errors import InputError
+from zoning.geodesy import GEOGRAPHIC
 from zoning.industries import table as industry_table
 
 

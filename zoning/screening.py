@@ -1,8 +1,8 @@
 """Screening a registry: every row in, every row out, with a verdict or a reason.
 
-:func:`screen` reads a registry in chunks (:mod:`zoning.registry`), evaluates
+:func:`screen` reads a registry in chunks (:mod:`zoning.inputs.registry`), evaluates
 each chunk on the engine's one vectorised path, and streams the annotated rows
-to the output (:mod:`zoning.io`) through a temporary file that is renamed only
+to the output (:mod:`zoning.outputs.writers`) through a temporary file that is renamed only
 when the whole run succeeded. Memory is bounded by the chunk size, not by the
 registry's size.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,19 +19,26 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from zoning.crs import parse_crs
-from zoning.errors import InputError
+from zoning.engine import Engine, MinOverlapLike
+from zoning.errors import InputError, parameter
+from zoning.evaluate.provenance import rules_hash
+from zoning.evaluate.summary import RESULT_COLUMNS
 from zoning.industries import table as industry_table
-from zoning.io import DEFAULT_ENGINE, GEO_FORMATS, atomic_path, open_writer, output_format
+from zoning.inputs.coordinates import projects_from, scale_attributes
+from zoning.inputs.crs import parse_crs
+from zoning.inputs.headers import recognise_columns
+from zoning.inputs.registry import DEFAULT_CHUNK, open_registry
+from zoning.inputs.units import UNIT_TYPES
+from zoning.inputs.vector import DEFAULT_IO_ENGINE
+from zoning.inputs.webmap import to_webmap
+from zoning.outputs.atomic import atomic_path
+from zoning.outputs.formats import GEO_FORMATS, output_format, output_system
+from zoning.outputs.writers import open_writer
 from zoning.projects import normalise
-from zoning.provenance import rules_hash
-from zoning.registry import DEFAULT_CHUNK, open_registry, projects_from, recognise_columns, scale_attributes
-from zoning.sites import output_system, to_webmap
-from zoning.units import UNIT_TYPES
-from zoning.verdicts import RESULT_COLUMNS, STRICTNESS
+from zoning.verdicts import SERIOUSNESS, Verdict
 
-#: verdict values in a screened output, most serious first
-SCREEN_VERDICTS = ("prohibited", "restricted", "undetermined", "permitted", "not_covered", "error")
+#: verdict keys in a screened output, most serious first
+SCREEN_VERDICTS = tuple(v.key for v in SERIOUSNESS)
 EXAMPLES = 3
 #: rows per chunk with ``explain`` (its text dominates memory)
 EXPLAIN_CHUNK = 50_000
@@ -57,8 +65,7 @@ class Summary:
 
     def failing(self, threshold: str) -> int:
         """Rows whose worst case is at least ``threshold``, plus not_covered and error rows."""
-        strict = sum(n for v, n in self.worst.items() if v in STRICTNESS and STRICTNESS[v] >= STRICTNESS[threshold])
-        return strict + self.verdicts["not_covered"] + self.verdicts["error"]
+        return sum(n for v, n in self.worst.items() if Verdict.of(v).at_least(threshold))
 
     def table(self) -> list[tuple[str, str, int]]:
         """(section, label, rows) for printing or a summary sheet."""
@@ -97,7 +104,7 @@ class Digest:
         self._lon: list[np.ndarray] = []
         self._lat: list[np.ndarray] = []
         self._verdict: list[np.ndarray] = []
-        self.listed: dict[str, list[dict]] = {"prohibited": [], "restricted": []}
+        self.listed: dict[str, list[dict]] = {Verdict.PROHIBITED.key: [], Verdict.RESTRICTED.key: []}
         self.name_column: str | None = None
 
     def add(self, raw: pd.DataFrame, projects, results: pd.DataFrame, numbers: np.ndarray) -> None:
@@ -129,19 +136,20 @@ def _text(value) -> str:
     return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
-def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs=None,
-           encoding: str | None = None, sheet=None, layer=None, io_engine: str = DEFAULT_ENGINE,
-           chunk_size: int = DEFAULT_CHUNK, progress=None, min_overlap=None, output_crs=None,
-           explain: bool = False, digest: Digest | None = None) -> Summary:
+def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: Mapping[str, str] | None = None,
+           crs: object = None, encoding: str | None = None, sheet: str | int | None = None,
+           layer: str | int | None = None, io_engine: str = DEFAULT_IO_ENGINE, chunk_size: int = DEFAULT_CHUNK,
+           progress: Callable[[int, int | None], object] | None = None, min_overlap: MinOverlapLike = None,
+           output_crs: str | None = None, explain: bool = False, digest: Digest | None = None) -> Summary:
     """Screen every project of the registry ``source`` and write them to ``output``.
 
     ``columns`` overrides header recognition (``{"lon": "东经", "VOCs": "VOC排放"}``);
     ``crs`` is the coordinates' CRS (default CGCS2000 lon/lat, or the layer's
-    own; see :func:`zoning.crs.parse_crs`); ``min_overlap`` disregards
-    slivers (see :class:`zoning.evaluation.MinOverlap`); ``output_crs``
+    own; see :func:`zoning.inputs.crs.parse_crs`); ``min_overlap`` disregards
+    slivers (see :class:`zoning.evaluate.min_overlap.MinOverlap`); ``output_crs``
     (``gcj02`` or ``bd09``) writes geometries for web maps instead of
     CGCS2000 lon/lat; ``explain`` adds a column ``explain`` (see
-    :func:`zoning.explanation.explain_column`); ``digest`` (a :class:`Digest`) gathers what
+    :func:`zoning.evaluate.explanation.explain_column`); ``digest`` (a :class:`Digest`) gathers what
     a registry report needs; ``progress(done, total)`` is called after each chunk (``total`` may
     be None). Returns a :class:`Summary`. The output's format comes from its
     extension; it is written to a temporary file beside it and renamed only
@@ -177,8 +185,8 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
                              f"{', '.join(renamed[c] for c in clashing)}")
     add_wkt = registry.is_vector and fmt not in GEO_FORMATS
     if web and fmt not in GEO_FORMATS and not add_wkt:
-        raise InputError(f"--output-crs {web}: a .{fmt} output of a table keeps its own coordinate columns and "
-                         "has no geometry to convert; write .geojson or .geojsons")
+        raise InputError(f"{parameter('output_crs', web)}: a .{fmt} output of a table keeps its own coordinate "
+                         "columns and has no geometry to convert; write .geojson or .geojsons")
     if add_wkt and "wkt" in registry.headers:
         raise InputError("the input already has a column 'wkt'; write to a spatial format (.gpkg, .geojson…)")
     geometry_type = "Unknown" if registry.is_vector or "wkt" in colmap.columns else "Point"
@@ -202,7 +210,7 @@ def screen(engine, source, output, *, columns: dict[str, str] | None = None, crs
                 if item is None:
                     break
                 raw, projects, problems, numbers = item
-                results = engine.result_columns(projects, problems, timings=timings, min_overlap=min_overlap,
+                results = engine.screen_columns(projects, problems, timings=timings, min_overlap=min_overlap,
                                                 explain=explain)
                 out = pd.concat([raw, results.rename(columns=renamed)], axis=1)
                 sites = projects.geometry.to_numpy()
@@ -240,17 +248,19 @@ class ProjectReader:
     """A registry opened for evaluation: its columns recognised, read chunk by chunk into
     normalised projects (see :func:`screen`'s parameters)."""
 
-    def __init__(self, source, *, columns: dict[str, str] | None = None, crs=None, encoding: str | None = None,
-                 sheet=None, layer=None, io_engine: str = DEFAULT_ENGINE, chunk_size: int = DEFAULT_CHUNK):
+    def __init__(self, source: str | Path, *, columns: Mapping[str, str] | None = None, crs: object = None,
+                 encoding: str | None = None, sheet: str | int | None = None, layer: str | int | None = None,
+                 io_engine: str = DEFAULT_IO_ENGINE, chunk_size: int = DEFAULT_CHUNK):
         self.registry = registry = open_registry(source, encoding=encoding, sheet=sheet, layer=layer,
-                                                 engine=io_engine, chunk_size=chunk_size)
+                                                 io_engine=io_engine, chunk_size=chunk_size)
         self.colmap = colmap = recognise_columns(registry.headers, columns)
         if not registry.is_vector and "wkt" not in colmap.columns and not {"lon", "lat"} <= set(colmap.columns):
             lacking = [f for f in ("lon", "lat") if f not in colmap.columns]
-            where = f" (sheet {registry.sheet!r} of {', '.join(registry.sheets)}: --sheet to choose)" \
+            where = f" (sheet {registry.sheet!r} of {', '.join(registry.sheets)}: {parameter('sheet')} to choose)" \
                 if len(registry.sheets) > 1 else ""
             raise InputError(f"{Path(source).name}{where}: no {' or '.join(lacking)} column found among "
-                             f"{', '.join(registry.headers)}; name it with --col {lacking[0]}=HEADER")
+                             f"{', '.join(registry.headers)}; "
+                             f"name it with {parameter('columns', (lacking[0], 'HEADER'))}")
         self.source = parse_crs(crs) if crs else registry.source
         self.conversion_notes: dict[str, int] = {}
 

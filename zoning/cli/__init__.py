@@ -6,7 +6,7 @@ options several commands share live in :mod:`zoning.cli.options`.
 
 import click
 
-from zoning import __version__
+from zoning._version import __version__
 from zoning.cli.check import check
 from zoning.cli.export import export
 from zoning.cli.map import map_

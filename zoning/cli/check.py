@@ -18,7 +18,7 @@ from zoning.cli.options import (
     site_inputs,
 )
 from zoning.engine import Engine
-from zoning.sites import output_system
+from zoning.outputs.formats import output_system
 
 
 @click.command()
@@ -45,7 +45,7 @@ def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, nam
     web = output_system(output_crs, "geojson")
     if web and fmt != "geojson":
         raise click.UsageError("--output-crs applies to --format geojson (the site's coordinates)")
-    engine = Engine.load(units, list(rules) or None, zones, engine=io_engine, as_of=as_of)
+    engine = Engine.load(units, list(rules) or None, zones, io_engine=io_engine, as_of=as_of)
     result = engine.check(**site_inputs(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name),
                           explain=explain)
     if fmt == "json":
@@ -55,7 +55,7 @@ def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, nam
     else:
         from zoning.cli.render import render_explanation, render_result
 
-        render_result(result)
+        render_result(result, illustrative=engine.illustrative)
         if explain:
             render_explanation(result)
     if fail_on and result.fails(fail_on):

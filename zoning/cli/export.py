@@ -6,7 +6,7 @@ import click
 
 from zoning.cli.options import handle_errors, layer_options, output_crs_opt
 from zoning.engine import Engine
-from zoning.exports import export_units
+from zoning.outputs.unit_export import export_units
 
 
 @click.group()
@@ -32,6 +32,6 @@ def units_command(output, output_crs, units, zones, rules, io_engine):
     Example:
       zoning export units -o units.geojson
     """
-    engine = Engine.load(units, list(rules) or None, zones, engine=io_engine)
+    engine = Engine.load(units, list(rules) or None, zones, io_engine=io_engine)
     count = export_units(engine, output, output_crs=output_crs)
     click.echo(f"Wrote {count:,} units to {output}")

@@ -29,10 +29,10 @@ def map_(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name
       zoning map --lon 115.97 --lat 38.93 -o figure.png --title 项目位置与环境管控单元关系图
     """
     from zoning.engine import Engine
-    from zoning.maps import location_map, map_format, write_map
+    from zoning.outputs.maps import location_map, map_format, write_map
 
     fmt = map_format(output)
-    engine = Engine.load(units, list(rules) or None, zones, engine=io_engine, as_of=as_of)
+    engine = Engine.load(units, list(rules) or None, zones, io_engine=io_engine, as_of=as_of)
     result = engine.check(**site_inputs(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name))
     write_map(location_map(engine, result, width_m=map_width * 1000 if map_width else None, title=title,
                            fmt=fmt, dpi=dpi), output)

@@ -1,4 +1,11 @@
-"""Options shared by several commands, and the error handling they all use."""
+"""Options shared by several commands, the names of their parameters, and the error handling they all use.
+
+Options are defined once here and applied with decorators (as rasterio's
+``rio/options.py`` does). :data:`PARAMETER_FLAGS` maps the API's parameter
+names to this command line's flags: core messages name parameters
+(:func:`zoning.errors.parameter`), and :func:`handle_errors` has them
+written as the flags a user types.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +15,30 @@ import warnings
 
 import click
 
-from zoning.errors import ZoningError
-from zoning.io import ENGINES
+from zoning.errors import ParameterError, ZoningError, parameter_names
+from zoning.inputs.vector import DEFAULT_IO_ENGINE, IO_ENGINES
 
 EXIT_BAD_INPUT = 1
+EXIT_USAGE = 2
 EXIT_FAILS = 3
+
+#: API parameter → command-line flag, for messages (see :func:`zoning.errors.parameter`)
+PARAMETER_FLAGS = {
+    "units": "--units", "zones": "--zones", "rules": "--rules", "io_engine": "--io-engine", "crs": "--crs",
+    "min_overlap": "--min-overlap", "output_crs": "--output-crs", "as_of": "--as-of", "columns": "--col",
+    "encoding": "--encoding", "sheet": "--sheet", "layer": "--layer", "chunk_size": "--chunk-size",
+    "overwrite": "--overwrite", "explain": "--explain", "emissions": "--emission", "attributes": "--attr",
+}
 
 units_opt = click.option("--units", type=click.Path(dir_okay=False),
                          help="Unit layer (GeoPackage, GeoJSON, Shapefile). Default: the bundled sample.")
 zones_opt = click.option("--zones", type=click.Path(dir_okay=False),
                          help="Overlay-zone layer. Default: the sample's, when --units is not given.")
 rules_opt = click.option("--rules", multiple=True, type=click.Path(),
-                         help="Access-list YAML file or directory (repeatable). Default: the sample lists.")
-engine_opt = click.option("--io-engine", type=click.Choice(ENGINES), default="pyogrio", show_default=True,
-                          help="Vector I/O engine.")
+                         help="Access-list YAML file or directory (repeatable). Default: the sample lists, only "
+                              "when --units is not given either.")
+io_engine_opt = click.option("--io-engine", type=click.Choice(IO_ENGINES), default=DEFAULT_IO_ENGINE,
+                             show_default=True, help="Vector I/O engine.")
 fail_on_opt = click.option("--fail-on", type=click.Choice(["prohibited", "restricted"]),
                            help="Exit 3 when the verdict is (or, given missing inputs, may be) at least this "
                                 "strict, or the site is in no unit.")
@@ -52,7 +69,7 @@ as_of_opt = click.option(
 
 
 def layer_options(f):
-    for opt in reversed((units_opt, zones_opt, rules_opt, engine_opt)):
+    for opt in reversed((units_opt, zones_opt, rules_opt, io_engine_opt)):
         f = opt(f)
     return f
 
@@ -69,17 +86,18 @@ def key_values(values, option: str) -> dict[str, str]:
 
 
 def handle_errors(f):
-    """Report user mistakes as one line on stderr with exit 1; print data warnings."""
+    """Run a command with messages naming its flags; report user mistakes as one line on stderr
+    (exit 1, or 2 for parameters that do not fit together) and print data warnings."""
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, parameter_names(PARAMETER_FLAGS):
             warnings.simplefilter("always")
             try:
                 return f(*args, **kwargs)
             except ZoningError as exc:
                 click.echo(f"zoning: error: {exc}", err=True)
-                sys.exit(EXIT_BAD_INPUT)
+                sys.exit(EXIT_USAGE if isinstance(exc, ParameterError) else EXIT_BAD_INPUT)
             finally:
                 for w in caught:
                     if issubclass(w.category, UserWarning):

@@ -6,11 +6,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from zoning.lists import DIMENSIONS, LEVELS
-from zoning.verdicts import EFFECT_LABELS, VERDICT_LABELS
+from zoning.evaluate.results import Result
+from zoning.rules.schema import DIMENSIONS, LEVELS
+from zoning.sample import SAMPLE_NOTICE
+from zoning.verdicts import EFFECT_LABELS, Verdict
 
-_STYLE = {"prohibited": "bold red", "restricted": "bold yellow", "undetermined": "bold magenta",
-          "permitted": "bold green", "not_covered": "bold blue"}
+_STYLE = {Verdict.PROHIBITED: "bold red", Verdict.RESTRICTED: "bold yellow", Verdict.UNDETERMINED: "bold magenta",
+          Verdict.PERMITTED: "bold green", Verdict.NOT_COVERED: "bold blue"}
 _STATUS = {"applies": "applies 适用", "unknown": "undecided 待定", "manual_review": "manual review 人工核查"}
 
 
@@ -30,12 +32,15 @@ def _overlap_headers(measure: str | None) -> list[str]:
     return ["overlap m²", "ha", "share"] if measure == "overlap_m2" else ["overlap m", "share"]
 
 
-def render_result(result, console: Console | None = None) -> None:
+def render_result(result: Result, console: Console | None = None, *, illustrative: bool = False) -> None:
+    """The check's readable report; ``illustrative`` says, at the top, that the units are the sample region."""
     console = console or Console(soft_wrap=False, markup=False)
     p = result.project
     ind = p.get("industry")
     loc = p["location"]
     console.print(Text("Zoning-control compliance check 生态环境分区管控符合性分析", style="bold"))
+    if illustrative:
+        console.print(Text(SAMPLE_NOTICE, style="bold"))
     if p.get("name"):
         console.print(f"Project: {p['name']}")
     console.print(f"Site: {p['geometry_type']} at lon {loc['lon']}, lat {loc['lat']} (CGCS2000)"
@@ -45,7 +50,8 @@ def render_result(result, console: Console | None = None) -> None:
     if p["attributes"]:
         console.print("Attributes: " + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                                                  for k, v in p["attributes"].items()))
-    verdict = Text(f"{result.verdict.upper()} ({VERDICT_LABELS[result.verdict]})", style=_STYLE[result.verdict])
+    decided = Verdict.of(result.verdict)
+    verdict = Text(f"{result.verdict.upper()} ({decided.zh})", style=_STYLE[decided])
     line = Text("Verdict: ").append(verdict)
     if result.worst_case not in (result.verdict, "not_covered"):
         line.append(f"; may be {result.worst_case} once missing inputs are given")
@@ -120,7 +126,7 @@ def render_result(result, console: Console | None = None) -> None:
 _MARKS = {"true": ("✓", "green"), "false": ("✗", "red"), "unknown": ("?", "magenta")}
 
 
-def render_explanation(result, console: Console | None = None) -> None:
+def render_explanation(result: Result, console: Console | None = None) -> None:
     """The audit trail: every clause considered, each condition with the project's value and truth."""
     console = console or Console(soft_wrap=False, markup=False)
     console.print(Text("\nAudit trail 审核记录: every clause considered, condition by condition", style="bold"))

@@ -34,13 +34,13 @@ def report(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, na
       zoning report --lon 115.97 --lat 38.93 --industry C2614 --type new \\
                     --emission VOCs=12.5 --name 示例项目 -o report.docx
     """
-    from zoning.documents import document_format, write_document
     from zoning.engine import Engine
-    from zoning.maps import location_map
-    from zoning.reports import compliance_report
+    from zoning.outputs.documents import document_format, write_document
+    from zoning.outputs.maps import location_map
+    from zoning.outputs.reports import compliance_report
 
     document_format(output)  # refuse an unknown extension before any work
-    engine = Engine.load(units, list(rules) or None, zones, engine=io_engine, as_of=as_of)
+    engine = Engine.load(units, list(rules) or None, zones, io_engine=io_engine, as_of=as_of)
     result = engine.check(**site_inputs(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name),
                           explain=True)
     figure = None if no_map else location_map(engine, result, width_m=map_width * 1000 if map_width else None)

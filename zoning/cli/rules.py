@@ -24,14 +24,14 @@ from zoning.cli.options import (
     EXIT_FAILS,
     as_of_opt,
     crs_opt,
-    engine_opt,
     handle_errors,
+    io_engine_opt,
     key_values,
     layer_options,
     min_overlap_opt,
 )
 from zoning.engine import Engine
-from zoning.units import load_units, load_zones
+from zoning.inputs.units import load_units, load_zones
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
@@ -51,7 +51,7 @@ def _rule_paths(paths) -> list:
               help="Unit layer to check unit codes and coverage against. Default: the sample's when no PATHS "
                    "are given; otherwise these checks are skipped.")
 @click.option("--zones", type=click.Path(dir_okay=False), help="Overlay-zone layer to check zone ids and kinds.")
-@engine_opt
+@io_engine_opt
 @as_of_opt
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -63,12 +63,12 @@ def validate(paths, units, zones, io_engine, as_of, strict, fmt):
     info) and how to fix it. Exit 1 if there is an error (or, with --strict,
     a warning).
     """
-    from zoning.validation import validate as run_validation
+    from zoning.authoring.validation import validate as run_validation
 
     if not paths and units is None:
         units, zones = sample.units_path(), zones or sample.zones_path()
-    unit_layer = load_units(units, engine=io_engine) if units else None
-    zone_layer = load_zones(zones, engine=io_engine) if zones else None
+    unit_layer = load_units(units, io_engine=io_engine) if units else None
+    zone_layer = load_zones(zones, io_engine=io_engine) if zones else None
     findings, lists = run_validation(_rule_paths(paths), unit_layer, zone_layer, as_of=as_of,
                                      units_source=str(units) if units else "unit layer")
     counts = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
@@ -101,9 +101,9 @@ def show(unit_code, units, zones, rules, io_engine, as_of, fmt):
     Zone lists are included for the overlay zones that overlap the unit
     (they apply to the part of a site inside the zone).
     """
-    from zoning.catalogue import to_markdown, unit_catalogue
+    from zoning.authoring.catalogue import to_markdown, unit_catalogue
 
-    engine = Engine.load(units, list(rules) or None, zones, engine=io_engine, as_of=as_of)
+    engine = Engine.load(units, list(rules) or None, zones, io_engine=io_engine, as_of=as_of)
     catalogue = unit_catalogue(engine, unit_code)
     if fmt == "json":
         click.echo(json.dumps(catalogue, ensure_ascii=False, indent=2))
@@ -146,7 +146,7 @@ def _print_catalogue(catalogue: dict, console: Console) -> None:
 @handle_errors
 def versions(paths, as_of):
     """Lists with their versions and effective dates, and which is in force on --as-of (default today)."""
-    from zoning.lists import load_lists
+    from zoning.rules.loading import load_lists
 
     on = as_of or dt.date.today()
     lists = sorted(load_lists(_rule_paths(paths)), key=lambda x: (x.id, x.effective_from))
@@ -177,18 +177,19 @@ def test_(paths, units, zones, rules, io_engine, verbose):
     PATHS default to the rule directories (--rules, or the sample lists); the
     lists default to PATHS. Exit 0 when every test passes, 3 when one fails.
     """
-    from zoning.ruletests import load_tests, run_tests
+    from zoning.authoring.ruletests import load_tests, run_tests
 
     for p in paths:
         if not Path(p).exists():
             raise click.BadParameter(f"{p}: no such file or directory", param_hint="PATHS")
-    rule_paths = list(rules) or list(paths) or [sample.rules_dir()]
+    rule_paths = list(rules) or list(paths)  # none: the sample's lists, with the sample's units only
     if not rules and paths and not any(Path(p).is_dir() for p in paths):
         raise click.UsageError("PATHS are rule-test files: give the lists they test with --rules DIR")
-    tests = load_tests(list(paths) or rule_paths)
+    test_paths = list(paths) or rule_paths or [sample.rules_dir()]
+    tests = load_tests(test_paths)
     if not tests:
-        raise click.UsageError(f"no rule tests (*.tests.yaml) found in {', '.join(map(str, paths or rule_paths))}")
-    layers = Engine.read(units, rule_paths, zones, engine=io_engine)
+        raise click.UsageError(f"no rule tests (*.tests.yaml) found in {', '.join(map(str, test_paths))}")
+    layers = Engine.read(units, rule_paths or None, zones, io_engine=io_engine)
     outcomes = run_tests(tests, functools.lru_cache(lambda on: Engine.from_layers(layers, as_of=on)))
     console = Console(soft_wrap=True, highlight=False, markup=False)
     for o in outcomes:
@@ -211,7 +212,7 @@ def test_(paths, units, zones, rules, io_engine, verbose):
               help="Projects to compare on (any registry 'zoning screen' reads).")
 @click.option("--units", type=click.Path(dir_okay=False), help="Unit layer. Default: the bundled sample.")
 @click.option("--zones", type=click.Path(dir_okay=False), help="Overlay zones. Default: the sample's, without --units.")
-@engine_opt
+@io_engine_opt
 @as_of_opt
 @click.option("--old-as-of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="Date for OLD only (default --as-of): compare a list's version before and after a revision.")
@@ -237,12 +238,13 @@ def diff(old, new, registry, units, zones, io_engine, as_of, old_as_of, new_as_o
     and removed (the clauses responsible). Also lists the clauses added,
     removed or edited.
     """
-    from zoning.rulediff import diff_rules
+    from zoning.authoring.rulediff import diff_rules
 
     if output:
         _check_output(output, registry)
     dates = [d.date() if d else as_of for d in (old_as_of, new_as_of)]
-    engines = [Engine.load(units, [path], zones, engine=io_engine, as_of=date) for path, date in zip((old, new), dates)]
+    engines = [Engine.load(units, [path], zones, io_engine=io_engine, as_of=date)
+               for path, date in zip((old, new), dates)]
     if output:
         _check_output(output, registry, *engines)
     result = diff_rules(*engines, registry, min_overlap=list(min_overlap) or None, columns=key_values(cols, "--col"),
@@ -290,7 +292,7 @@ def _check_output(output: str, registry: str, *engines) -> None:
 
 
 def _write_changes(changes, output: str) -> None:
-    from zoning.io import atomic_path
+    from zoning.outputs.atomic import atomic_path
 
     with atomic_path(output) as tmp:
         if Path(output).suffix.lower() == ".csv":
@@ -313,7 +315,7 @@ def _write_changes(changes, output: str) -> None:
 @click.option("--sheet", help="Excel sheet name (default: the first).")
 @click.option("--units", type=click.Path(dir_okay=False),
               help="Unit layer to validate an Excel import against (a layer SOURCE is its own).")
-@engine_opt
+@io_engine_opt
 @click.option("--overwrite", is_flag=True, help="Replace drafts already in the directory.")
 @handle_errors
 def import_(source, out_dir, issuer, date_, effective_from, version_, document, sheet, units, io_engine, overwrite):
@@ -327,8 +329,8 @@ def import_(source, out_dir, issuer, date_, effective_from, version_, document, 
     are proposed in comments for an engineer to confirm. The drafts are then
     validated.
     """
-    from zoning.importing import read_excel_lists, read_layer_lists, write_drafts
-    from zoning.validation import validate as run_validation
+    from zoning.authoring.importing import read_excel_lists, read_layer_lists, write_drafts
+    from zoning.authoring.validation import validate as run_validation
 
     suffix = Path(source).suffix.lower()
     if suffix in (".xls", ".csv", ".txt", ".et", ".ods"):
@@ -345,7 +347,7 @@ def import_(source, out_dir, issuer, date_, effective_from, version_, document, 
     if not drafts:
         return
     layer = units or (None if is_excel else source)
-    findings, _ = run_validation([out_dir], load_units(layer, engine=io_engine) if layer else None,
+    findings, _ = run_validation([out_dir], load_units(layer, io_engine=io_engine) if layer else None,
                                  units_source=str(layer or "unit layer"))
     errors = [f for f in findings if f.severity == "error"]
     for f in errors:

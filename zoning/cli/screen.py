@@ -22,10 +22,12 @@ from zoning.cli.options import (
 )
 from zoning.engine import Engine
 from zoning.errors import InputError
-from zoning.registry import DEFAULT_CHUNK, FIELDS
-from zoning.screening import Digest
+from zoning.inputs.headers import FIELDS
+from zoning.inputs.registry import DEFAULT_CHUNK
+from zoning.sample import SAMPLE_NOTICE
+from zoning.screening import Digest, Summary
 from zoning.screening import screen as screen_registry
-from zoning.verdicts import VERDICT_LABELS
+from zoning.verdicts import Verdict
 
 
 @click.command()
@@ -76,7 +78,7 @@ def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet
     columns = key_values(cols, "--col")
     report = report_directory(report_dir) if report_dir is not None else None
     digest = Digest() if report else None
-    engine = Engine.load(units, list(rules) or None, zones, engine=io_engine, as_of=as_of)
+    engine = Engine.load(units, list(rules) or None, zones, io_engine=io_engine, as_of=as_of)
     err = Console(stderr=True)
     show = not quiet and err.is_terminal
     with Progress(TextColumn("screening"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -91,9 +93,9 @@ def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet
                                   progress=progress, min_overlap=list(min_overlap) or None,
                                   output_crs=output_crs, explain=explain,
                                   digest=digest)
-    print_summary(summary, Console(soft_wrap=False, markup=False))
+    print_summary(summary, Console(soft_wrap=False, markup=False), illustrative=engine.illustrative)
     if report:
-        from zoning.reports import write_registry_report
+        from zoning.outputs.reports import write_registry_report
 
         for path in write_registry_report(engine, summary, digest, report):
             click.echo(f"wrote {path}")
@@ -101,8 +103,11 @@ def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet
         sys.exit(EXIT_FAILS)
 
 
-def print_summary(summary, console: Console) -> None:
+def print_summary(summary: Summary, console: Console, *, illustrative: bool = False) -> None:
+    """The run's summary; ``illustrative`` says, at the top, that the units are the sample region."""
     console.print(f"Screened {summary.rows:,} rows of {summary.input} → {summary.output}")
+    if illustrative:
+        console.print(SAMPLE_NOTICE)
     if summary.encoding:
         console.print(f"Encoding: {summary.encoding}")
     console.print(f"Columns: {summary.columns}")
@@ -112,7 +117,7 @@ def print_summary(summary, console: Console) -> None:
     for name in ("", "", "rows"):
         table.add_column(name, justify="right" if name == "rows" else "left")
     for section, label, n in summary.table()[1:]:
-        shown = f"{label} {VERDICT_LABELS[label]}" if section == "verdict" and label in VERDICT_LABELS else label
+        shown = f"{label} {Verdict.of(label).zh}" if section == "verdict" else label
         table.add_row(section, shown, f"{n:,}")
     console.print(table)
     for kind, examples in summary.examples.items():

@@ -1,0 +1,271 @@
+"""Checking a rule set the way ``zoning rules validate`` reports it.
+
+:func:`validate` reads every list under the given paths and returns every
+problem it finds as a :class:`~zoning.lists.Finding` (file:line, severity,
+message and a fix), rather than stopping at the first as loading does:
+
+* errors (the engine would refuse the rules): unreadable files and YAML
+  syntax, the schema (unknown fields, industry codes, types, attributes…),
+  duplicate clause ids, a list id used twice with one version, versions of a
+  list whose effective periods overlap, unit codes, zone ids and zone kinds
+  the layers do not have;
+* warnings: a clause that can never apply (its conditions contradict each
+  other or its ``unless`` always holds), a list whose scope selects no unit,
+  units that no list in force covers;
+* info: lists not in force on the date checked, gaps between versions, units
+  with neither a unit-level list nor text in the unit layer's four fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from zoning.errors import parameter
+from zoning.evaluate.columns import Columns
+from zoning.evaluate.compile import compile_rules
+from zoning.industries import table as industry_table
+from zoning.inputs.units import TEXT_FIELDS, empty_zones
+from zoning.projects import ATTRIBUTES, PROJECT_TYPES
+from zoning.rules.conditions import Compare, IndustryIn, TypeIn, WithinDistance, applies, walk
+from zoning.rules.findings import SEVERITIES, Finding
+from zoning.rules.loading import parse_list, rule_files
+from zoning.rules.nodes import compile_node
+from zoning.rules.references import reference_findings
+from zoning.rules.schema import AccessList
+from zoning.rules.versions import in_force, version_findings
+
+#: probe grids larger than this are not built (the clause is reported as not checked)
+MAX_PROBES = 200_000
+#: probe rows evaluated together (bounds memory: about 1 KB per row)
+BATCH_PROBES = 200_000
+SHOWN = 10  # unit codes listed in one finding
+
+
+def validate(paths, units: gpd.GeoDataFrame | None = None, zones: gpd.GeoDataFrame | None = None,
+             *, as_of: dt.date | None = None,
+             units_source: str = "unit layer") -> tuple[list[Finding], list[AccessList]]:
+    """Every finding for the lists under ``paths``, most serious first; and the lists that loaded.
+
+    Without ``units`` the references to units and zones are not checked (an
+    info finding says so). ``as_of`` (default today) is the date for "in force".
+    """
+    as_of = as_of or dt.date.today()
+    findings: list[Finding] = []
+    lists: list[AccessList] = []
+    files = rule_files(paths)
+    if not files:
+        findings.append(Finding("error", ", ".join(map(str, paths)), None, "", "no access lists (*.yaml) found",
+                                "point at the rule files or the directory that holds them"))
+    for path in files:
+        lst, problems = parse_list(Path(path))
+        findings += problems
+        if lst is not None:
+            lists.append(lst)
+    findings += version_findings(lists)
+    findings += clause_findings(lists)
+    for lst in lists:
+        if not lst.in_force(as_of):
+            period = f"{lst.effective_from} to {lst.effective_to or 'open'}"
+            findings.append(Finding("info", lst.path, lst.line("effective_from"), f"list {lst.id}",
+                                    f"version {lst.version} is not in force on {as_of} ({period})",
+                                    "nothing to fix if it was superseded; otherwise check its dates"))
+    if units is None and zones is None:
+        findings.append(Finding("info", ", ".join(map(str, paths)), None, "",
+                                "unit codes, zone ids and coverage not checked (no unit or zone layer given)",
+                                f"give {parameter('units')} and {parameter('zones')} to check them against the layers"))
+    else:
+        if zones is None:
+            findings.append(Finding("info", ", ".join(map(str, paths)), None, "",
+                                    "zone ids and kinds not checked (no zone layer given)",
+                                    f"give {parameter('zones')} to check them"))
+        elif units is None:
+            findings.append(Finding("info", ", ".join(map(str, paths)), None, "",
+                                    "unit codes and coverage not checked (no unit layer given)",
+                                    f"give {parameter('units')} to check them"))
+        findings += reference_findings(lists, None if units is None else units["code"],
+                                       None if zones is None else zones["zone_id"],
+                                       None if zones is None else zones["kind"])
+        if units is not None and not any(f.severity == "error" for f in findings):
+            findings += coverage_findings(lists, units, zones if zones is not None else empty_zones(), as_of,
+                                          units_source)
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    findings.sort(key=lambda f: (order[f.severity], f.path, f.line or 0))
+    return findings, lists
+
+
+# ---- clauses that can never apply -----------------------------------------------
+
+def clause_findings(lists: list[AccessList]) -> list[Finding]:
+    """Clauses whose conditions (with their ``unless``) are false for every possible project."""
+    out = []
+    clauses = [(lst, i, clause, compile_node(clause.conditions),
+                compile_node(clause.unless) if clause.unless is not None else None)
+               for lst in lists for i, clause in enumerate(lst.clauses)]
+    possible = can_apply([(cond, unless) for *_, cond, unless in clauses])
+    for (lst, i, clause, _, unless), answer in zip(clauses, possible):
+        where = f"list {lst.id}, clause {clause.id}"
+        line = lst.line("clauses", i, "conditions" if clause.conditions is not None else "unless")
+        if answer is False:
+            out.append(Finding(
+                "warning", lst.path, line, where, "can never apply: no project meets its conditions"
+                + (" without also meeting its unless" if unless is not None else ""),
+                "look for conditions that exclude each other (an industry and a type that cannot both hold, "
+                "gt and lt that leave no value, an unless that always holds)"))
+        elif answer is None:
+            out.append(Finding("info", lst.path, line, where, "too many combinations to check whether it can apply",
+                               "nothing to fix; split the condition if you want it checked"))
+    return out
+
+
+def can_apply(conditions: list[tuple]) -> list[bool | None]:
+    """For each ``(condition, unless)``: can "condition and not unless" be true for some project?
+    None where the probe would be too large (see :data:`MAX_PROBES`).
+
+    Conditions are piecewise constant: only which named codes an industry
+    falls under, the project type, where a number lies among the thresholds
+    and where a distance lies among the limits matter. One probe project per
+    combination of those (projects that supply every input: an unknown input
+    never makes a clause apply) decides the question exactly. The probes of
+    all conditions are evaluated as one frame, each condition on its rows.
+    """
+    answers: dict = {}
+    batch: list[tuple] = []
+    size = 0
+    for key in dict.fromkeys(conditions):
+        grid = _grid(*key)
+        if grid is None:
+            continue
+        batch.append((key, *grid))
+        size += len(grid[0])
+        if size >= BATCH_PROBES:  # evaluate in batches: memory stays bounded by the batch
+            answers.update(_evaluate_probes(batch))
+            batch, size = [], 0
+    answers.update(_evaluate_probes(batch))
+    return [answers.get(key) for key in conditions]
+
+
+def _evaluate_probes(batch) -> dict:
+    """``{(condition, unless): can it be true}`` for a batch of ``(key, frame, distances)``, as one frame."""
+    if not batch:
+        return {}
+    spans, distances, start = {}, {}, 0
+    for key, frame, probe_distances in batch:
+        spans[key] = np.arange(start, start + len(frame))
+        for selection, values in probe_distances.items():
+            distances.setdefault(selection, []).append((start, values))
+        start += len(frame)
+    cols = Columns.from_projects(pd.concat([frame for _, frame, _ in batch], ignore_index=True))
+    full = {}
+    for selection, parts in distances.items():
+        full[selection] = np.full(start, np.inf)
+        for at, values in parts:
+            full[selection][at:at + len(values)] = values
+    cols.proximity = _Distances(full)
+    return {key: bool(applies(*key, cols.take(rows)).true.any()) for key, rows in spans.items()}
+
+
+def _grid(condition, unless):
+    """The probe projects for one condition: a frame, and distances by zone selection (or None: too many)."""
+    nodes = [*walk(condition), *walk(unless)]
+    industries = _industry_probes([c for n in nodes if isinstance(n, IndustryIn) for c in n.codes])
+    types = list(PROJECT_TYPES) if any(isinstance(n, TypeIn) for n in nodes) else [PROJECT_TYPES[0]]
+    thresholds: dict[str, set[float]] = {}
+    for n in nodes:
+        if isinstance(n, Compare):
+            thresholds.setdefault(n.attr, set()).update(v for _, v in n.tests)
+    limits: dict[tuple, set[float]] = {}
+    for n in nodes:
+        if isinstance(n, WithinDistance):
+            limits.setdefault((n.zones, n.zone_kinds), set()).add(n.distance)
+    axes = [industries, types,
+            *(_value_probes(v, flag=ATTRIBUTES[a].flag) for a, v in thresholds.items()),
+            *(_value_probes(v) for v in limits.values())]
+    if np.prod([len(a) for a in axes], dtype=float) > MAX_PROBES:
+        return None
+    grid = list(zip(*itertools.product(*axes)))
+    frame = pd.DataFrame({"industry": grid[0], "type": grid[1]}, dtype=object)
+    for a in ATTRIBUTES:
+        frame[a] = np.asarray(grid[2 + list(thresholds).index(a)], dtype=float) if a in thresholds else np.nan
+    first = 2 + len(thresholds)
+    return frame, {key: np.asarray(grid[first + k], dtype=float) for k, key in enumerate(limits)}
+
+
+class _Distances:
+    """Stands in for :class:`zoning.proximity.Proximity`: probe distances by zone selection."""
+
+    def __init__(self, by_selection: dict[tuple, np.ndarray]):
+        self.by_selection = by_selection
+
+    def measure(self, key, rows):
+        zones, kinds, _ = key
+        return self.by_selection[(zones, kinds)][rows], np.zeros(len(rows), np.int64)
+
+
+def _industry_probes(codes: list[str]) -> list[str]:
+    """One 4-digit class for each distinct way of falling under (or not) the named codes."""
+    classes = industry_table().frame
+    classes = classes[classes["level"] == 4]
+    if not codes:
+        return [classes["code"].iloc[0]]
+    under = np.column_stack([
+        (classes["section"] == c).to_numpy() if c.isalpha() else classes["code"].str.startswith(c).to_numpy()
+        for c in sorted(set(codes))])
+    _, first = np.unique(under, axis=0, return_index=True)
+    return classes["code"].to_numpy()[np.sort(first)].tolist()
+
+
+def _value_probes(values: set[float], *, flag: bool = False) -> list[float]:
+    """Each threshold, a value between each pair, and values beyond both ends (numbers are ≥ 0)."""
+    if flag:
+        return [0.0, 1.0]
+    v = sorted(values)
+    probes = {*v, *((a + b) / 2 for a, b in zip(v, v[1:])), v[-1] + 1.0, v[-1] * 2 + 1, 0.0, v[0] / 2, v[0] - 1.0}
+    return sorted(p for p in probes if p >= 0)
+
+
+# ---- coverage against the unit layer --------------------------------------------
+
+def coverage_findings(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
+                      as_of: dt.date, source: str = "unit layer") -> list[Finding]:
+    """Lists whose scope selects no unit; units no list in force covers (or with no unit-level list)."""
+    out = []
+    current = in_force(lists, as_of)
+    rules = compile_rules(current, units, zones)
+    counts = np.diff(rules.unit_offsets)
+    applied = set(pd.unique(rules.clauses["list"].to_numpy(dtype=object)[rules.unit_clauses]))
+    zone_lists = {lst.id for lst in current if lst.scope.zones or lst.scope.zone_kinds}
+    for lst in current:
+        if lst.id not in zone_lists and lst.id not in applied:
+            out.append(Finding("warning", lst.path, lst.line("scope"), f"list {lst.id}",
+                               "its scope selects no unit of the unit layer, so it never applies",
+                               "check scope.admin, scope.unit_types and scope.units against the layer"))
+    n_yaml = sum(len(lst.clauses) for lst in current)  # the layer's own text clauses come after these
+    owner = np.repeat(np.arange(len(units)), counts)
+    yaml_counts = np.bincount(owner[rules.unit_clauses < n_yaml], minlength=len(units))
+    uncovered = units["code"].to_numpy()[yaml_counts == 0]
+    if len(uncovered):
+        out.append(Finding(
+            "warning", source, None, f"{len(uncovered)} unit(s)",
+            f"no list in force on {as_of} covers {_codes(uncovered)}; sites there could only be permitted",
+            "add the units to a list's scope (or check the lists' dates and scope.admin)"))
+    unit_level = {u for lst in current if lst.level == "unit" for u in lst.scope.units}
+    has_text = np.logical_or.reduce([units[f].astype(str).str.strip().ne("").to_numpy() for f in TEXT_FIELDS])
+    lone = units["code"].to_numpy()[~units["code"].isin(unit_level).to_numpy() & ~has_text & (yaml_counts > 0)]
+    if len(lone):
+        out.append(Finding(
+            "info", source, None, f"{len(lone)} unit(s)",
+            f"no unit-level list and no text in the unit layer's four fields: {_codes(lone)}",
+            "nothing to fix if the province and city lists are meant to cover them; otherwise write "
+            "their unit lists ('zoning rules import' starts one from text)"))
+    return out
+
+
+def _codes(codes) -> str:
+    codes = list(codes)
+    return ", ".join(codes[:SHOWN]) + (f" and {len(codes) - SHOWN} more" if len(codes) > SHOWN else "")

@@ -1,0 +1,121 @@
+"""Project inputs as the arrays compiled conditions read, and which inputs are missing.
+
+:class:`Columns` implements :class:`zoning.rules.conditions.ProjectColumns`:
+industry code prefixes per tree level as integer keys, the project type as
+an index, attributes as floats (NaN = not given), and distances to zones
+measured on demand. Missing inputs are tracked as bitmasks over
+:data:`INPUTS`, so that a clause left undecided can name what it lacks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from zoning.evaluate.proximity import Proximity
+from zoning.industries import table as industry_table
+from zoning.projects import ATTRIBUTES, PROJECT_TYPES
+from zoning.rules.conditions import Condition
+
+#: inputs a clause can be missing: attributes, then industry/type/industry detail
+INPUTS = (*ATTRIBUTES, "industry", "type", "industry class (4-digit)")
+_BIT = {name: 1 << i for i, name in enumerate(INPUTS)}
+
+
+class Columns:
+    """Project inputs as arrays (see :class:`zoning.conditions.ProjectColumns`)."""
+
+    def __init__(self, industry, industry_level, type_, attributes, industry_index=None, industry_codes=None,
+                 proximity: Proximity | None = None, rows: np.ndarray | None = None):
+        self.industry = industry
+        self.industry_level = industry_level
+        self.type = type_
+        self.attributes = attributes
+        self.n = len(type_)
+        self.industry_index = industry_index  # per project: index into industry_codes
+        self.industry_codes = industry_codes  # distinct codes; the last entry, "", is "not given"
+        self.proximity = proximity  # distances to zones, when sites are known
+        self.rows = np.arange(self.n) if rows is None else rows  # project index of each row
+
+    @classmethod
+    def from_projects(cls, projects: pd.DataFrame) -> Columns:
+        # work on the distinct codes, then spread by integer index
+        index, distinct = pd.factorize(projects["industry"].to_numpy(dtype=object), use_na_sentinel=True)
+        codes = pd.Series(list(distinct) + [""], dtype=object)  # the last entry stands for "not given"
+        level = np.where(codes.str.isalpha(), 1, codes.str.len().clip(upper=4)).astype(np.int8)
+        level[(codes == "").to_numpy()] = 0
+        sections = codes.str[:2].map(industry_table().section_of).fillna("")
+        keys = {1: _keys(sections, 1)}
+        for width in (2, 3, 4):
+            keys[width] = np.where(level >= width, _keys(codes.str[:width], width), -1)
+        index = np.where(index < 0, len(distinct), index)
+        industry = {width: k[index] for width, k in keys.items()}
+        level = level[index]
+        t_index, t_distinct = pd.factorize(projects["type"].to_numpy(dtype=object), use_na_sentinel=True)
+        type_ = np.array([PROJECT_TYPES.index(t) for t in t_distinct] + [-1], dtype=np.int8)[t_index]
+        attrs = {a: projects[a].to_numpy(dtype=float) for a in ATTRIBUTES}
+        return cls(industry, level, type_, attrs, index, codes.tolist())
+
+    def take(self, idx: np.ndarray) -> Columns:
+        """The rows ``idx``; columns are gathered only when a condition reads them."""
+        return Columns(_Taken(self.industry, idx), self.industry_level[idx], self.type[idx],
+                       _Taken(self.attributes, idx), proximity=self.proximity, rows=self.rows[idx])
+
+    def attribute(self, name: str) -> np.ndarray:
+        return self.attributes[name]
+
+    def distance(self, condition) -> np.ndarray | None:
+        if self.proximity is None:
+            return None
+        return self.proximity.measure(condition.key, self.rows)[0]
+
+    def missing_bits(self) -> np.ndarray:
+        """Per project, a bitmask of the inputs (see :data:`INPUTS`) not supplied."""
+        bits = np.zeros(self.n, np.int64)
+        for name, values in self.attributes.items():
+            bits |= np.where(np.isnan(values), _BIT[name], 0)
+        bits |= np.where(self.industry_level == 0, _BIT["industry"], 0)
+        bits |= np.where((self.industry_level > 0) & (self.industry_level < 4),
+                         _BIT["industry class (4-digit)"], 0)
+        bits |= np.where(self.type < 0, _BIT["type"], 0)
+        return bits
+
+
+class _Taken:
+    """A mapping of arrays, indexed by ``idx`` on first access (each key at most once)."""
+
+    def __init__(self, arrays: dict, idx: np.ndarray):
+        self._arrays, self._idx, self._cache = arrays, idx, {}
+
+    def __getitem__(self, key):
+        if key not in self._cache:
+            self._cache[key] = self._arrays[key][self._idx]
+        return self._cache[key]
+
+    def items(self):
+        return ((k, self[k]) for k in self._arrays)
+
+
+def _keys(prefixes: pd.Series, width: int) -> np.ndarray:
+    """Integer keys of code prefixes (-1 for empty)."""
+    if width == 1:
+        codes, letters = pd.factorize(prefixes)
+        return np.array([ord(t) if t else -1 for t in letters] + [-1])[codes]
+    numeric = pd.to_numeric(prefixes, errors="coerce")
+    return numeric.fillna(-1).astype(np.int64).to_numpy()
+
+
+def input_names(bits: int) -> list[str]:
+    return [name for name in INPUTS if bits & _BIT[name]]
+
+
+
+def input_bits(cond: Condition, unless: Condition | None) -> int:
+    """Bitmask of the inputs (see :data:`INPUTS`) a clause's condition and exception read."""
+    names = cond.attributes() | (unless.attributes() if unless is not None else frozenset())
+    bits = 0
+    for name in names:
+        bits |= _BIT[name]
+        if name == "industry":
+            bits |= _BIT["industry class (4-digit)"]
+    return bits

@@ -1,0 +1,262 @@
+"""Evaluation: from normalised projects to verdicts, on one vectorised path.
+
+:func:`evaluate` hands off to small steps, each on whole arrays:
+
+1. **Assign** (:func:`_assign_units`): every (project, unit) pair where the
+   site lies in the unit (:func:`zoning.evaluate.overlay.overlay`), with the
+   overlap of a line or polygon site; slivers below ``min_overlap`` are set
+   aside.
+2. **Expand** (:func:`_clause_rows`): each pair gets the clauses of the lists
+   whose scope covers its unit and, for zone lists, the zones its piece lies
+   in, as index arrays.
+3. **Evaluate** (:func:`_truths`): rows are grouped by compiled condition;
+   each distinct condition is evaluated once, as masks, on the rows that need
+   it.
+4. **Aggregate** (:func:`_verdicts`): per pair and per project,
+   ``prohibited`` > ``restricted`` > ``undetermined`` (an unknown
+   prohibit/restrict clause) > ``permitted``; ``not_covered`` when the site
+   is in no unit, and at least ``undetermined`` when part of it is.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from zoning.evaluate.columns import Columns
+from zoning.evaluate.compile import CompiledRules, expand_csr
+from zoning.evaluate.min_overlap import MinOverlap
+from zoning.evaluate.overlay import overlay
+from zoning.evaluate.prefilter import possible
+from zoning.evaluate.proximity import Proximity
+from zoning.geodesy import measure
+from zoning.rules.conditions import Truth, applies
+from zoning.verdicts import Verdict, keys_of
+
+#: share of a line or polygon site that may lie outside every unit before the verdict is at least undetermined
+UNCOVERED_SHARE = 1e-3
+
+
+@dataclass
+class Evaluation:
+    """Everything one evaluation found, as aligned arrays (see module doc)."""
+
+    verdict: np.ndarray  # per project: verdict key
+    worst: np.ndarray  # per project: strictest verdict still possible given unknowns
+    site_measure: np.ndarray  # per project: m² / m (0 for points)
+    uncovered: np.ndarray  # per project: part of the site (m² / m) in no unit
+    pairs: pd.DataFrame  # project, unit, overlap, verdict
+    rows: pd.DataFrame  # project, pair, unit, clause, zone, applies (else undecided), missing (bitmask)
+    missing_bits: np.ndarray  # per project: inputs (bitmask) that left some clause undecided
+    disregarded: pd.DataFrame  # project, unit, overlap, share: slivers below min_overlap
+    proximity: Proximity | None = None  # distances measured for within_distance conditions
+    min_overlap: MinOverlap | None = None
+    #: with ``explain=True``: every clause row considered (true, false or unknown), see zoning.evaluate.explanation
+    considered: pd.DataFrame | None = None
+
+
+@dataclass
+class _Pieces:
+    """The (project, unit) pairs kept for evaluation: each site's piece in the unit and its measure."""
+
+    project: np.ndarray
+    unit: np.ndarray
+    piece: np.ndarray
+    overlap: np.ndarray
+
+
+@dataclass
+class _Rows:
+    """(pair, clause) rows to evaluate: the pair, the clause, its condition, and the zone it came through."""
+
+    pair: np.ndarray
+    clause: np.ndarray
+    cond: np.ndarray
+    zone: np.ndarray  # -1: the clause applies through the unit, not a zone
+
+    def take(self, keep: np.ndarray) -> _Rows:
+        return _Rows(self.pair[keep], self.clause[keep], self.cond[keep], self.zone[keep])
+
+    def extend(self, other: _Rows) -> _Rows:
+        return _Rows(*(np.concatenate([a, b]) for a, b in
+                       ((self.pair, other.pair), (self.clause, other.clause), (self.cond, other.cond),
+                        (self.zone, other.zone))))
+
+
+def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
+             rules: CompiledRules, *, detail: bool = True, timings: dict[str, float] | None = None,
+             min_overlap: MinOverlap | None = None, explain: bool = False) -> Evaluation:
+    """Evaluate normalised projects (see :func:`zoning.projects.normalise`).
+
+    With ``detail=False`` (batches), ``rows`` holds only the prohibit and
+    restrict rows that apply or are undecided (columns project, clause,
+    applies), unordered: what :func:`zoning.evaluate.summary.summary_columns` needs.
+
+    ``timings``, when given, accumulates the seconds spent in ``assign``
+    (spatial overlay with units and zones) and ``evaluate`` (the rest).
+
+    ``min_overlap`` disregards a line or polygon site's slivers: units it
+    overlaps by less than the thresholds are not evaluated, and are listed
+    in ``disregarded`` (see :class:`~zoning.evaluate.min_overlap.MinOverlap`).
+
+    ``explain`` keeps every row considered, false ones included, in
+    ``considered`` (project, pair, unit, clause, cond, zone, outcome 0 false /
+    1 true / 2 unknown): every clause with ``detail``, else the prohibit and
+    restrict clauses (the batch prefilter is then skipped).
+    """
+    started = time.perf_counter()
+    n = len(projects)
+    sites = projects.geometry.to_numpy()
+    usable = ~(shapely.is_missing(sites) | shapely.is_empty(sites))
+    sites = np.where(usable, sites, None)
+    site_measure = np.zeros(n)
+    site_measure[usable] = measure(sites[usable])
+    pieces, covered, disregarded = _assign_units(sites, site_measure, units, min_overlap)
+    rows = _clause_rows(pieces, zones, rules, detail)
+    assigned = time.perf_counter()
+
+    cols = Columns.from_projects(projects)
+    cols.proximity = Proximity(sites, zones)
+    if not detail and not explain:  # drop rows that the project's industry and type alone make false (most)
+        key, table = possible(rules, cols)
+        keep = table.ravel()[rows.cond.astype(np.int64) * table.shape[1] + key[pieces.project][rows.pair]]
+        rows = rows.take(keep)
+    project_of_row = pieces.project[rows.pair]
+    true, unknown = _truths(rows, project_of_row, rules, cols)
+    missing = np.where(unknown, rules.cond_inputs[rows.cond] & cols.missing_bits()[project_of_row], 0)
+
+    rank = rules.clause_rank[rows.clause]
+    pair_level, level, worst = _verdicts(rows.pair, rank, true, unknown, pieces.project, n)
+    uncovered = np.where(site_measure > 0, np.clip(site_measure - covered, 0, None), 0.0)
+    partly = (level >= 0) & (uncovered > UNCOVERED_SHARE * site_measure)
+    level = np.where(partly, np.maximum(level, Verdict.UNDETERMINED), level)  # part outside every unit
+
+    deciding = rank >= Verdict.RESTRICTED
+    missing_bits = np.zeros(n, np.int64)  # inputs that left a prohibit/restrict clause undecided
+    undecided = unknown & deciding
+    np.bitwise_or.at(missing_bits, project_of_row[undecided], missing[undecided])
+    considered = None
+    if explain:
+        considered = _ordered({
+            "project": project_of_row, "pair": rows.pair, "unit": pieces.unit[rows.pair], "clause": rows.clause,
+            "cond": rows.cond, "zone": rows.zone,
+            "outcome": np.where(true, 1, np.where(unknown, 2, 0)).astype(np.int8)})
+    if detail:  # every clause that applies or is undecided, ordered, for citations
+        keep = true | unknown
+        table_rows = _ordered({
+            "project": project_of_row[keep], "pair": rows.pair[keep], "unit": pieces.unit[rows.pair[keep]],
+            "clause": rows.clause[keep], "zone": rows.zone[keep], "applies": true[keep], "missing": missing[keep]})
+    else:  # what batch summaries need: the deciding rows, unordered
+        keep = (true | unknown) & deciding
+        table_rows = pd.DataFrame({"project": project_of_row[keep], "clause": rows.clause[keep],
+                                   "applies": true[keep]})
+    pairs = pd.DataFrame({"project": pieces.project, "unit": pieces.unit, "overlap": pieces.overlap,
+                          "verdict": pd.Series(keys_of(pair_level), dtype=object)})
+    if timings is not None:
+        timings["assign"] = timings.get("assign", 0.0) + assigned - started
+        timings["evaluate"] = timings.get("evaluate", 0.0) + time.perf_counter() - assigned
+    return Evaluation(_verdict_keys(level), _verdict_keys(worst), site_measure, uncovered, pairs, table_rows,
+                      missing_bits, disregarded, cols.proximity, min_overlap, considered)
+
+
+def _assign_units(sites: np.ndarray, site_measure: np.ndarray, units: gpd.GeoDataFrame,
+                  min_overlap: MinOverlap | None) -> tuple[_Pieces, np.ndarray, pd.DataFrame]:
+    """The (project, unit) pieces to evaluate, each project's measure inside some unit, and the slivers
+    set aside as below ``min_overlap`` (project, unit, overlap, share)."""
+    n = len(sites)
+    p_idx, u_idx, pieces, overlap = overlay(sites, units.geometry.to_numpy())
+    covered = np.bincount(p_idx, weights=overlap, minlength=n)  # slivers too: they lie in a unit
+    sliver = np.zeros(len(p_idx), bool)
+    if min_overlap is not None and len(p_idx):
+        present = ~shapely.is_missing(sites)
+        dims = np.full(n, -1)
+        dims[present] = shapely.get_dimensions(sites[present])
+        sliver = min_overlap.slivers(p_idx, overlap, site_measure[p_idx], dims[p_idx])
+    disregarded = pd.DataFrame({"project": p_idx[sliver], "unit": u_idx[sliver], "overlap": overlap[sliver],
+                                "share": np.divide(overlap[sliver], site_measure[p_idx[sliver]])})
+    keep = ~sliver
+    return _Pieces(p_idx[keep], u_idx[keep], pieces[keep], overlap[keep]), covered, disregarded
+
+
+def _clause_rows(pieces: _Pieces, zones: gpd.GeoDataFrame, rules: CompiledRules, detail: bool) -> _Rows:
+    """Every (pair, clause) row: the clauses of each pair's unit, then those of the zone lists whose
+    zones the pair's piece lies in (``detail=False``: prohibit and restrict clauses only)."""
+    if detail:  # every clause, for citations
+        pair, clause = expand_csr(pieces.unit, rules.unit_offsets, rules.unit_clauses)
+        cond = rules.clause_cond[clause]
+    else:  # only prohibit/restrict clauses decide a verdict
+        pair, clause, cond = expand_csr(pieces.unit, rules.deciding_offsets, rules.deciding_clauses,
+                                        rules.deciding_conds)
+    rows = _Rows(pair, clause, cond, np.full(len(clause), -1, dtype=np.int32))
+    if len(zones) and len(rules.zone_clauses):
+        rows = rows.extend(_zone_rows(pieces, zones, rules, detail))
+    return rows
+
+
+def _zone_rows(pieces: _Pieces, zones: gpd.GeoDataFrame, rules: CompiledRules, detail: bool) -> _Rows:
+    """Rows of the zone-scoped lists: each pair's piece against the zones, kept where the list's
+    unit scope also covers the pair's unit."""
+    z_piece, z_idx, _, _ = overlay(pieces.piece, zones.geometry.to_numpy())
+    owner, z_clause = expand_csr(z_idx, rules.zone_offsets, rules.zone_clauses)
+    z_pair = z_piece[owner]
+    ok = rules.zone_unit_ok[rules.clause_zone_list[z_clause], pieces.unit[z_pair]]
+    if not detail:
+        ok &= rules.clause_rank[z_clause] >= Verdict.RESTRICTED
+    return _Rows(z_pair[ok], z_clause[ok], rules.clause_cond[z_clause[ok]], z_idx[owner][ok])
+
+
+def _truths(rows: _Rows, project_of_row: np.ndarray, rules: CompiledRules,
+            cols: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """``(true, unknown)`` per row: each distinct condition evaluated once, on the rows that use it."""
+    true = np.zeros(len(rows.clause), bool)
+    unknown = np.zeros(len(rows.clause), bool)
+    cond = rows.cond
+    # few distinct conditions: a 16-bit key lets numpy's stable sort use radix sort (linear time)
+    order = np.argsort(cond.astype(np.int16) if len(rules.conditions) < 2**15 else cond, kind="stable")
+    bounds = np.flatnonzero(np.diff(cond[order])) + 1
+    for group in np.split(order, bounds) if len(order) else []:
+        condition, unless = rules.conditions[cond[group[0]]]
+        truth: Truth = applies(condition, unless, cols.take(project_of_row[group]))
+        true[group] = truth.true
+        unknown[group] = truth.unknown
+    return true, unknown
+
+
+def _verdicts(pair_of_row: np.ndarray, rank: np.ndarray, true: np.ndarray, unknown: np.ndarray,
+              project_of_pair: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Verdict values per pair, and per project the verdict and the worst case (-1: in no unit)."""
+    n_pairs = len(project_of_pair)
+    pair_definite = np.zeros(n_pairs, np.int8)
+    pair_worst = np.zeros(n_pairs, np.int8)
+    np.maximum.at(pair_definite, pair_of_row[true], rank[true])
+    np.maximum.at(pair_worst, pair_of_row[true | unknown], rank[true | unknown])
+    pair_level = _level(pair_definite, pair_worst)
+    level = np.full(n, -1, np.int8)  # -1 = not covered
+    np.maximum.at(level, project_of_pair, pair_level)
+    worst = np.full(n, -1, np.int8)
+    np.maximum.at(worst, project_of_pair, _level(pair_worst, pair_worst))
+    return pair_level, level, worst
+
+
+def _ordered(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Row columns as a frame ordered by project, pair and clause, one row per (pair, clause): a clause
+    reached both through the unit and through a zone is kept once."""
+    return pd.DataFrame(columns).sort_values(["project", "pair", "clause"], kind="stable").drop_duplicates(
+        ["pair", "clause"])
+
+
+def _level(definite: np.ndarray, worst: np.ndarray) -> np.ndarray:
+    """Verdict value from the strictest clause that applies and the strictest that may: a prohibit or
+    restrict clause that applies decides; one that is only undecided makes the verdict undetermined."""
+    return np.where(definite >= Verdict.RESTRICTED, definite,
+                    np.where(worst >= Verdict.RESTRICTED, Verdict.UNDETERMINED, Verdict.PERMITTED)).astype(np.int8)
+
+
+def _verdict_keys(level: np.ndarray) -> np.ndarray:
+    """Verdict keys per project; -1 (in no unit) is ``not_covered``."""
+    return keys_of(np.where(level < 0, Verdict.NOT_COVERED, level))

@@ -1,0 +1,49 @@
+"""The batch prefilter: clauses that a project's industry and type alone already rule out.
+
+In a registry most (project, clause) rows are false because the project's
+industry or type is not the one the clause names. :func:`possible` answers,
+once per distinct (industry, type) and condition, whether the condition can
+be anything but false whatever the project's other inputs, so a batch drops
+those rows before evaluating conditions row by row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from zoning.evaluate.columns import Columns
+from zoning.evaluate.compile import CompiledRules
+from zoning.projects import ATTRIBUTES, PROJECT_TYPES
+from zoning.rules.conditions import applies
+
+
+def possible(rules: CompiledRules, cols: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """Which conditions each project's industry and type leave open.
+
+    Returns ``(key, table)``: ``key`` per project indexes the columns of
+    ``table[condition, key]``, false where the condition is false whatever the
+    project's other inputs (evaluated with every attribute unknown; Kleene
+    logic never turns a definite answer around when unknowns become known).
+    Results are cached in ``rules`` per (industry code, type), so later chunks
+    evaluate only combinations they are the first to bring.
+    """
+    combined = cols.industry_index.astype(np.int64) * 8 + (cols.type.astype(np.int64) + 1)
+    present = np.zeros(int(combined.max(initial=0)) + 1, bool)  # small keys: compact by counting
+    present[combined] = True
+    distinct = np.flatnonzero(present)
+    key = (np.cumsum(present) - 1)[combined]
+    combos = [(cols.industry_codes[d // 8], int(d % 8) - 1) for d in distinct.tolist()]
+    cache = rules.possible_cache
+    new = [c for c in combos if c not in cache]
+    if new:
+        frame = pd.DataFrame({"industry": [c or None for c, _ in new],
+                              "type": [PROJECT_TYPES[t] if t >= 0 else None for _, t in new]}, dtype=object)
+        for a in ATTRIBUTES:
+            frame[a] = np.nan
+        probe = Columns.from_projects(frame)
+        open_ = np.array([~applies(c, u, probe).false for c, u in rules.conditions]).reshape(-1, len(new))
+        for i, combo in enumerate(new):
+            cache[combo] = open_[:, i]
+    table = np.column_stack([cache[c] for c in combos]) if combos else np.zeros((len(rules.conditions), 0), bool)
+    return key, table

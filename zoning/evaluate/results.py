@@ -1,0 +1,212 @@
+"""One project's outcome as people read it: the verdict, its units, and a citation per clause.
+
+:class:`Result` carries the verdict, the units the site lies in (with the
+overlap of a line or polygon site), every clause that applies or could not
+be decided with its text and source, the inputs that were missing, notes,
+and the provenance of the rules. :func:`build_results` makes them from an
+:class:`~zoning.evaluate.evaluation.Evaluation`; JSON and GeoJSON come from
+:meth:`Result.to_dict` and :meth:`Result.to_feature`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from zoning.errors import parameter
+from zoning.evaluate.columns import input_names
+from zoning.evaluate.compile import CompiledRules
+from zoning.evaluate.evaluation import Evaluation
+from zoning.evaluate.proximity import Proximity
+from zoning.geojson import geojson_geometries
+from zoning.inputs.units import UNIT_TYPES
+from zoning.inputs.webmap import to_webmap
+from zoning.rules.conditions import TOLERANCE_M, WithinDistance, walk
+from zoning.rules.schema import DIMENSIONS
+from zoning.verdicts import Verdict
+
+
+@dataclass
+class Result:
+    """One project's outcome."""
+
+    verdict: str  # a :class:`~zoning.verdicts.Verdict` key
+    worst_case: str  # the strictest verdict still possible once missing inputs are given
+    units: list[dict]
+    citations: list[dict]
+    missing: list[str]
+    project: dict
+    notes: list[str] = field(default_factory=list)
+    geometry: Any = None  # shapely geometry in lon/lat
+    disregarded: list[dict] = field(default_factory=list)  # units overlapped less than min_overlap
+    provenance: dict = field(default_factory=dict)  # engine version, as-of date, rule and layer hashes
+    explanation: list[dict] | None = None  # with explain: every clause considered, condition by condition
+
+    def to_dict(self) -> dict:
+        """The result as JSON-ready data (what ``zoning check --format json`` prints)."""
+        return {
+            "verdict": self.verdict,
+            "worst_case": self.worst_case,
+            "units": self.units,
+            "disregarded": self.disregarded,
+            "citations": self.citations,
+            "missing": self.missing,
+            "notes": self.notes,
+            "project": self.project,
+            "provenance": self.provenance,
+            **({"explanation": self.explanation} if self.explanation is not None else {}),
+        }
+
+    def to_feature(self, webmap: str | None = None) -> dict:
+        """An RFC 7946 Feature: the site in lon/lat with the result as properties
+        (``webmap`` ``gcj02``/``bd09``: coordinates for Chinese web maps instead)."""
+        geom = None
+        if self.geometry is not None:  # RFC 7946: ≤ 7 decimals, exterior rings counter-clockwise
+            site = to_webmap(np.array([self.geometry], dtype=object), webmap)[0] if webmap else self.geometry
+            oriented = shapely.orient_polygons(site, exterior_cw=False)
+            geom = json.loads(geojson_geometries(np.array([oriented], dtype=object))[0])
+        properties = self.to_dict()
+        if webmap:
+            properties["geometry_crs"] = webmap.upper()  # the geometry, not project.location, is in it
+        return {"type": "Feature", "geometry": geom, "properties": properties}
+
+    def fails(self, threshold: str) -> bool:
+        """True when the result is, or may be, at least as strict as ``threshold``.
+
+        ``not_covered`` always fails: nothing shows the site passes.
+        """
+        return Verdict.of(self.verdict) == Verdict.NOT_COVERED or Verdict.of(self.worst_case).at_least(threshold)
+
+
+def build_results(ev: Evaluation, projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
+                  rules: CompiledRules, inputs: list[dict]) -> list[Result]:
+    """Per-project :class:`Result` objects (for single checks and small batches)."""
+    results = []
+    rows_by_project = dict(tuple(ev.rows.groupby("project", sort=False)))
+    pairs_by_project = dict(tuple(ev.pairs.groupby("project", sort=False)))
+    slivers_by_project = dict(tuple(ev.disregarded.groupby("project", sort=False)))
+    citing = _Citations(ev, units, zones, rules)
+    for i in range(len(projects)):
+        pairs = pairs_by_project.get(i, ev.pairs.iloc[:0])
+        extended = ev.site_measure[i] > 0
+        areal = shapely.get_dimensions(projects.geometry.iloc[i]) == 2  # else a line, measured in m
+        measure = ev.site_measure[i] if extended else 0.0
+        unit_list = [_unit_entry(units, pair.unit, pair.overlap, measure, areal, verdict=pair.verdict)
+                     for pair in pairs.itertuples()]
+        slivers = slivers_by_project.get(i)
+        disregarded = [] if slivers is None or ev.min_overlap is None else [
+            _unit_entry(units, piece.unit, piece.overlap, measure, areal,
+                        reason=f"overlap below {parameter('min_overlap')} {ev.min_overlap.describe()}")
+            for piece in slivers.itertuples()]
+        citations, missing = citing.project(i, rows_by_project.get(i))
+        project = dict(inputs[i])
+        if extended:
+            project["area_m2" if areal else "length_m"] = round(float(ev.site_measure[i]), 2)
+        results.append(Result(
+            verdict=ev.verdict[i], worst_case=ev.worst[i],
+            units=unit_list, citations=citations, missing=missing, project=project,
+            notes=_notes(ev, i, areal, disregarded), geometry=projects.geometry.iloc[i], disregarded=disregarded,
+        ))
+    return results
+
+
+class _Citations:
+    """Citations of one evaluation's clause rows, project by project."""
+
+    def __init__(self, ev: Evaluation, units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, rules: CompiledRules):
+        self.ev, self.units, self.zones, self.rules = ev, units, zones, rules
+        self.near_nodes: dict[int, list[WithinDistance]] = {}  # condition index -> its within_distance nodes
+
+    def project(self, i: int, rows: pd.DataFrame | None) -> tuple[list[dict], list[str]]:
+        """Project ``i``'s citations, and the inputs that left a prohibit or restrict clause undecided."""
+        citations: list[dict] = []
+        missing: set[str] = set()
+        if rows is None:
+            return citations, []
+        for row in rows.itertuples():
+            names = input_names(int(row.missing))
+            if self.rules.clause_rank[row.clause] >= Verdict.RESTRICTED:  # only these change the verdict
+                missing.update(names)
+            citations.append(self.citation(i, row, names))
+        return citations, sorted(missing)
+
+    def citation(self, i: int, row: Any, missing: list[str]) -> dict:
+        """One clause row as a citation: unit, list, clause, status, text, source and distances measured."""
+        c = self.rules.clauses.iloc[row.clause]
+        cond = int(self.rules.clause_cond[row.clause])
+        if cond not in self.near_nodes:
+            condition, unless = self.rules.conditions[cond]
+            self.near_nodes[cond] = [n for n in (*walk(condition), *walk(unless)) if isinstance(n, WithinDistance)]
+        near = self.near_nodes[cond]
+        return {
+            "unit": self.units.at[row.unit, "code"],
+            "list": c["list"], "version": c["version"], "list_title": c["list_title"], "level": c["level"],
+            "clause": c["clause"], "dimension": c["dimension"],
+            "dimension_name": DIMENSIONS[c["dimension"]], "effect": c["effect"],
+            "status": "manual_review" if c["review_only"] else ("applies" if row.applies else "unknown"),
+            "zone": self.zones.at[row.zone, "zone_id"] if row.zone >= 0 else None,
+            "missing": missing,
+            "text": c["text"], "text_en": str_or_none(c["text_en"]),
+            "source": {k: str_or_none(c[k]) for k in ("document", "issuer", "date", "article")},
+            **({"distances": [_distance(node, i, self.ev.proximity, self.zones) for node in near]} if near else {}),
+        }
+
+
+def _notes(ev: Evaluation, i: int, areal: bool, disregarded: list[dict]) -> list[str]:
+    """What a reader must know about project ``i``'s result: no unit, parts in no unit, slivers."""
+    notes = []
+    if ev.verdict[i] == Verdict.NOT_COVERED.key:
+        notes.append("the site lies in no management unit of the loaded layer; nothing was checked")
+    elif ev.uncovered[i] > 0:
+        share = ev.uncovered[i] / ev.site_measure[i]
+        if share > 1e-3:
+            notes.append(f"{ev.uncovered[i]:,.0f} {'m²' if areal else 'm'} ({share:.1%}) "
+                         "of the site lies in no unit")
+    min_overlap = ev.min_overlap
+    if min_overlap is not None and ev.site_measure[i] > 0 and not min_overlap.applies_to(2 if areal else 1):
+        notes.append(f"{parameter('min_overlap')} {min_overlap.describe()} sets no threshold for a "
+                     f"{'polygon' if areal else 'line'} site (give an area or a share for polygons, a length "
+                     "or a share for lines); nothing was disregarded")
+    if disregarded and min_overlap is not None:
+        notes.append(f"{len(disregarded)} unit(s) overlapping the site by less than "
+                     f"{min_overlap.describe()} disregarded: " + ", ".join(d["code"] for d in disregarded))
+    return notes
+
+
+def _unit_entry(units: gpd.GeoDataFrame, unit: int, overlap: float, site_measure: float, areal: bool,
+                **extra: str) -> dict:
+    """A unit as results list it; a line or polygon site's overlap in m² and ha, or m, and as a share."""
+    u = units.iloc[unit]
+    entry = {"code": u["code"], "name": u["name"], "type": int(u["type"]),
+             "type_name": UNIT_TYPES[int(u["type"])][1], **extra, "county": u["county"], "city": u["city"]}
+    if site_measure > 0:
+        if areal:
+            entry["overlap_m2"] = round(float(overlap), 2)
+            entry["overlap_ha"] = round(float(overlap) / 10_000, 6)
+        else:
+            entry["overlap_m"] = round(float(overlap), 2)
+        entry["overlap_share"] = round(float(overlap / site_measure), 6)
+    return entry
+
+
+def _distance(node: WithinDistance, project: int, proximity: Proximity | None, zones: gpd.GeoDataFrame) -> dict:
+    """The measured distance behind a within_distance condition, for a citation."""
+    assert proximity is not None  # an evaluation with sites always measures
+    distance, zone = proximity.measure(node.key, np.array([project]))
+    near = int(zone[0])
+    return {"condition": node.describe(), "limit_m": node.distance,
+            "distance_m": round(float(distance[0]), 2) if near >= 0 else None,
+            "zone": zones.at[near, "zone_id"] if near >= 0 else None,
+            "zone_name": zones.at[near, "name"] if near >= 0 else None,
+            "within": bool(near >= 0 and distance[0] <= node.distance + TOLERANCE_M)}
+
+
+def str_or_none(value: object) -> str | None:
+    """Clause text fields as JSON-safe values: pandas may hold a missing string as NaN."""
+    return value if isinstance(value, str) else None

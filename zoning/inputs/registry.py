@@ -1,0 +1,347 @@
+"""Project registries as bureaus keep them, opened for reading in chunks of raw rows.
+
+A registry is a table of projects: an Excel workbook, a CSV saved by Excel
+(often GBK in a Chinese locale), a vector layer (GeoPackage, Shapefile,
+GeoJSON, GeoJSON text sequences) or a site file (KML, DXF, red-line TXT:
+one row per feature). :func:`open_registry` reads it in chunks of raw rows,
+exactly as they are in the file, with spreadsheet row numbers; headers are
+recognised by :mod:`zoning.inputs.headers` and rows located by
+:mod:`zoning.inputs.coordinates`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import itertools
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from zoning.errors import DataError, parameter
+from zoning.inputs.crs import SourceCRS, from_pyproj
+from zoning.inputs.headers import match_header
+from zoning.inputs.sitefiles import SITE_FORMATS, is_red_line
+from zoning.inputs.sites import read_site_layer
+from zoning.inputs.vector import DEFAULT_IO_ENGINE, check_io_engine
+
+TABULAR = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+VECTOR = {".gpkg": "gpkg", ".shp": "shp", ".geojson": "geojson", ".json": "geojson",
+          ".geojsons": "geojsons", ".geojsonl": "geojsons", ".geojsonseq": "geojsons"}
+#: site-file formats screened one feature per row (read whole, see zoning.sites); .txt may also be a red-line file
+SITE_ONLY = {".kml": "kml", ".dxf": "dxf"}
+DEFAULT_CHUNK = 250_000
+
+
+@dataclass
+class Registry:
+    """An opened registry: its format, headers and a chunked reader of raw rows."""
+
+    path: Path
+    format: str
+    headers: list[str]
+    total: int | None  # rows, when known in advance
+    encoding: str | None = None
+    source: SourceCRS | None = None  # vector inputs: the layer's coordinate system, when it has one
+    skipped: list[str] = field(default_factory=list)  # notes on rows that are not data (titles, blanks)
+    _chunks: Iterator | None = None
+    sheet: str | None = None  # Excel: the sheet (or layer) read, and all of them
+    sheets: list[str] = field(default_factory=list)
+
+    @property
+    def is_vector(self) -> bool:
+        return self.format in {*VECTOR.values(), *SITE_ONLY.values(), "red-line"}
+
+    def chunks(self) -> Iterator[tuple[pd.DataFrame, gpd.GeoSeries | None, np.ndarray]]:
+        """Yield ``(rows, geometry or None, row numbers)``; row numbers are 1-based data rows."""
+        yield from self._chunks
+
+
+def open_registry(path, *, encoding: str | None = None, sheet=None, layer=None,
+                  io_engine: str = DEFAULT_IO_ENGINE, chunk_size: int = DEFAULT_CHUNK) -> Registry:
+    """Open a registry for chunked reading (format from the file extension)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"registry {path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        raise DataError(f"registry {path}: old .xls workbooks are not supported; save it as .xlsx")
+    if suffix in SITE_ONLY or (suffix == ".txt" and is_red_line(path)):
+        return _open_site_file(path, io_engine)
+    if suffix in TABULAR:
+        fmt = TABULAR[suffix]
+        if fmt == "csv":
+            return _open_csv(path, encoding, chunk_size)
+        return _open_xlsx(path, sheet, chunk_size)
+    if suffix in VECTOR:
+        check_io_engine(io_engine)
+        return _open_vector(path, VECTOR[suffix], layer, io_engine, chunk_size)
+    known = ", ".join(sorted({*TABULAR, *VECTOR, *SITE_ONLY}))
+    raise DataError(f"registry {path}: unknown format {suffix or '(no extension)'!r} (known: {known})")
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-8-sig`` (BOM), ``utf-16`` (BOM), ``utf-8`` when the whole file decodes, else ``gb18030``.
+
+    GB18030 is a superset of GBK and GB2312, which Excel uses when saving CSV
+    in a Chinese locale.
+    """
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        f.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while block := f.read(1 << 24):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "gb18030"
+    return "utf-8"
+
+
+def _refuse_repeated_fields(path, repeated) -> None:
+    """A header naming one field twice (two 经度 columns) is refused: which one to use is unclear."""
+    for h in repeated:
+        if match_header(h)[0] is not None:
+            raise DataError(f"registry {path}: the header has {h!r} twice; rename one so it is clear which "
+                            f"gives {match_header(h)[0]}")
+
+
+def _open_csv(path: Path, encoding: str | None, chunk_size: int) -> Registry:
+    encoding = encoding or detect_encoding(path)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r}") from None
+    try:
+        with open(path, encoding=encoding, newline="") as f:
+            head = [f.readline() for _ in range(12)]
+    except UnicodeDecodeError as exc:
+        raise DataError(f"registry {path}: not readable as {encoding} ({exc.reason}); "
+                        f"try {parameter('encoding')}") from None
+    rows_by_sep = {sep: [next(csv.reader([line], delimiter=sep), []) for line in head] for sep in ",\t;|"}
+    # the delimiter: the one whose header row is recognised, else the one that splits lines most
+    sep = max(rows_by_sep, key=lambda d: (_recognised(rows_by_sep[d][_header_row(rows_by_sep[d])]),
+                                          sum(len(r) for r in rows_by_sep[d]), d == ","))
+    rows = rows_by_sep[sep]
+    header_at = _header_row(rows)
+    duplicated = sorted({h for h in rows[header_at] if rows[header_at].count(h) > 1 and h.strip()}) if rows else []
+    _refuse_repeated_fields(path, duplicated)
+    skipped = [f"skipped {header_at} line(s) above the header row"] if header_at else []
+    skipped += [f"the header has {h!r} more than once; later copies are named {h}.1…" for h in duplicated]
+    if sep != ",":
+        skipped.append(f"columns separated by {'tab' if sep == chr(9) else repr(sep)}")
+    try:
+        reader = pd.read_csv(path, encoding=encoding, sep=sep, dtype=str, keep_default_na=False, na_filter=False,
+                             chunksize=chunk_size, skiprows=header_at, skip_blank_lines=True)
+        first_chunk = next(reader, None)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"registry {path}: not readable as {encoding} ({exc.reason}); "
+                        f"try {parameter('encoding')}") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"registry {path}: cannot parse as CSV: {str(exc).strip().splitlines()[0]}") from None
+    if first_chunk is None:
+        raise DataError(f"registry {path}: no header row")
+
+    def chunks():
+        start = 0
+        chunk = first_chunk
+        while chunk is not None:
+            # row numbers as a spreadsheet shows the file: the header is row header_at + 1
+            yield chunk, None, np.arange(start + 1, start + len(chunk) + 1) + header_at + 1
+            start += len(chunk)
+            try:
+                chunk = next(reader, None)
+            except UnicodeDecodeError as exc:
+                raise DataError(f"registry {path}: row {start + 1} onwards is not readable as {encoding} "
+                                f"({exc.reason}); try {parameter('encoding', 'gb18030')}") from None
+            except pd.errors.ParserError as exc:
+                raise DataError(f"registry {path}: cannot parse as CSV near row {start + 1}: "
+                                f"{str(exc).strip().splitlines()[0]}") from None
+
+    return Registry(path, "csv", [str(c) for c in first_chunk.columns], None, encoding=encoding,
+                    skipped=skipped, _chunks=chunks())
+
+
+def _recognised(row) -> int:
+    return len({match_header(str(v))[0] for v in row if v is not None and str(v).strip()} - {None})
+
+
+def _header_row(rows: list[tuple]) -> int:
+    """Index of the header among the first rows: the first with two or more recognised headers.
+
+    Registries often start with a title row (``XX市建设项目清单``) above the header.
+    """
+    for i, row in enumerate(rows):
+        if _recognised(row) >= 2:
+            return i
+    return 0
+
+
+def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
+    import openpyxl  # here, not at module level: it adds 0.1 s to every command's start-up
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, zlib.error,
+            ElementTree.ParseError, EOFError) as exc:
+        raise DataError(f"registry {path}: cannot read as an Excel workbook: {type(exc).__name__}: {exc}") from None
+    if sheet is None:
+        ws = book.worksheets[0]
+    elif str(sheet) in book.sheetnames:
+        ws = book[str(sheet)]
+    elif str(sheet).isdigit() and 1 <= int(sheet) <= len(book.worksheets):
+        ws = book.worksheets[int(sheet) - 1]
+    else:
+        raise DataError(f"registry {path}: no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
+    position = [0]  # 1-based sheet row of the last row read
+    rows = _guarded(ws.iter_rows(values_only=True), path, position)
+    head = []
+    for row in rows:
+        position[0] += 1
+        head.append(row)
+        if len(head) == 12:
+            break
+    header_at = _header_row(head)
+    header = head[header_at] if head else ()
+    if not header or all(v is None for v in header):
+        raise DataError(f"registry {path}: sheet {ws.title!r} has no header row")
+    raw_names = [str(h).strip() for h in header if h is not None and str(h).strip()]
+    _refuse_repeated_fields(path, sorted({h for h in raw_names if raw_names.count(h) > 1}))
+    headers = _unique_headers(header)
+    total = max((ws.max_row or 0) - header_at - 1, 0) if ws.max_row else None
+    skipped = [f"skipped {header_at} row(s) above the header row"] if header_at else []
+    blank = []
+
+    def chunks():
+        pending = iter(head[header_at + 1:])
+        sheet_row = header_at + 1  # the header's row
+        data, numbers = [], []
+        for row in itertools.chain(pending, rows):
+            sheet_row += 1
+            position[0] = sheet_row
+            values = list(row[:len(headers)]) + [None] * (len(headers) - len(row))
+            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                blank.append(sheet_row)
+                continue
+            data.append(values)
+            numbers.append(sheet_row)
+            if len(data) == chunk_size:
+                yield pd.DataFrame(data, columns=headers, dtype=object), None, np.array(numbers)
+                data, numbers = [], []
+        if data:
+            yield pd.DataFrame(data, columns=headers, dtype=object), None, np.array(numbers)
+        if blank:
+            skipped.append(f"skipped {len(blank)} empty row(s)")
+        book.close()
+
+    return Registry(path, "xlsx", headers, total, skipped=skipped, _chunks=chunks(), sheet=ws.title,
+                    sheets=list(book.sheetnames))
+
+
+def _guarded(rows, path: Path, position: list[int]):
+    """Rows of a workbook, with a damaged file reported as a one-line error (``position[0]``: last row read)."""
+    try:
+        yield from rows
+    except (ElementTree.ParseError, zlib.error, zipfile.BadZipFile, EOFError, KeyError, ValueError) as exc:
+        raise DataError(f"registry {path}: the workbook is damaged near row {position[0] + 1}: "
+                        f"{type(exc).__name__}: {exc}") from None
+
+
+def _unique_headers(header) -> list[str]:
+    out, seen = [], {}
+    for i, h in enumerate(header):
+        name = str(h).strip() if h is not None and str(h).strip() else f"column_{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        out.append(name)
+    return out
+
+
+def _open_vector(path: Path, fmt: str, layer, io_engine: str, chunk_size: int) -> Registry:
+    notes = []
+    if layer is None:
+        try:
+            layers = [str(x) for x in pyogrio.list_layers(path)[:, 0]]
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+            layers = []
+        if len(layers) > 1:
+            layer = layers[0]
+            notes.append(f"read layer {layer!r} of {len(layers)} ({', '.join(layers)}); {parameter('layer')} to choose")
+    try:
+        info = pyogrio.read_info(path, layer=layer)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"registry {path}: cannot read: {first}") from None
+    crs = info.get("crs")
+    headers = [str(f) for f in info["fields"]]
+    total = int(info["features"]) if info.get("features", -1) >= 0 else None
+
+    def chunks_pyogrio():
+        start = 0
+        with pyogrio.raw.open_arrow(path, layer=layer, batch_size=chunk_size, use_pyarrow=True) as (meta, reader):
+            geom_col = meta["geometry_name"] or "wkb_geometry"
+            for batch in reader:
+                frame = batch.to_pandas()
+                wkb = frame.pop(geom_col).to_numpy() if geom_col in frame else np.full(len(frame), None)
+                geometry = gpd.GeoSeries(shapely.from_wkb(wkb), index=frame.index, crs=crs)
+                yield frame, geometry, np.arange(start + 1, start + len(frame) + 1)
+                start += len(frame)
+
+    def chunks_fiona():
+        import fiona  # imported only when chosen: it is the slower engine and costs start-up time
+
+        start = 0
+        with fiona.open(path, layer=layer) as src:
+            batch = []
+            for feature in src:
+                batch.append(feature)
+                if len(batch) == chunk_size:
+                    yield _fiona_frame(batch, headers, crs, start)
+                    start += len(batch)
+                    batch = []
+            if batch:
+                yield _fiona_frame(batch, headers, crs, start)
+
+    chunks = chunks_pyogrio() if io_engine == "pyogrio" else chunks_fiona()
+    source = from_pyproj(CRS.from_user_input(crs)) if crs else None
+    return Registry(path, fmt, headers, total, source=source, _chunks=chunks, skipped=notes)
+
+
+def _open_site_file(path: Path, io_engine: str) -> Registry:
+    """KML, DXF and red-line files: small, read whole through :mod:`zoning.inputs.sites`, one feature per row."""
+    layer = read_site_layer(path, io_engine=io_engine)
+    raw = layer.attributes.reset_index(drop=True)
+    raw.columns = [str(c) for c in raw.columns]
+    fmt = SITE_FORMATS[path.suffix.lower()]
+
+    def chunks():
+        yield raw, layer.geometry, np.arange(1, len(raw) + 1)
+
+    return Registry(path, fmt, list(raw.columns), len(raw), source=layer.source, _chunks=chunks(),
+                    skipped=list(layer.notes))
+
+
+def _fiona_frame(features, headers, crs, start):
+    frame = pd.DataFrame([dict(f["properties"]) for f in features], columns=headers)
+    geometry = gpd.GeoSeries([shapely.geometry.shape(f["geometry"]) if f["geometry"] else None
+                              for f in features], index=frame.index, crs=crs)
+    return frame, geometry, np.arange(start + 1, start + len(frame) + 1)

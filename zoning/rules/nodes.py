@@ -1,0 +1,168 @@
+"""Condition nodes as written in a rule file, validated with pydantic, and compiled.
+
+A node is one of ``industry``, ``type``, ``attr`` (a comparison),
+``within_distance``, ``all``, ``any`` or ``not``; :func:`compile_node` turns
+a validated tree into the :mod:`~zoning.rules.conditions` objects that are
+evaluated as masks. Items are validated one by one, so an error points at
+the item's line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from typing import Annotated, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+
+from zoning.errors import InputError
+from zoning.industries import table as industry_table
+from zoning.projects import ATTRIBUTES, PROJECT_TYPES
+from zoning.rules.conditions import AllOf, Always, AnyOf, Compare, Condition, IndustryIn, Not, TypeIn, WithinDistance
+
+
+class StrictModel(BaseModel):
+    """A rule-file model: unknown fields are errors, and validated values do not change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _industry_code(code):
+    try:
+        return industry_table().normalise(code)
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _project_type(value):
+    if value not in PROJECT_TYPES:
+        close = difflib.get_close_matches(str(value), PROJECT_TYPES, n=1)
+        raise ValueError(f"unknown project type {value!r} (" + (f"did you mean {close[0]!r}? " if close else "")
+                         + f"use {', '.join(PROJECT_TYPES)})")
+    return value
+
+
+# validated item by item, so that an error points at the item's line
+IndustryCode = Annotated[str, AfterValidator(_industry_code)]
+ProjectType = Annotated[str, AfterValidator(_project_type)]
+
+
+class IndustryNode(StrictModel):
+    industry: list[IndustryCode] = Field(min_length=1)
+
+
+class TypeNode(StrictModel):
+    type: list[ProjectType] = Field(min_length=1)
+
+
+class CompareNode(StrictModel):
+    attr: str
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+    eq: float | bool | None = None
+    ne: float | bool | None = None
+
+    @field_validator("attr")
+    @classmethod
+    def _attr(cls, name):
+        if name not in ATTRIBUTES:
+            close = difflib.get_close_matches(name, ATTRIBUTES, n=1, cutoff=0.5)
+            raise ValueError(f"unknown attribute {name!r} (" + (f"did you mean {close[0]!r}? " if close else "")
+                             + f"known: {', '.join(ATTRIBUTES)})")
+        return name
+
+    @model_validator(mode="after")
+    def _has_operator(self):
+        if not self.tests():
+            raise ValueError(f"comparison on {self.attr!r} needs one of gt, ge, lt, le, eq, ne")
+        for op, value in self.tests():
+            if not math.isfinite(value):
+                raise ValueError(f"comparison on {self.attr!r}: {op} {value} is not a finite number")
+        return self
+
+    def tests(self) -> tuple[tuple[str, float], ...]:
+        return tuple(
+            (op, float(getattr(self, op)))
+            for op in ("gt", "ge", "lt", "le", "eq", "ne")
+            if getattr(self, op) is not None
+        )
+
+
+class WithinSpec(StrictModel):
+    zones: list[str] = []
+    zone_kinds: list[str] = []
+    distance_m: float = Field(gt=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _names_zones(self):
+        if not (self.zones or self.zone_kinds):
+            raise ValueError("within_distance needs zones or zone_kinds")
+        return self
+
+
+class WithinDistanceNode(StrictModel):
+    within_distance: WithinSpec
+
+
+class AllNode(StrictModel):
+    all: list[Node] = Field(min_length=1)
+
+
+class AnyNode(StrictModel):
+    any: list[Node] = Field(min_length=1)
+
+
+class NotNode(StrictModel):
+    not_: Node = Field(alias="not")
+
+
+_NODE_KEYS = {"industry": IndustryNode, "type": TypeNode, "attr": CompareNode,
+              "within_distance": WithinDistanceNode, "all": AllNode, "any": AnyNode, "not": NotNode}
+
+
+def _node_kind(value) -> str | None:
+    if isinstance(value, dict):
+        keys = [k for k in _NODE_KEYS if k in value]
+        return f"cond:{keys[0]}" if keys else None
+    for key, model in _NODE_KEYS.items():
+        if isinstance(value, model):
+            return f"cond:{key}"
+    return None
+
+
+Node = Annotated[
+    Union[tuple(Annotated[model, Tag(f"cond:{key}")] for key, model in _NODE_KEYS.items())],
+    Discriminator(
+        _node_kind,
+        custom_error_type="condition",
+        custom_error_message="a condition node needs one of: industry, type, attr, within_distance, all, any, not",
+    ),
+]
+for _model in (AllNode, AnyNode, NotNode):
+    _model.model_rebuild()
+
+
+def compile_node(node: Node | list[Node] | None) -> Condition:
+    """Turn a validated node tree into a :class:`~zoning.conditions.Condition`."""
+    if node is None:
+        return Always()
+    if isinstance(node, list):
+        return compile_node(AllNode(all=node)) if len(node) != 1 else compile_node(node[0])
+    if isinstance(node, IndustryNode):
+        return IndustryIn(tuple(node.industry))
+    if isinstance(node, TypeNode):
+        return TypeIn(tuple(node.type))
+    if isinstance(node, CompareNode):
+        return Compare(node.attr, node.tests())
+    if isinstance(node, WithinDistanceNode):
+        spec = node.within_distance
+        # sorted: the same selection written in another order is the same condition
+        return WithinDistance(tuple(sorted(spec.zones)), tuple(sorted(spec.zone_kinds)), float(spec.distance_m))
+    if isinstance(node, AllNode):
+        return AllOf(tuple(compile_node(n) for n in node.all))
+    if isinstance(node, AnyNode):
+        return AnyOf(tuple(compile_node(n) for n in node.any))
+    return Not(compile_node(node.not_))
+

@@ -1,0 +1,119 @@
+"""Reading a rule file's YAML safely, with the line (1-based) of every key and item.
+
+Only PyYAML's safe loader is used: no tags that build Python objects. A
+duplicate key, text that is not UTF-8, a full-width colon typed by a
+Chinese input method, an unclosed quote or bracket, or an impossible date
+is reported as a :class:`~zoning.rules.findings.Finding` at its line.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from zoning.rules.findings import FileError, Finding
+
+
+def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
+    """Parse a YAML file safely; return the data and the line (1-based) of every key and item.
+
+    Lines are keyed by path: ``("clauses", 0, "conditions")``. Problems raise
+    :class:`DataError` naming ``file:line``.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FileError(Finding("error", str(path), None, "", f"cannot read: {exc.strerror}",
+                                "check the path and permissions")) from None
+    except UnicodeDecodeError as exc:
+        raise FileError(Finding("error", str(path), exc.object[:exc.start].count(b"\n") + 1, "",
+                                f"not UTF-8 text (byte {exc.start})",
+                                "re-save the file as UTF-8 (a file saved as GBK needs converting)")) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None) or str(exc)
+        context, opened = getattr(exc, "context", None) or "", getattr(exc, "context_mark", None)
+        wide = _full_width_colon(text, mark.line if mark else 0)
+        if wide is not None:  # 键：值 typed with a Chinese input method
+            raise FileError(Finding("error", str(path), wide, "", "a full-width colon '：' after a key",
+                                    "type the key's colon as an ASCII ':' followed by a space")) from None
+        if opened is not None and ("quoted scalar" in context or "flow" in context):
+            # an unclosed quote or bracket: point where it opens, not at the end of the file
+            problem = f"{problem} {context} that starts on line {opened.line + 1} (not closed)"
+            mark = opened
+        raise FileError(Finding("error", str(path), mark.line + 1 if mark else None, "",
+                                f"not valid YAML: {problem}",
+                                "check indentation, and quote text that contains ': ' or starts with a special "
+                                "character; close every quote and bracket; tabs are not allowed")) from None
+    except ValueError as exc:  # a well-formed value PyYAML cannot build, e.g. the date 2021-02-30
+        raise FileError(Finding("error", str(path), _unbuildable_line(node), "", f"not a valid value: {exc}",
+                                "write dates as real calendar dates, YYYY-MM-DD")) from None
+    finally:
+        loader.dispose()
+    lines: dict[tuple, int] = {}
+
+    def visit(node, key: tuple, seen: frozenset) -> None:
+        if id(node) in seen:  # an alias of an enclosing node
+            return
+        seen = seen | {id(node)}
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                name = k.value if isinstance(k, yaml.ScalarNode) else str(k)
+                if (*key, name) in lines:
+                    raise FileError(Finding(
+                        "error", str(path), k.start_mark.line + 1, "", f"{name!r} appears twice in one mapping "
+                        f"(also on line {lines[(*key, name)]}); only the last would count",
+                        "delete one of them"))
+                lines[(*key, name)] = k.start_mark.line + 1
+                visit(v, (*key, name), seen)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                lines[(*key, i)] = item.start_mark.line + 1
+                visit(item, (*key, i), seen)
+
+    if node is not None:
+        visit(node, (), frozenset())
+    return data, lines
+
+
+def _full_width_colon(text: str, near: int) -> int | None:
+    """Line (1-based) of a ``key：`` with a full-width colon at or just before line ``near`` (0-based)."""
+    lines = text.splitlines()
+    for i in range(min(near, len(lines) - 1), max(near - 3, -1), -1):
+        if re.match(r"^\s*-?\s*[A-Za-z_][A-Za-z0-9_\-]*\s*：", lines[i]):
+            return i + 1
+    return None
+
+
+def _unbuildable_line(node) -> int | None:
+    """Line of the first scalar under ``node`` that PyYAML recognises but cannot build."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, yaml.ScalarNode):
+            probe = yaml.SafeLoader("")
+            try:
+                probe.construct_object(n, deep=True)
+            except ValueError:
+                return n.start_mark.line + 1
+            finally:
+                probe.dispose()
+        elif isinstance(n, yaml.MappingNode):
+            stack += [v for pair in reversed(n.value) for v in reversed(pair)]
+        elif isinstance(n, yaml.SequenceNode):
+            stack += list(reversed(n.value))
+    return None
+
+
+def line_of(lines: dict[tuple, int], loc) -> int | None:
+    """Line of the deepest part of ``loc`` the file has (a missing field: its parent)."""
+    loc = tuple(loc)
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1 if lines else None
