@@ -93,7 +93,8 @@ class IndustryTable:
         ind = self._by_code.get(parsed)
         if ind is None:
             raise InputError(f"unknown industry code {text!r}{self._suggestion_text(text)}")
-        letter = _CODE.match(text).group(1)
+        match = _CODE.match(text)
+        letter = match.group(1) if match else None
         if letter and ind.level > 1 and letter.upper() != ind.section:
             raise InputError(
                 f"industry code {text!r}: {parsed} belongs to section {ind.section} "

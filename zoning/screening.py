@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -34,7 +35,7 @@ from zoning.inputs.webmap import to_webmap
 from zoning.outputs.atomic import atomic_path
 from zoning.outputs.formats import GEO_FORMATS, output_format, output_system
 from zoning.outputs.writers import open_writer
-from zoning.projects import normalise
+from zoning.projects import RowErrors, normalise
 from zoning.verdicts import SERIOUSNESS, Verdict
 
 #: verdict keys in a screened output, most serious first
@@ -107,7 +108,8 @@ class Digest:
         self.listed: dict[str, list[dict]] = {Verdict.PROHIBITED.key: [], Verdict.RESTRICTED.key: []}
         self.name_column: str | None = None
 
-    def add(self, raw: pd.DataFrame, projects, results: pd.DataFrame, numbers: np.ndarray) -> None:
+    def add(self, raw: pd.DataFrame, projects: gpd.GeoDataFrame, results: pd.DataFrame, numbers: np.ndarray) -> None:
+        """Gather one screened chunk: ``raw`` rows as read, normalised ``projects``, their result columns."""
         centre = shapely.centroid(projects.geometry.to_numpy())
         self._lon.append(shapely.get_x(centre).astype(np.float32))
         self._lat.append(shapely.get_y(centre).astype(np.float32))
@@ -132,7 +134,7 @@ class Digest:
         return np.concatenate(self._lon), np.concatenate(self._lat), verdict
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
@@ -264,7 +266,7 @@ class ProjectReader:
         self.source = parse_crs(crs) if crs else registry.source
         self.conversion_notes: dict[str, int] = {}
 
-    def chunks(self):
+    def chunks(self) -> Iterator[tuple[pd.DataFrame, gpd.GeoDataFrame, RowErrors, np.ndarray]]:
         """``(raw rows, normalised projects, row problems, row numbers)`` per chunk."""
         for raw, geometry, numbers in self.registry.chunks():
             projects, problems = projects_from(raw, self.colmap, geometry=geometry, source=self.source,

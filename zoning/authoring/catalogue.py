@@ -41,7 +41,7 @@ def unit_catalogue(engine, code: str) -> dict:
                 if rules.zone_unit_ok[rules.clause_zone_list[c], u]:
                     found.append((int(c), zones["zone_id"].iat[z]))
     clauses = rules.clauses
-    entries = {}
+    entries: dict = {}
     for c, zone in found:
         row = clauses.iloc[c]
         key = (row["list"], row["clause"])

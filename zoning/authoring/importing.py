@@ -137,7 +137,8 @@ def read_excel_lists(path, *, sheet=None) -> pd.DataFrame:
                 rows[r][c] = top
     book.close()
     lookup = {h: field for field, names in EXCEL_HEADERS.items() for h in names}
-    header_at, columns = None, {}
+    header_at: int | None = None
+    columns: dict[str, int] = {}
     for at, row in enumerate(rows[:10]):
         keys = [re.sub(r"\s+", "", str(c or "")).lower() for c in row]
         columns = {}

@@ -154,7 +154,9 @@ def _evaluate_probes(batch) -> dict:
     """``{(condition, unless): can it be true}`` for a batch of ``(key, frame, distances)``, as one frame."""
     if not batch:
         return {}
-    spans, distances, start = {}, {}, 0
+    spans: dict[tuple, np.ndarray] = {}
+    distances: dict[tuple, list[tuple[int, np.ndarray]]] = {}
+    start = 0
     for key, frame, probe_distances in batch:
         spans[key] = np.arange(start, start + len(frame))
         for selection, values in probe_distances.items():
@@ -166,8 +168,8 @@ def _evaluate_probes(batch) -> dict:
         full[selection] = np.full(start, np.inf)
         for at, values in parts:
             full[selection][at:at + len(values)] = values
-    cols.proximity = _Distances(full)
-    return {key: bool(applies(*key, cols.take(rows)).true.any()) for key, rows in spans.items()}
+    cols.proximity = _Distances(full)  # type: ignore[assignment]  # measured distances, looked up alike
+    return {key: bool(applies(key[0], key[1], cols.take(rows)).true.any()) for key, rows in spans.items()}
 
 
 def _grid(condition, unless):

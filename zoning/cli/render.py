@@ -132,7 +132,7 @@ def render_explanation(result: Result, console: Console | None = None) -> None:
     console.print(Text("\nAudit trail 审核记录: every clause considered, condition by condition", style="bold"))
     console.print(Text("✓ true  ✗ false  ? unknown (input not given)", style="dim"))
     last_unit = None
-    for e in result.explanation:
+    for e in result.explanation or []:
         if e["unit"] != last_unit:
             console.print(Text(f"\n{e['unit']}", style="bold underline"))
             last_unit = e["unit"]

@@ -85,7 +85,8 @@ class _Taken:
     """A mapping of arrays, indexed by ``idx`` on first access (each key at most once)."""
 
     def __init__(self, arrays: dict, idx: np.ndarray):
-        self._arrays, self._idx, self._cache = arrays, idx, {}
+        self._arrays, self._idx = arrays, idx
+        self._cache: dict[object, np.ndarray] = {}
 
     def __getitem__(self, key):
         if key not in self._cache:

@@ -73,11 +73,13 @@ class CompiledRules:
 
 def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
                   *, unit_source: str = "unit layer") -> CompiledRules:
-    records, conditions, cond_index = [], [], {}
+    records: list[dict] = []
+    conditions: list[tuple[Condition, Condition | None]] = []
+    cond_index: dict[tuple[Condition, Condition | None], int] = {}
     unit_pairs: list[tuple[np.ndarray, np.ndarray]] = []
     zone_pairs: list[tuple[np.ndarray, np.ndarray]] = []
-    zone_unit_ok = []
-    clause_zone_list = []
+    zone_unit_ok: list[np.ndarray] = []
+    clause_zone_list: list[int] = []
 
     def cond_of(cond, unless) -> int:
         key = (cond, unless)
@@ -94,10 +96,10 @@ def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.G
         unit_ok = _unit_scope(lst, units)
         meta = {"list": lst.id, "list_title": lst.title, "level": lst.level, "version": lst.version,
                 "list_path": lst.path}
-        ids = []
+        added = []
         for clause in lst.clauses:
             src = lst.source_of(clause)
-            ids.append(add_clause(meta, {
+            added.append(add_clause(meta, {
                 "clause": clause.id, "dimension": clause.dimension, "effect": clause.effect,
                 "text": clause.text, "text_en": clause.text_en, "review_only": clause.review_only,
                 "document": src.document, "issuer": src.issuer,
@@ -105,7 +107,7 @@ def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.G
             }, compile_node(clause.conditions),
                 compile_node(clause.unless) if clause.unless is not None else None))
             clause_zone_list.append(-1)
-        ids = np.asarray(ids)
+        ids = np.asarray(added)
         if lst.scope.zones or lst.scope.zone_kinds:
             zone_ok = zone_mask(zones, lst.scope.zones, lst.scope.zone_kinds)
             for k in ids:

@@ -113,7 +113,8 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
     n = len(projects)
     sites = projects.geometry.to_numpy()
     usable = ~(shapely.is_missing(sites) | shapely.is_empty(sites))
-    sites = np.where(usable, sites, None)
+    sites = sites.copy()
+    sites[~usable] = None
     site_measure = np.zeros(n)
     site_measure[usable] = measure(sites[usable])
     pieces, covered, disregarded = _assign_units(sites, site_measure, units, min_overlap)

@@ -13,10 +13,14 @@ measured distance to the nearest zone. Two readers build on it:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from zoning.evaluate.columns import Columns
+from zoning.evaluate.compile import CompiledRules
 from zoning.evaluate.evaluation import Evaluation
 from zoning.industries import table as industry_table
 from zoning.projects import ATTRIBUTES
@@ -27,14 +31,22 @@ OUTCOME = np.array(["does not apply", "applies", "undecided"], dtype=object)
 _MARK = np.array(["✗", "✓", "?"], dtype=object)
 
 
-def node_truths(ev: Evaluation, projects: pd.DataFrame, zones, rules):
+def _considered(ev: Evaluation) -> pd.DataFrame:
+    """The rows an evaluation run with ``explain=True`` considered."""
+    if ev.considered is None:
+        raise ValueError("the evaluation was run without explain=True: it kept no trail")
+    return ev.considered
+
+
+def node_truths(ev: Evaluation, projects: pd.DataFrame, zones: gpd.GeoDataFrame,
+                rules: CompiledRules) -> Iterator[tuple[np.ndarray, list[tuple]]]:
     """For each distinct condition among ``ev.considered``: its row positions and, per node
     (depth first: conditions, then unless), ``(part, depth, node, truth code, value text)``.
 
     Truth codes are 0 false, 1 true, 2 unknown; ``value`` is an object array
     of texts, or None for ``all``/``any``/``not``/``always`` nodes.
     """
-    rows = ev.considered
+    rows = _considered(ev)
     cols = Columns.from_projects(projects)
     cols.proximity = ev.proximity
     project = rows["project"].to_numpy()
@@ -118,15 +130,16 @@ class _Values:
         raise TypeError(f"no value for {type(node).__name__}")  # the vocabulary is closed
 
 
-def explain_results(ev: Evaluation, projects, units, zones, rules) -> list[list[dict]]:
+def explain_results(ev: Evaluation, projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame,
+                    zones: gpd.GeoDataFrame, rules: CompiledRules) -> list[list[dict]]:
     """Per project, one record per clause considered, with its conditions' truths and values."""
-    rows = ev.considered
+    rows = _considered(ev)
     n = len(projects)
-    per_row: list[dict | None] = [None] * len(rows)
+    per_row: list[dict] = [{} for _ in range(len(rows))]
     clauses = rules.clauses
     for group, nodes in node_truths(ev, projects, zones, rules):
         for k, r in enumerate(group):
-            trail = {"conditions": [], "unless": []}
+            trail: dict[str, list[dict]] = {"conditions": [], "unless": []}
             for part, depth, node, code, value in nodes:
                 trail[part].append({"depth": depth, "condition": _label(node),
                                     "value": None if value is None else value[k], "truth": TRUTH[code[k]]})
@@ -155,10 +168,11 @@ def _label(node) -> str:
     return node.describe()
 
 
-def explain_column(ev: Evaluation, projects, units, zones, rules) -> np.ndarray:
+def explain_column(ev: Evaluation, projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
+                   rules: CompiledRules) -> np.ndarray:
     """Per project, one line: ``list/clause=outcome (leaf: value ✓|✗|?; …)`` for each clause, joined by " | "
     (prefixed ``UNIT: `` when the site lies in several units)."""
-    rows = ev.considered
+    rows = _considered(ev)
     n = len(projects)
     text = np.full(len(rows), "", dtype=object)
     labels = (rules.clauses["list"] + "/" + rules.clauses["clause"]).to_numpy(dtype=object)

@@ -102,10 +102,11 @@ class Proximity:
             self._cache[key] = (np.zeros(n, bool), np.full(n, np.inf), np.full(n, -1, np.int64))
         done, distance, zone = self._cache[key]
         todo = np.unique(rows[~done[rows]])
-        chosen = np.flatnonzero(zone_mask(self.zones, key[0], key[1])) if len(todo) else None
-        if len(todo) and len(chosen):
-            d, t = nearest_within(self.sites[todo], self.zones.geometry.to_numpy()[chosen], key[2])
-            distance[todo] = d
-            zone[todo] = np.where(t >= 0, chosen[np.maximum(t, 0)], -1)
+        if len(todo):
+            chosen = np.flatnonzero(zone_mask(self.zones, key[0], key[1]))
+            if len(chosen):
+                d, t = nearest_within(self.sites[todo], self.zones.geometry.to_numpy()[chosen], key[2])
+                distance[todo] = d
+                zone[todo] = np.where(t >= 0, chosen[np.maximum(t, 0)], -1)
         done[todo] = True  # with no zone selected, nothing is near: inf
         return distance[rows], zone[rows]

@@ -147,7 +147,9 @@ def projects_from(chunk: pd.DataFrame, columns: ColumnMap, *, geometry=None, sou
         message[invalid] = [f"field {columns.columns.get('wkt', 'geometry')!r}: invalid geometry ({r})"
                             for r in shapely.is_valid_reason(arr[invalid])]
         problems.add(invalid, "bad geometry", message)
-    lonlat, converted = to_lonlat(np.where(present, arr, None), source)
+    sites = arr.copy()
+    sites[~present] = None
+    lonlat, converted = to_lonlat(sites, source)
     bad = present & (converted.problem != "")
     message = np.full(len(arr), "", dtype=object)
     message[bad] = [f"{where}: {p}" for p in converted.problem[bad]]
@@ -157,8 +159,8 @@ def projects_from(chunk: pd.DataFrame, columns: ColumnMap, *, geometry=None, sou
             if note:
                 notes[note] = notes.get(note, 0) + int(count)
     usable = present & ~bad
-    frame = gpd.GeoDataFrame(index=chunk.index, geometry=gpd.GeoSeries(np.where(usable, lonlat, None),
-                                                                        index=chunk.index, crs=GEOGRAPHIC))
+    lonlat[~usable] = None
+    frame = gpd.GeoDataFrame(index=chunk.index, geometry=gpd.GeoSeries(lonlat, index=chunk.index, crs=GEOGRAPHIC))
     for f, header in columns.columns.items():
         if f in ("industry", "type") or f in ATTRIBUTES:
             frame[f] = chunk[header]

@@ -144,14 +144,16 @@ class SourceCRS:
         elif self.webmap is not None:
             _check_degrees(x, y, owner, out, self.label)
             out.lon, out.lat = webmap.to_wgs84(self.webmap, x, y)
-        elif self.crs.is_geographic:
+        elif self.crs is not None and self.crs.is_geographic:
             _check_degrees(x, y, owner, out, self.label)
             out.identity = self.crs == GEOGRAPHIC
             if not out.identity:
                 out.lon, out.lat = to_geographic(self.crs).transform(x, y)
-        else:
+        elif self.crs is not None:
             _check_not_degrees(x, y, owner, out, self.label)
             out.lon, out.lat = to_geographic(self.crs).transform(x, y)
+        else:
+            raise ValueError(f"{self.label}: a SourceCRS needs a pyproj CRS, a Gauss-Krüger system or a web map")
         _check_place(out, owner, self.label)
         return out
 
@@ -212,7 +214,7 @@ def from_pyproj(crs: CRS) -> SourceCRS:
     if gk is not None:
         return SourceCRS(gk.label, crs=crs, gk=gk, caveats=_legacy(gk.datum))
     label = f"{crs.name} (EPSG:{code})" if code else crs.name
-    caveats = ()
+    caveats: tuple[str, ...] = ()
     try:
         description = to_geographic(crs).description or ""
     except Exception:  # noqa: BLE001 - pyproj raises several kinds for CRSs it cannot transform

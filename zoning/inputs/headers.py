@@ -123,19 +123,19 @@ def field_name(name: str) -> str:
 
 def recognise_columns(headers: Iterable[object], overrides: Mapping[str, str] | None = None) -> ColumnMap:
     """Map input headers to fields (see :data:`FIELDS`); ``overrides`` is ``{field: header}``."""
-    headers = [str(h) for h in headers]
-    overrides = {field_name(f): header for f, header in (overrides or {}).items()}
-    for f, header in overrides.items():
-        if header not in headers:
-            raise InputError(f"{parameter('columns', (f, header))}: no column {header!r} in the input "
-                             f"(columns: {', '.join(headers)})")
+    names = [str(h) for h in headers]
+    chosen = {field_name(f): header for f, header in (overrides or {}).items()}
+    for wanted, header in chosen.items():
+        if header not in names:
+            raise InputError(f"{parameter('columns', (wanted, header))}: no column {header!r} in the input "
+                             f"(columns: {', '.join(names)})")
     best: dict[str, tuple[int, list[str]]] = {}
-    taken = set(overrides.values())
-    for header in headers:
+    taken = set(chosen.values())
+    for header in names:
         if header in taken:
             continue
         f, rank = match_header(header)
-        if f is None or f in overrides:
+        if f is None or f in chosen:
             continue
         if f in ATTRIBUTES:
             rank = 0  # two columns for one quantity are ambiguous whatever their names
@@ -143,7 +143,7 @@ def recognise_columns(headers: Iterable[object], overrides: Mapping[str, str] | 
             best[f] = (rank, [header])
         elif rank == best[f][0]:
             best[f][1].append(header)
-    columns = dict(overrides)
+    columns = dict(chosen)
     for f, (_, found) in best.items():
         if len(found) > 1:
             raise InputError(f"columns {', '.join(repr(h) for h in found)} all look like {f}; "

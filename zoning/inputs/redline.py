@@ -130,8 +130,8 @@ def _parcel_geometry(parcel: dict, path: Path):
         return shapely.multilinestrings([np.array(r) for r in rings.values()]), notes
     polygons = []
     declared_ha = pd.to_numeric(cells[1], errors="coerce") if len(cells) > 1 else np.nan
-    for number, coords in rings.items():
-        coords = np.array(coords)
+    for number, ring in rings.items():
+        coords = np.array(ring)
         if len(coords) and not np.array_equal(coords[0], coords[-1]):
             notes.append(f"ring {number} was not closed; closed it by repeating its first point")
             coords = np.vstack([coords, coords[:1]])

@@ -16,7 +16,7 @@ import csv
 import itertools
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -54,7 +54,7 @@ class Registry:
     encoding: str | None = None
     source: SourceCRS | None = None  # vector inputs: the layer's coordinate system, when it has one
     skipped: list[str] = field(default_factory=list)  # notes on rows that are not data (titles, blanks)
-    _chunks: Iterator | None = None
+    _chunks: Iterator = field(default_factory=lambda: iter(()))
     sheet: str | None = None  # Excel: the sheet (or layer) read, and all of them
     sheets: list[str] = field(default_factory=list)
 
@@ -181,7 +181,7 @@ def _recognised(row) -> int:
     return len({match_header(str(v))[0] for v in row if v is not None and str(v).strip()} - {None})
 
 
-def _header_row(rows: list[tuple]) -> int:
+def _header_row(rows: Sequence[Sequence[object]]) -> int:
     """Index of the header among the first rows: the first with two or more recognised headers.
 
     Registries often start with a title row (``XX市建设项目清单``) above the header.
@@ -264,7 +264,8 @@ def _guarded(rows, path: Path, position: list[int]):
 
 
 def _unique_headers(header) -> list[str]:
-    out, seen = [], {}
+    out: list[str] = []
+    seen: dict[str, int] = {}
     for i, h in enumerate(header):
         name = str(h).strip() if h is not None and str(h).strip() else f"column_{i + 1}"
         if name in seen:

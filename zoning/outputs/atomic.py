@@ -28,11 +28,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     if path.is_dir():
         raise DataError(f"output {path} is a directory; give a file name")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial" + path.suffix, dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial" + path.suffix, dir=path.parent)
     except OSError as exc:
         raise DataError(f"output {path}: cannot write in {path.parent}: {exc.strerror}") from None
     os.close(fd)
-    tmp = Path(tmp)
+    tmp = Path(name)
     tmp.unlink()  # writers create it themselves (GDAL refuses to "create" an existing file)
     try:
         yield tmp

@@ -295,7 +295,7 @@ def _docx(doc: Document):
     # Word's document properties hold at most 255 characters
     props.title, props.author, props.comments = _x(doc.title)[:255], "zoning", _x(doc.subtitle)[:255]
     props.created = doc.created.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    width = section.page_width - section.left_margin - section.right_margin
+    width = section.page_width - section.left_margin - section.right_margin  # type: ignore[operator]
 
     d.add_heading(_x(doc.title), level=0)
     if doc.subtitle:

@@ -62,6 +62,7 @@ def frame_crs(west: float, south: float, east: float, north: float) -> CRS:
     Albers equal-area conic (standard parallels at 1/6 and 5/6 of its latitudes) when wider than
     :data:`TM_SPAN` degrees."""
     lon0 = (west + east) / 2
+    conversion: TransverseMercatorConversion | AlbersEqualAreaConversion
     if east - west <= TM_SPAN:
         conversion = TransverseMercatorConversion(latitude_natural_origin=0, longitude_natural_origin=lon0,
                                                   false_easting=0, false_northing=0, scale_factor_natural_origin=1)
@@ -100,7 +101,6 @@ def location_figure(engine, result, *, width_m: float | None = None, title: str 
         site = gpd.GeoSeries([result.geometry], crs=_CGCS2000)
         west, south, east, north = site.total_bounds
         aspect = _aspect(size_cm, title)
-        crs, frame = None, None
         for _ in range(2):  # the frame, in a CRS chosen for the site; then a CRS chosen for that frame
             crs = frame_crs(west, south, east, north)
             local = site.to_crs(crs)
@@ -352,8 +352,10 @@ def _finish(fig, ax, frame, crs: CRS, title: str | None, handles: list) -> None:
 
 
 def _footer(fig, crs: CRS, engine, extra: str) -> None:
-    method = crs.coordinate_operation.method_name
-    lon0 = next(p.value for p in crs.coordinate_operation.params if "longitude" in p.name.lower())
+    operation = crs.coordinate_operation
+    assert operation is not None  # frame_crs makes projected CRSs
+    method = operation.method_name
+    lon0 = next(p.value for p in operation.params if "longitude" in p.name.lower())
     projection = ("横轴墨卡托 transverse Mercator" if "Mercator" in method else "Albers 等积圆锥 equal-area conic")
     source = Path(engine.sources[0]).name if engine.sources else "units layer"
     illustrative = engine.illustrative

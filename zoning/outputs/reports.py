@@ -80,7 +80,7 @@ def compliance_report(engine: Engine, result: Result, *, location_png: bytes | N
                           " Every clause in force for the site's units, by unit, level and dimension, with the "
                           "project's status against it.", style="note"))
         for code, groups in rows.items():
-            table_rows = []
+            table_rows: list[str | list[str]] = []
             for group, entries in groups.items():
                 table_rows.append(group)
                 table_rows += entries
@@ -151,7 +151,7 @@ def _project_rows(p: dict, engine, created: dt.datetime) -> list[tuple[str, str]
     if p.get("input_crs"):
         rows.append(("输入坐标系 Input CRS", p["input_crs"]))
     rows += [("行业 Industry (GB/T 4754-2017)", f"{ind['code']} {ind['name']}" if ind else "（未提供 not given）"),
-             ("建设性质 Type", TYPE_NAMES.get(p.get("type"), p.get("type") or "（未提供 not given）"))]
+             ("建设性质 Type", TYPE_NAMES.get(p.get("type") or "", p.get("type") or "（未提供 not given）"))]
     attrs = p.get("attributes") or {}
     if attrs:
         rows.append(("排放量及其他 Emissions and attributes", "；".join(_attribute(k, v) for k, v in attrs.items())))
@@ -196,6 +196,8 @@ def _units_table(result, disregarded: bool = False) -> Table:
 def clause_rows(engine: Engine, result: Result) -> dict[str, dict[str, list[list[str]]]]:
     """Per unit code, per "level · dimension" group (in level then dimension order), one row per
     clause considered: clause, effect, text with source, the project's status."""
+    if result.explanation is None:
+        raise InputError("the result has no audit trail: check with explain=True")
     texts = _clause_texts(engine, result.explanation)
     cited = {(c["unit"], c["list"], c["clause"], c["zone"]): c for c in result.citations}
     order = {lvl: i for i, lvl in enumerate(LEVELS)}
@@ -254,9 +256,9 @@ def status_text(entry: dict, citation: dict | None) -> str:
     if key == "prohibited":
         return f"{name}：项目触及本条 (the project falls under this clause)" + _values(entry["conditions"], "true")
     if key in ("restricted", "required"):
-        exempt = _tree_text(entry["unless"])
+        exemption = _tree_text(entry["unless"])
         return (f"{name}：须落实条文要求 (meet what the clause text requires)"
-                + (f"；除外情形 exempt if: {exempt}" if exempt else "") + _values(entry["conditions"], "true"))
+                + (f"；除外情形 exempt if: {exemption}" if exemption else "") + _values(entry["conditions"], "true"))
     if key == "undecided":
         missing = ", ".join(citation["missing"]) if citation and citation["missing"] else "an input"
         return f"{name}：缺少 missing {missing}" + _values(entry["conditions"], "true")

@@ -19,7 +19,7 @@ def schema_findings(path: Path, data: dict, lines: dict, exc: ValidationError,
     the list-level ones (:meth:`AccessList.problems`), which pydantic reports without a location."""
     findings = []
     seen = set()
-    errors = exc.errors()
+    errors: list[dict] = [dict(e) for e in exc.errors()]
     # For ``Node | list[Node]`` fields pydantic also reports that a node is not a
     # list; drop that when the node form has its own, more precise complaint.
     node_errors = {tuple(e["loc"][:-1]) for e in errors if e["type"] != "list_type" and len(e["loc"]) > 1}
@@ -29,7 +29,7 @@ def schema_findings(path: Path, data: dict, lines: dict, exc: ValidationError,
                       and tuple(e["loc"][:-1]) in node_errors)]
     errors = [e for e in errors if e["loc"] or not problems]  # the located copies follow
     errors += [{"type": "value_error", "loc": loc, "msg": msg} for loc, msg in problems]
-    clauses = data.get("clauses") if isinstance(data.get("clauses"), list) else []
+    clauses = data["clauses"] if isinstance(data.get("clauses"), list) else []
     for err in errors:
         loc = [p for p in err["loc"] if not _is_union_tag(p)]
         msg = err["msg"].removeprefix("Value error, ")

@@ -52,6 +52,7 @@ def load_list(path: str | Path) -> AccessList:
     """Load and validate one YAML access list; errors raise :class:`DataError` with ``file:line``."""
     lst, findings = parse_list(Path(path))
     raise_errors(findings, more_hint=f"; run 'zoning rules validate {path}' to see them all")
+    assert lst is not None  # a list that does not validate has error findings, raised above
     return lst
 
 

@@ -122,7 +122,8 @@ _NODE_KEYS = {"industry": IndustryNode, "type": TypeNode, "attr": CompareNode,
               "within_distance": WithinDistanceNode, "all": AllNode, "any": AnyNode, "not": NotNode}
 
 
-def _node_kind(value) -> str | None:
+def _node_kind(value: object) -> str | None:
+    """The tag of the node form ``value`` is (or would validate as): its first condition key."""
     if isinstance(value, dict):
         keys = [k for k in _NODE_KEYS if k in value]
         return f"cond:{keys[0]}" if keys else None
@@ -133,7 +134,11 @@ def _node_kind(value) -> str | None:
 
 
 Node = Annotated[
-    Union[tuple(Annotated[model, Tag(f"cond:{key}")] for key, model in _NODE_KEYS.items())],
+    Union[
+        Annotated[IndustryNode, Tag("cond:industry")], Annotated[TypeNode, Tag("cond:type")],
+        Annotated[CompareNode, Tag("cond:attr")], Annotated[WithinDistanceNode, Tag("cond:within_distance")],
+        Annotated[AllNode, Tag("cond:all")], Annotated[AnyNode, Tag("cond:any")], Annotated[NotNode, Tag("cond:not")],
+    ],
     Discriminator(
         _node_kind,
         custom_error_type="condition",

@@ -103,7 +103,7 @@ class AccessList(StrictModel):
 
     def problems(self) -> list[tuple[tuple, str]]:
         """List-level problems, each as (location, message): dates, zone scope, clause ids, sources."""
-        problems = []
+        problems: list[tuple[tuple, str]] = []
         if self.effective_to is not None and self.effective_to < self.effective_from:
             problems.append((("effective_to",), "effective_to is before effective_from"))
         if self.level == "zone" and not (self.scope.zones or self.scope.zone_kinds):

@@ -64,17 +64,18 @@ def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 name = k.value if isinstance(k, yaml.ScalarNode) else str(k)
-                if (*key, name) in lines:
+                here = key + (name,)
+                if here in lines:
                     raise FileError(Finding(
                         "error", str(path), k.start_mark.line + 1, "", f"{name!r} appears twice in one mapping "
-                        f"(also on line {lines[(*key, name)]}); only the last would count",
+                        f"(also on line {lines[here]}); only the last would count",
                         "delete one of them"))
-                lines[(*key, name)] = k.start_mark.line + 1
-                visit(v, (*key, name), seen)
+                lines[here] = k.start_mark.line + 1
+                visit(v, here, seen)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
-                lines[(*key, i)] = item.start_mark.line + 1
-                visit(item, (*key, i), seen)
+                lines[key + (i,)] = item.start_mark.line + 1
+                visit(item, key + (i,), seen)
 
     if node is not None:
         visit(node, (), frozenset())
