@@ -105,9 +105,9 @@ def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet
 
 def print_summary(summary: Summary, console: Console, *, illustrative: bool = False) -> None:
     """The run's summary; ``illustrative`` says, at the top, that the units are the sample region."""
-    console.print(f"Screened {summary.rows:,} rows of {summary.input} → {summary.output}")
     if illustrative:
         console.print(SAMPLE_NOTICE)
+    console.print(f"Screened {summary.rows:,} rows of {summary.input} → {summary.output}")
     if summary.encoding:
         console.print(f"Encoding: {summary.encoding}")
     console.print(f"Columns: {summary.columns}")
