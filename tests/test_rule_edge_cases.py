@@ -55,7 +55,8 @@ def test_diff_refuses_to_write_over_its_inputs(tmp_path, rules_copy):
     result = run(["rules", "diff", rules_copy, rules_copy, "--registry", registry, "-o", registry], expect=2)
     assert "one of the inputs" in result.output
     assert registry.read_bytes() == before
-    run(["rules", "diff", rules_copy, rules_copy, "--registry", registry, "-o", tmp_path / "x.xlsx"], expect=2)
+    # an output format it does not write is refused like any unknown format (exit 1; README "Limits and safety")
+    run(["rules", "diff", rules_copy, rules_copy, "--registry", registry, "-o", tmp_path / "x.xlsx"], expect=1)
 
 
 def test_diff_shows_an_effect_change(tmp_path, rules_copy):

@@ -33,10 +33,13 @@ class InputError(ZoningError):
     """A project description (location, industry, attributes) or a parameter value is malformed."""
 
 
-class ParameterError(ZoningError, ValueError):
-    """Parameters that do not fit together, e.g. units of your own without the lists that go with them.
+class ParameterError(InputError, ValueError):
+    """A parameter that sets how a run works has a value it cannot have, or parameters contradict
+    each other: an unknown CRS, a minimum overlap in parsecs, an output file that is the input, units
+    of your own without the lists that go with them.
 
-    A ``ValueError`` in Python; the command line reports it as a usage error (exit status 2).
+    A ``ValueError`` (and an :class:`InputError`) in Python; the command line reports it as a usage
+    error (exit status 2), while a refused project description or file is exit status 1.
     """
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 
 from zoning.engine import Engine, MinOverlapLike
-from zoning.errors import InputError, parameter
+from zoning.errors import InputError, ParameterError, parameter
 from zoning.evaluate.provenance import rules_hash
 from zoning.evaluate.summary import RESULT_COLUMNS
 from zoning.industries import table as industry_table
@@ -161,9 +161,9 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
     web = output_system(output_crs, fmt)
     target = Path(output).resolve()
     if target == Path(source).resolve():
-        raise InputError(f"output {output} is the input registry; write the results to another file")
+        raise ParameterError(f"output {output} is the input registry; write the results to another file")
     if target in {Path(p).resolve() for p in engine.sources}:
-        raise InputError(f"output {output} is one of the engine's unit, zone or rule files; write elsewhere")
+        raise ParameterError(f"output {output} is one of the engine's unit, zone or rule files; write elsewhere")
     if explain:  # the audit trail is about 1.5 KB of text per row: keep chunks small to bound memory
         chunk_size = min(chunk_size, EXPLAIN_CHUNK)
     reader = ProjectReader(source, columns=columns, crs=crs, encoding=encoding, sheet=sheet, layer=layer,
@@ -187,7 +187,7 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
                              f"{', '.join(renamed[c] for c in clashing)}")
     add_wkt = registry.is_vector and fmt not in GEO_FORMATS
     if web and fmt not in GEO_FORMATS and not add_wkt:
-        raise InputError(f"{parameter('output_crs', web)}: a .{fmt} output of a table keeps its own coordinate "
+        raise ParameterError(f"{parameter('output_crs', web)}: a .{fmt} output of a table keeps its own coordinate "
                          "columns and has no geometry to convert; write .geojson or .geojsons")
     if add_wkt and "wkt" in registry.headers:
         raise InputError("the input already has a column 'wkt'; write to a spatial format (.gpkg, .geojson…)")
@@ -268,9 +268,14 @@ class ProjectReader:
 
     def chunks(self) -> Iterator[tuple[pd.DataFrame, gpd.GeoDataFrame, RowErrors, np.ndarray]]:
         """``(raw rows, normalised projects, row problems, row numbers)`` per chunk."""
-        for raw, geometry, numbers in self.registry.chunks():
+        for raw, geometry, numbers, malformed in self.registry.chunks():
             projects, problems = projects_from(raw, self.colmap, geometry=geometry, source=self.source,
                                                notes=self.conversion_notes)
+            if malformed is not None:
+                read = RowErrors(raw.index)
+                read.add(malformed != "", "malformed row", malformed)
+                read.merge(problems)
+                problems = read
             projects, more = normalise(projects, errors="collect", labels=self.colmap.columns)
             problems.merge(more)
             scale_attributes(projects, self.colmap)

@@ -9,8 +9,12 @@ written as the flags a user types.
 
 from __future__ import annotations
 
+import errno
 import functools
+import os
+import signal
 import sys
+import threading
 import warnings
 
 import click
@@ -83,6 +87,60 @@ def key_values(values, option: str) -> dict[str, str]:
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint=option)
         out[name.strip()] = value.strip()
     return out
+
+
+class ZoningGroup(click.Group):
+    """The command group: SIGTERM is handled like Ctrl-C, and what escapes a command is one line on stderr.
+
+    A command reports user mistakes itself (:func:`handle_errors`); what reaches
+    here is an operating-system error (exit 1: a full disk, an unreadable
+    device) or a bug (exit 1, "internal error", with where to report it).
+    """
+
+    def invoke(self, ctx: click.Context):
+        previous = signal.signal(signal.SIGTERM, _terminated) if _main_thread() else None
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except OSError as exc:
+            _fail(f"zoning: error: {_os_message(exc)}", EXIT_BAD_INPUT)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+            _fail(f"zoning: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+                  "(a bug: please report it with the command and input that caused it)", EXIT_BAD_INPUT)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _terminated(signum, frame):
+    """SIGTERM: unwind like Ctrl-C, so that partial outputs are removed on the way out."""
+    raise KeyboardInterrupt
+
+
+def _os_message(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    if exc.filename is None and exc.errno in (errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EDQUOT):
+        return f"cannot write to standard output: {reason}"
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
+def _fail(message: str, code: int) -> None:
+    """Say ``message`` on stderr and exit with ``code``; standard output, which may be what failed, is
+    pointed at /dev/null so that closing it at exit cannot fail again."""
+    try:
+        click.echo(message, err=True)
+    except OSError:
+        pass  # stderr is gone too: nothing more can be said
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # stdout is not a real file (a test runner's buffer): nothing to close at exit
+    sys.exit(code)
 
 
 def handle_errors(f):

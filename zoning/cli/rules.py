@@ -31,6 +31,7 @@ from zoning.cli.options import (
     min_overlap_opt,
 )
 from zoning.engine import Engine
+from zoning.errors import DataError
 from zoning.inputs.units import load_units, load_zones
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
@@ -181,7 +182,7 @@ def test_(paths, units, zones, rules, io_engine, verbose):
 
     for p in paths:
         if not Path(p).exists():
-            raise click.BadParameter(f"{p}: no such file or directory", param_hint="PATHS")
+            raise DataError(f"{p}: no such rule file or directory")
     rule_paths = list(rules) or list(paths)  # none: the sample's lists, with the sample's units only
     if not rules and paths and not any(Path(p).is_dir() for p in paths):
         raise click.UsageError("PATHS are rule-test files: give the lists they test with --rules DIR")
@@ -206,8 +207,8 @@ def test_(paths, units, zones, rules, io_engine, verbose):
 
 
 @rules.command()
-@click.argument("old", type=click.Path(exists=True))
-@click.argument("new", type=click.Path(exists=True))
+@click.argument("old", type=click.Path())
+@click.argument("new", type=click.Path())
 @click.option("--registry", required=True, type=click.Path(dir_okay=False),
               help="Projects to compare on (any registry 'zoning screen' reads).")
 @click.option("--units", type=click.Path(dir_okay=False), help="Unit layer. Default: the bundled sample.")
@@ -284,7 +285,8 @@ def _result(verdict: str, worst: str) -> str:
 def _check_output(output: str, registry: str, *engines) -> None:
     """Refuse an output that would replace the registry or a file the rules or layers came from."""
     if Path(output).suffix.lower() not in (".csv", ".json"):
-        raise click.BadParameter("write .csv or .json", param_hint="--output")
+        raise DataError(f"output {output}: unknown format {Path(output).suffix or '(no extension)'!r}; "
+                        "write .csv or .json")
     target = Path(output).resolve()
     inputs = {Path(registry).resolve()} | {Path(p).resolve() for e in engines for p in e.sources}
     if target in inputs:
@@ -293,16 +295,17 @@ def _check_output(output: str, registry: str, *engines) -> None:
 
 def _write_changes(changes, output: str) -> None:
     from zoning.outputs.atomic import atomic_path
+    from zoning.outputs.writers import write_table
 
+    if Path(output).suffix.lower() == ".csv":
+        write_table(changes, output)  # formulas neutralised, as in every CSV zoning writes
+        return
     with atomic_path(output) as tmp:
-        if Path(output).suffix.lower() == ".csv":
-            changes.to_csv(tmp, index=False, encoding="utf-8-sig")
-        else:
-            Path(tmp).write_text(changes.to_json(orient="records", force_ascii=False, indent=2), encoding="utf-8")
+        Path(tmp).write_text(changes.to_json(orient="records", force_ascii=False, indent=2), encoding="utf-8")
 
 
 @rules.command("import")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("source", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Directory for the YAML drafts (one <unit code>.yaml per unit).")
 @click.option("--issuer", required=True, help="Who issued the lists (cited as the source), e.g. 保定市生态环境局.")
@@ -332,10 +335,12 @@ def import_(source, out_dir, issuer, date_, effective_from, version_, document, 
     from zoning.authoring.importing import read_excel_lists, read_layer_lists, write_drafts
     from zoning.authoring.validation import validate as run_validation
 
+    if not Path(source).exists():
+        raise DataError(f"{source}: no such file")
     suffix = Path(source).suffix.lower()
     if suffix in (".xls", ".csv", ".txt", ".et", ".ods"):
-        raise click.BadParameter(f"{source}: give a unit layer (.gpkg, .shp, .geojson) or an .xlsx workbook; "
-                                 "save the table as .xlsx (Excel: Save As, Excel Workbook)", param_hint="SOURCE")
+        raise DataError(f"{source}: give a unit layer (.gpkg, .shp, .geojson) or an .xlsx workbook; "
+                        "save the table as .xlsx (Excel: Save As, Excel Workbook)")
     is_excel = suffix in (".xlsx", ".xlsm")
     frame = read_excel_lists(source, sheet=sheet) if is_excel else read_layer_lists(source, io_engine=io_engine)
     drafts = write_drafts(frame, out_dir, source_name=document or Path(source).name, issuer=issuer,

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from zoning.errors import InputError, parameter
+from zoning.errors import DataError, InputError, parameter
 from zoning.projects import ATTRIBUTES, attribute_name
 
 # Header names per field, best first: when two headers match one field, the
@@ -172,6 +172,30 @@ def match_header(header: str) -> tuple[str | None, int]:
             return _RANK[candidate]
     return None, 0
 
+
+
+def recognised(row: Sequence[object]) -> int:
+    """How many distinct fields the cells of ``row`` name."""
+    return len({match_header(str(v))[0] for v in row if v is not None and str(v).strip()} - {None})
+
+
+def header_row(rows: Sequence[Sequence[object]]) -> int:
+    """Index of the header among a file's first rows: the first naming two or more fields; -1 if none does.
+
+    Registries often start with a title row (``XX市建设项目清单``) above the header.
+    """
+    for i, row in enumerate(rows):
+        if recognised(row) >= 2:
+            return i
+    return -1
+
+
+def refuse_repeated_fields(path: object, repeated: Iterable[str]) -> None:
+    """A header naming one field twice (two 经度 columns) is refused: which one to use is unclear."""
+    for h in repeated:
+        if match_header(h)[0] is not None:
+            raise DataError(f"registry {path}: the header has {h!r} twice; rename one so it is clear which "
+                            f"gives {match_header(h)[0]}")
 
 
 def example_headers(name: str, n: int = 4) -> list[str]:

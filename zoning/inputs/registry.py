@@ -11,12 +11,10 @@ recognised by :mod:`zoning.inputs.headers` and rows located by
 
 from __future__ import annotations
 
-import codecs
-import csv
 import itertools
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -30,7 +28,8 @@ from pyproj import CRS
 
 from zoning.errors import DataError, parameter
 from zoning.inputs.crs import SourceCRS, from_pyproj
-from zoning.inputs.headers import match_header
+from zoning.inputs.csvfile import open_csv
+from zoning.inputs.headers import header_row, refuse_repeated_fields
 from zoning.inputs.sitefiles import SITE_FORMATS, is_red_line
 from zoning.inputs.sites import read_site_layer
 from zoning.inputs.vector import DEFAULT_IO_ENGINE, check_io_engine
@@ -62,8 +61,9 @@ class Registry:
     def is_vector(self) -> bool:
         return self.format in {*VECTOR.values(), *SITE_ONLY.values(), "red-line"}
 
-    def chunks(self) -> Iterator[tuple[pd.DataFrame, gpd.GeoSeries | None, np.ndarray]]:
-        """Yield ``(rows, geometry or None, row numbers)``; row numbers are 1-based data rows."""
+    def chunks(self) -> Iterator[tuple[pd.DataFrame, gpd.GeoSeries | None, np.ndarray, np.ndarray | None]]:
+        """Yield ``(rows, geometry or None, row numbers, problems)``: row numbers are the rows a spreadsheet
+        shows; problems, when not None, give a one-line reason for each row the reader found malformed."""
         yield from self._chunks
 
 
@@ -90,106 +90,15 @@ def open_registry(path, *, encoding: str | None = None, sheet=None, layer=None,
     raise DataError(f"registry {path}: unknown format {suffix or '(no extension)'!r} (known: {known})")
 
 
-def detect_encoding(path: Path) -> str:
-    """``utf-8-sig`` (BOM), ``utf-16`` (BOM), ``utf-8`` when the whole file decodes, else ``gb18030``.
-
-    GB18030 is a superset of GBK and GB2312, which Excel uses when saving CSV
-    in a Chinese locale.
-    """
-    with open(path, "rb") as f:
-        head = f.read(4)
-        if head.startswith(codecs.BOM_UTF8):
-            return "utf-8-sig"
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16"
-        f.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            while block := f.read(1 << 24):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "gb18030"
-    return "utf-8"
-
-
-def _refuse_repeated_fields(path, repeated) -> None:
-    """A header naming one field twice (two 经度 columns) is refused: which one to use is unclear."""
-    for h in repeated:
-        if match_header(h)[0] is not None:
-            raise DataError(f"registry {path}: the header has {h!r} twice; rename one so it is clear which "
-                            f"gives {match_header(h)[0]}")
-
-
 def _open_csv(path: Path, encoding: str | None, chunk_size: int) -> Registry:
-    encoding = encoding or detect_encoding(path)
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise DataError(f"unknown encoding {encoding!r}") from None
-    try:
-        with open(path, encoding=encoding, newline="") as f:
-            head = [f.readline() for _ in range(12)]
-    except UnicodeDecodeError as exc:
-        raise DataError(f"registry {path}: not readable as {encoding} ({exc.reason}); "
-                        f"try {parameter('encoding')}") from None
-    rows_by_sep = {sep: [next(csv.reader([line], delimiter=sep), []) for line in head] for sep in ",\t;|"}
-    # the delimiter: the one whose header row is recognised, else the one that splits lines most
-    sep = max(rows_by_sep, key=lambda d: (_recognised(rows_by_sep[d][_header_row(rows_by_sep[d])]),
-                                          sum(len(r) for r in rows_by_sep[d]), d == ","))
-    rows = rows_by_sep[sep]
-    header_at = _header_row(rows)
-    duplicated = sorted({h for h in rows[header_at] if rows[header_at].count(h) > 1 and h.strip()}) if rows else []
-    _refuse_repeated_fields(path, duplicated)
-    skipped = [f"skipped {header_at} line(s) above the header row"] if header_at else []
-    skipped += [f"the header has {h!r} more than once; later copies are named {h}.1…" for h in duplicated]
-    if sep != ",":
-        skipped.append(f"columns separated by {'tab' if sep == chr(9) else repr(sep)}")
-    try:
-        reader = pd.read_csv(path, encoding=encoding, sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                             chunksize=chunk_size, skiprows=header_at, skip_blank_lines=True)
-        first_chunk = next(reader, None)
-    except UnicodeDecodeError as exc:
-        raise DataError(f"registry {path}: not readable as {encoding} ({exc.reason}); "
-                        f"try {parameter('encoding')}") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"registry {path}: cannot parse as CSV: {str(exc).strip().splitlines()[0]}") from None
-    if first_chunk is None:
-        raise DataError(f"registry {path}: no header row")
+    opened = open_csv(path, encoding, chunk_size)
 
     def chunks():
-        start = 0
-        chunk = first_chunk
-        while chunk is not None:
-            # row numbers as a spreadsheet shows the file: the header is row header_at + 1
-            yield chunk, None, np.arange(start + 1, start + len(chunk) + 1) + header_at + 1
-            start += len(chunk)
-            try:
-                chunk = next(reader, None)
-            except UnicodeDecodeError as exc:
-                raise DataError(f"registry {path}: row {start + 1} onwards is not readable as {encoding} "
-                                f"({exc.reason}); try {parameter('encoding', 'gb18030')}") from None
-            except pd.errors.ParserError as exc:
-                raise DataError(f"registry {path}: cannot parse as CSV near row {start + 1}: "
-                                f"{str(exc).strip().splitlines()[0]}") from None
+        for rows, numbers, problems in opened.chunks():
+            yield rows, None, numbers, problems
 
-    return Registry(path, "csv", [str(c) for c in first_chunk.columns], None, encoding=encoding,
-                    skipped=skipped, _chunks=chunks())
-
-
-def _recognised(row) -> int:
-    return len({match_header(str(v))[0] for v in row if v is not None and str(v).strip()} - {None})
-
-
-def _header_row(rows: Sequence[Sequence[object]]) -> int:
-    """Index of the header among the first rows: the first with two or more recognised headers.
-
-    Registries often start with a title row (``XX市建设项目清单``) above the header.
-    """
-    for i, row in enumerate(rows):
-        if _recognised(row) >= 2:
-            return i
-    return 0
+    return Registry(path, "csv", opened.headers, None, encoding=opened.encoding, skipped=opened.notes,
+                    _chunks=chunks())
 
 
 def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
@@ -217,12 +126,12 @@ def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
         head.append(row)
         if len(head) == 12:
             break
-    header_at = _header_row(head)
+    header_at = max(header_row(head), 0)
     header = head[header_at] if head else ()
     if not header or all(v is None for v in header):
         raise DataError(f"registry {path}: sheet {ws.title!r} has no header row")
     raw_names = [str(h).strip() for h in header if h is not None and str(h).strip()]
-    _refuse_repeated_fields(path, sorted({h for h in raw_names if raw_names.count(h) > 1}))
+    refuse_repeated_fields(path, sorted({h for h in raw_names if raw_names.count(h) > 1}))
     headers = _unique_headers(header)
     total = max((ws.max_row or 0) - header_at - 1, 0) if ws.max_row else None
     skipped = [f"skipped {header_at} row(s) above the header row"] if header_at else []
@@ -242,10 +151,10 @@ def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
             data.append(values)
             numbers.append(sheet_row)
             if len(data) == chunk_size:
-                yield pd.DataFrame(data, columns=headers, dtype=object), None, np.array(numbers)
+                yield pd.DataFrame(data, columns=headers, dtype=object), None, np.array(numbers), None
                 data, numbers = [], []
         if data:
-            yield pd.DataFrame(data, columns=headers, dtype=object), None, np.array(numbers)
+            yield pd.DataFrame(data, columns=headers, dtype=object), None, np.array(numbers), None
         if blank:
             skipped.append(f"skipped {len(blank)} empty row(s)")
         book.close()
@@ -304,7 +213,7 @@ def _open_vector(path: Path, fmt: str, layer, io_engine: str, chunk_size: int) -
                 frame = batch.to_pandas()
                 wkb = frame.pop(geom_col).to_numpy() if geom_col in frame else np.full(len(frame), None)
                 geometry = gpd.GeoSeries(shapely.from_wkb(wkb), index=frame.index, crs=crs)
-                yield frame, geometry, np.arange(start + 1, start + len(frame) + 1)
+                yield frame, geometry, np.arange(start + 1, start + len(frame) + 1), None
                 start += len(frame)
 
     def chunks_fiona():
@@ -316,11 +225,11 @@ def _open_vector(path: Path, fmt: str, layer, io_engine: str, chunk_size: int) -
             for feature in src:
                 batch.append(feature)
                 if len(batch) == chunk_size:
-                    yield _fiona_frame(batch, headers, crs, start)
+                    yield (*_fiona_frame(batch, headers, crs, start), None)
                     start += len(batch)
                     batch = []
             if batch:
-                yield _fiona_frame(batch, headers, crs, start)
+                yield (*_fiona_frame(batch, headers, crs, start), None)
 
     chunks = chunks_pyogrio() if io_engine == "pyogrio" else chunks_fiona()
     source = from_pyproj(CRS.from_user_input(crs)) if crs else None
@@ -335,7 +244,7 @@ def _open_site_file(path: Path, io_engine: str) -> Registry:
     fmt = SITE_FORMATS[path.suffix.lower()]
 
     def chunks():
-        yield raw, layer.geometry, np.arange(1, len(raw) + 1)
+        yield raw, layer.geometry, np.arange(1, len(raw) + 1), None
 
     return Registry(path, fmt, list(raw.columns), len(raw), source=layer.source, _chunks=chunks(),
                     skipped=list(layer.notes))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zoning.errors import DataError, InputError
+from zoning.errors import DataError, InputError, ParameterError
 from zoning.inputs import webmap
 
 #: output formats by file extension
@@ -33,6 +33,6 @@ def output_system(value: str | None, fmt: str) -> str | None:
     if key not in webmap.SYSTEMS:
         raise InputError(f"output CRS {value!r}: use gcj02 or bd09 (web maps), or cgcs2000 (the default)")
     if fmt in ("gpkg", "parquet"):
-        raise InputError(f"output CRS {value}: a .{fmt} file declares its CRS and {key} has no EPSG code; "
+        raise ParameterError(f"output CRS {value}: a .{fmt} file declares its CRS and {key} has no EPSG code; "
                          "write .geojson, .geojsons or .csv for web maps")
     return key

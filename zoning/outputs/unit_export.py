@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from zoning.errors import DataError
+from zoning.errors import DataError, ParameterError
 from zoning.evaluate.compile import expand_csr
 from zoning.evaluate.results import str_or_none
 from zoning.evaluate.summary import join_per_project
@@ -105,7 +105,7 @@ def export_units(engine, path, *, output_crs=None) -> int:
     fmt = output_format(path)
     web = output_system(output_crs, fmt)
     if Path(path).resolve() in {Path(p).resolve() for p in engine.sources}:
-        raise DataError(f"export units {path}: that is one of the files the units or lists were loaded from")
+        raise ParameterError(f"export units {path}: that is one of the files the units or lists were loaded from")
     if fmt not in UNIT_EXPORT_FORMATS:
         raise DataError(f"export units {path}: write .geojson or .gpkg (got {Path(path).suffix})")
     frame, clauses = unit_summary(engine)

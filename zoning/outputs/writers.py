@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pyogrio
@@ -24,6 +25,8 @@ import shapely
 from zoning.errors import DataError
 from zoning.geodesy import GEOGRAPHIC
 from zoning.geojson import geojson_geometries
+from zoning.outputs.atomic import atomic_path
+from zoning.outputs.formats import output_format
 
 XLSX_MAX_ROWS = 1_048_576
 XLSX_MAX_CELL = 32_767
@@ -89,7 +92,9 @@ class CsvWriter(TableWriter):
     """UTF-8 with a byte-order mark, so Excel opens Chinese text correctly.
 
     Written by Arrow's CSV writer (about 4× faster than pandas here); fields
-    are quoted only where needed, empty cells stay empty.
+    are quoted only where needed, empty cells stay empty. Text that a
+    spreadsheet would run as a formula is made inert
+    (:func:`neutralise_formulas`).
     """
 
     def __init__(self, path, **kw):
@@ -99,7 +104,7 @@ class CsvWriter(TableWriter):
         self.writer = None
 
     def write(self, frame, geometry, raw_json=None):
-        table = arrow_table(_with_text_columns(frame, raw_json))
+        table = neutralise_formulas(arrow_table(_with_text_columns(frame, raw_json)))
         if self.writer is None:
             self.schema = table.schema
             self.writer = pa_csv.CSVWriter(self.file, self.schema,
@@ -290,6 +295,39 @@ class ParquetWriter(TableWriter):
     def close(self, summary=None):
         if self.writer is not None:
             self.writer.close()
+
+
+#: what a spreadsheet runs as a formula when a cell starts with it (OWASP, "CSV injection")
+_FORMULA_CHARS = pa.array(["=", "+", "-", "@", "\t", "\r"])
+#: a plain number, which stays as it is (a negative number is not a formula)
+_NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+
+
+def neutralise_formulas(table: pa.Table) -> pa.Table:
+    """Text cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, that are not plain
+    numbers, prefixed with ``'`` so that a spreadsheet shows them as text instead of running them."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            # the first character alone, over the whole column; the number test only where it is needed
+            risky = pc.fill_null(pc.is_in(pc.utf8_slice_codeunits(column, 0, 1), value_set=_FORMULA_CHARS), False)
+            if pc.any(risky).as_py():
+                risky = pc.and_(risky, pc.invert(pc.fill_null(pc.match_substring_regex(column, _NUMBER), False)))
+                column = pc.if_else(risky, pc.utf8_replace_slice(column, 0, 0, "'"), column)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, *, layer: str | None = None) -> None:
+    """Write a whole frame (no geometry) in the format of ``path``'s extension, atomically."""
+    with atomic_path(path) as tmp:
+        writer = open_writer(tmp, output_format(path), layer=layer or Path(path).stem)
+        try:
+            writer.write(frame, np.full(len(frame), None, dtype=object))
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
 
 
 _WRITERS = {"csv": CsvWriter, "xlsx": XlsxWriter, "gpkg": GpkgWriter, "geojson": GeoJsonWriter,

@@ -4,6 +4,13 @@ Only PyYAML's safe loader is used: no tags that build Python objects. A
 duplicate key, text that is not UTF-8, a full-width colon typed by a
 Chinese input method, an unclosed quote or bracket, or an impossible date
 is reported as a :class:`~zoning.rules.findings.Finding` at its line.
+
+A rule file may come from anywhere, so its size is bounded before anything
+is built from it (see :mod:`zoning.limits`): nesting deeper than
+``rule_depth`` levels is refused from the parser's event stream (libyaml's,
+which does not recurse), and anchors and aliases (``&x`` / ``*x``) that would
+expand the file beyond ``rule_items`` items, or that refer to themselves, are
+refused before the document is constructed.
 """
 
 from __future__ import annotations
@@ -13,7 +20,11 @@ from pathlib import Path
 
 import yaml
 
+from zoning import limits
 from zoning.rules.findings import FileError, Finding
+
+#: libyaml's parser when PyYAML was built with it (it does not recurse); else the pure-Python one
+_EVENTS_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
@@ -33,7 +44,10 @@ def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
                                 "re-save the file as UTF-8 (a file saved as GBK needs converting)")) from None
     loader = yaml.SafeLoader(text)
     try:
+        _check_depth(text, path)
         node = loader.get_single_node()
+        if node is not None:
+            _check_expansion(node, path)
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None) or str(exc)
@@ -80,6 +94,68 @@ def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
     if node is not None:
         visit(node, (), frozenset())
     return data, lines
+
+
+def _check_depth(text: str, path: Path) -> None:
+    """Refuse nesting deeper than the ``rule_depth`` limit, from the parser's events (no recursion)."""
+    limit = limits.current().rule_depth
+    depth = 0
+    for event in yaml.parse(text, Loader=_EVENTS_LOADER):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > limit:
+                raise FileError(Finding(
+                    "error", str(path), event.start_mark.line + 1, "",
+                    f"nested more than {limit} levels deep",
+                    "an access list needs a few levels (conditions nest all/any/not a handful deep): simplify the "
+                    f"structure, or {limits.how_to_raise('rule_depth')}"))
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
+def _check_expansion(root: yaml.Node, path: Path) -> None:
+    """Refuse anchors and aliases that refer to themselves, or that expand the document beyond the
+    ``rule_items`` limit; sizes are counted once per node (memoised), never by expanding."""
+    limit = limits.current().rule_items
+    size: dict[int, int] = {}
+    uses: dict[int, int] = {}
+    order: list[yaml.Node] = []  # nodes in document order, first reference first
+    open_: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        children = _children(node)
+        if finished:
+            open_.discard(id(node))
+            size[id(node)] = 1 + sum(size[id(c)] for c in children)
+            continue
+        uses[id(node)] = uses.get(id(node), 0) + 1
+        if id(node) in size:
+            continue
+        if id(node) in open_:
+            raise FileError(Finding("error", str(path), node.start_mark.line + 1, "",
+                                    "an alias refers to the node that contains it (a recursive anchor)",
+                                    "write the value out instead of the alias"))
+        open_.add(id(node))
+        order.append(node)
+        stack.append((node, True))
+        stack.extend((c, False) for c in reversed(children))
+    total = size[id(root)]
+    if total > limit:
+        reused = next((n for n in order if uses[id(n)] > 1), root)
+        raise FileError(Finding(
+            "error", str(path), reused.start_mark.line + 1, "",
+            f"anchors and aliases (&name / *name) expand the file to {total:,} items, more than the limit of "
+            f"{limit:,} (the node on this line is reused {uses[id(reused)]:,} times)",
+            f"write the values out instead of reusing them through aliases, or {limits.how_to_raise('rule_items')}"))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _full_width_colon(text: str, near: int) -> int | None:
