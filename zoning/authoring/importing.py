@@ -34,6 +34,7 @@ import pandas as pd
 
 from zoning.errors import DataError, parameter
 from zoning.industries import table as industry_table
+from zoning.inputs.guards import check_archive
 from zoning.inputs.units import TEXT_FIELDS, UNIT_COLUMNS, load_units
 from zoning.outputs.atomic import atomic_path
 from zoning.rules.schema import DIMENSIONS
@@ -121,6 +122,7 @@ def read_excel_lists(path, *, sheet=None) -> pd.DataFrame:
 
     if Path(path).suffix.lower() not in (".xlsx", ".xlsm"):
         raise DataError(f"{path}: not an .xlsx workbook; save it as .xlsx (Excel: Save As, Excel Workbook)")
+    check_archive(path, "list workbook")
     try:
         book = load_workbook(path, data_only=True)  # not read-only: merged cells are needed
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook

@@ -31,7 +31,7 @@ from zoning.cli.options import (
     min_overlap_opt,
 )
 from zoning.engine import Engine
-from zoning.errors import DataError
+from zoning.errors import DataError, ParameterError
 from zoning.inputs.units import load_units, load_zones
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
@@ -189,7 +189,7 @@ def test_(paths, units, zones, rules, io_engine, verbose):
     test_paths = list(paths) or rule_paths or [sample.rules_dir()]
     tests = load_tests(test_paths)
     if not tests:
-        raise click.UsageError(f"no rule tests (*.tests.yaml) found in {', '.join(map(str, test_paths))}")
+        raise DataError(f"no rule tests (*.tests.yaml) found in {', '.join(map(str, test_paths))}")
     layers = Engine.read(units, rule_paths or None, zones, io_engine=io_engine)
     outcomes = run_tests(tests, functools.lru_cache(lambda on: Engine.from_layers(layers, as_of=on)))
     console = Console(soft_wrap=True, highlight=False, markup=False)
@@ -290,7 +290,7 @@ def _check_output(output: str, registry: str, *engines) -> None:
     target = Path(output).resolve()
     inputs = {Path(registry).resolve()} | {Path(p).resolve() for e in engines for p in e.sources}
     if target in inputs:
-        raise click.BadParameter(f"{output} is one of the inputs; write the changes elsewhere", param_hint="--output")
+        raise ParameterError(f"output {output} is one of the inputs; write the changes elsewhere")
 
 
 def _write_changes(changes, output: str) -> None:

@@ -30,8 +30,9 @@ from zoning import limits
 from zoning.errors import DataError, parameter
 from zoning.inputs.headers import header_row, recognised, refuse_repeated_fields
 
-#: lines read to find the delimiter and the header row
+#: lines read to find the delimiter and the header row, and the characters of each considered
 HEAD_LINES = 12
+HEAD_CHARS = 1 << 16
 _DELIMITERS = ",\t;|"
 
 
@@ -101,11 +102,18 @@ def open_csv(path: Path, encoding: str | None, chunk_size: int) -> CsvRegistry:
 
 
 def _head(path: Path, encoding: str) -> list[str]:
-    """The first lines, each read up to the cell limit (a 50 MB line is not read whole)."""
-    longest = limits.current().cell_chars * 4
+    """The first lines, for finding the delimiter and the header; each is cut at :data:`HEAD_CHARS`
+    characters (the rest of a longer line is skipped unread into memory)."""
+    lines = []
     try:
         with open(path, encoding=encoding, newline="") as f:
-            return [f.readline(longest) for _ in range(HEAD_LINES)]
+            for _ in range(HEAD_LINES):
+                line = f.readline(HEAD_CHARS)
+                rest = line
+                while rest and not rest.endswith(("\n", "\r")):  # a longer line: skip to its end
+                    rest = f.readline(HEAD_CHARS)
+                lines.append(line)
+        return lines
     except UnicodeDecodeError as exc:
         raise DataError(f"registry {path}: not readable as {encoding} ({exc.reason}); "
                         f"try {parameter('encoding')}") from None
@@ -166,7 +174,7 @@ def _chunks(path: Path, encoding: str, sep: str, header_at: int, headers: list[s
             convert_options=pa_csv.ConvertOptions(column_types={h: pa.string() for h in headers},
                                                   strings_can_be_null=False, quoted_strings_can_be_null=False))
     except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:
-        raise _read_error(path, encoding, 0, exc) from None
+        raise _read_error(path, encoding, 0, exc, header_at, block) from None
     pending: list[pa.RecordBatch] = []
     done = 0  # records yielded so far (valid and malformed)
     empty = pd.DataFrame(columns=headers, dtype="str")
@@ -176,7 +184,7 @@ def _chunks(path: Path, encoding: str, sep: str, header_at: int, headers: list[s
         except StopIteration:
             batch = None
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise _read_error(path, encoding, done + sum(len(b) for b in pending), exc) from None
+            raise _read_error(path, encoding, done + sum(len(b) for b in pending), exc, header_at, block) from None
         if batch is not None:
             _check_cells(batch, path, header_at, done + sum(len(b) for b in pending), cell_limit)
             pending.append(batch)
@@ -242,14 +250,16 @@ def _arrow_encoding(encoding: str) -> str:
     return "utf8" if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") else encoding
 
 
-def _read_error(path: Path, encoding: str, before: int, exc: Exception) -> DataError:
-    """A reading failure as a one-line error near the row where it happened."""
+def _read_error(path: Path, encoding: str, before: int, exc: Exception, header_at: int, block: int) -> DataError:
+    """A reading failure as a one-line error at (or near) the spreadsheet row where it happened; ``before``
+    data rows were read."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    row = before + header_at + 2
     if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "decode" in text.lower():
-        return DataError(f"registry {path}: row {before + 1} onwards is not readable as {encoding} "
+        return DataError(f"registry {path}: row {row} onwards is not readable as {encoding} "
                          f"({getattr(exc, 'reason', text)}); try {parameter('encoding', 'gb18030')}")
     if "straddl" in text or "block" in text:
-        return DataError(f"registry {path}: a row near row {before + 1} is longer than "
-                         f"{limits.current().cell_chars:,} characters could make; check the file "
-                         f"({limits.how_to_raise('cell_chars')})")
-    return DataError(f"registry {path}: cannot parse as CSV near row {before + 1}: {text}")
+        return DataError(f"registry {path}: row {row} is longer than the {block / 2**20:,.0f} MB a row may take "
+                         f"with cells of at most {limits.current().cell_chars:,} characters: a cell is too long, or "
+                         f"the file is not a CSV ({limits.how_to_raise('cell_chars')})")
+    return DataError(f"registry {path}: cannot parse as CSV near row {row}: {text}")

@@ -77,6 +77,10 @@ _NOTE = re.compile(r"以|计|^(pm10|pm2\.?5|tsp|nmhc|vocs?|codcr|cod|bod5?|nox|s
 _UNITLIKE = re.compile(r"/|^[万千]?[a-zμ0-9.·]+$|[吨克升方米煤时年瓦焦]")
 
 
+#: no recognised header is longer than this (with its unit and notes)
+_LONGEST_HEADER = 200
+
+
 def header_key(header: object) -> str:
     """A header reduced for matching: NFKC, lower case, no spaces."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(header))).lower()
@@ -166,6 +170,8 @@ def recognise_columns(headers: Iterable[object], overrides: Mapping[str, str] | 
 
 def match_header(header: str) -> tuple[str | None, int]:
     """(field, rank) for one header."""
+    if len(header) > _LONGEST_HEADER:  # a long text is a value, never a header
+        return None, 0
     key = _split_header(header)[0]
     for candidate in (key, _AFFIXES.sub("", key)):
         if candidate in _RANK:

@@ -12,12 +12,9 @@ recognised by :mod:`zoning.inputs.headers` and rows located by
 from __future__ import annotations
 
 import itertools
-import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.etree import ElementTree
 
 import geopandas as gpd
 import numpy as np
@@ -29,6 +26,7 @@ from pyproj import CRS
 from zoning.errors import DataError, parameter
 from zoning.inputs.crs import SourceCRS, from_pyproj
 from zoning.inputs.csvfile import open_csv
+from zoning.inputs.guards import check_archive, check_cells
 from zoning.inputs.headers import header_row, refuse_repeated_fields
 from zoning.inputs.sitefiles import SITE_FORMATS, is_red_line
 from zoning.inputs.sites import read_site_layer
@@ -103,13 +101,13 @@ def _open_csv(path: Path, encoding: str | None, chunk_size: int) -> Registry:
 
 def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
     import openpyxl  # here, not at module level: it adds 0.1 s to every command's start-up
-    from openpyxl.utils.exceptions import InvalidFileException
 
+    check_archive(path, "registry")
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, zlib.error,
-            ElementTree.ParseError, EOFError) as exc:
-        raise DataError(f"registry {path}: cannot read as an Excel workbook: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds (even TypeError) for a damaged file
+        raise DataError(f"registry {path}: cannot read as an Excel workbook (damaged?): "
+                        f"{type(exc).__name__}: {_first_line(exc)}") from None
     if sheet is None:
         ws = book.worksheets[0]
     elif str(sheet) in book.sheetnames:
@@ -151,10 +149,10 @@ def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
             data.append(values)
             numbers.append(sheet_row)
             if len(data) == chunk_size:
-                yield pd.DataFrame(data, columns=headers, dtype=object), None, np.array(numbers), None
+                yield _checked(data, headers, numbers, path), None, np.array(numbers), None
                 data, numbers = [], []
         if data:
-            yield pd.DataFrame(data, columns=headers, dtype=object), None, np.array(numbers), None
+            yield _checked(data, headers, numbers, path), None, np.array(numbers), None
         if blank:
             skipped.append(f"skipped {len(blank)} empty row(s)")
         book.close()
@@ -163,13 +161,24 @@ def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
                     sheets=list(book.sheetnames))
 
 
+def _checked(data: list[list], headers: list[str], numbers: list[int], path: Path) -> pd.DataFrame:
+    """A sheet's rows as a chunk, its cells checked against the cell limit (rows named as the sheet shows them)."""
+    frame = pd.DataFrame(data, columns=headers, dtype=object)
+    check_cells(frame, f"registry {path}", rows=numbers)
+    return frame
+
+
 def _guarded(rows, path: Path, position: list[int]):
     """Rows of a workbook, with a damaged file reported as a one-line error (``position[0]``: last row read)."""
     try:
         yield from rows
-    except (ElementTree.ParseError, zlib.error, zipfile.BadZipFile, EOFError, KeyError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a damaged sheet
         raise DataError(f"registry {path}: the workbook is damaged near row {position[0] + 1}: "
-                        f"{type(exc).__name__}: {exc}") from None
+                        f"{type(exc).__name__}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
 
 
 def _unique_headers(header) -> list[str]:
@@ -212,6 +221,7 @@ def _open_vector(path: Path, fmt: str, layer, io_engine: str, chunk_size: int) -
             for batch in reader:
                 frame = batch.to_pandas()
                 wkb = frame.pop(geom_col).to_numpy() if geom_col in frame else np.full(len(frame), None)
+                check_cells(frame, f"registry {path}", first_row=start + 1)
                 geometry = gpd.GeoSeries(shapely.from_wkb(wkb), index=frame.index, crs=crs)
                 yield frame, geometry, np.arange(start + 1, start + len(frame) + 1), None
                 start += len(frame)

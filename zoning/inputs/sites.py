@@ -107,6 +107,21 @@ def to_lonlat(geoms: np.ndarray, source: SourceCRS) -> tuple[np.ndarray, Convert
 
 
 
+def _exists(text: str) -> bool:
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):  # a WKT too long for a file name, or with a NUL
+        return False
+
+
+def _looks_like_file(text: str) -> bool:
+    """A name with a site-file extension (a missing file should say so, not "not valid WKT")."""
+    try:
+        return Path(text).suffix.lower() in SITE_FORMATS
+    except (OSError, ValueError):
+        return False
+
+
 def site_geometry(*, lon=None, lat=None, site=None, crs=None, io_engine: str = DEFAULT_IO_ENGINE):
     """One site as a valid shapely geometry in CGCS2000 lon/lat, for a single check.
 
@@ -140,9 +155,11 @@ def read_site(*, lon=None, lat=None, site=None, crs=None, io_engine: str = DEFAU
         text = str(site)
         if isinstance(site, shapely.Geometry):
             geoms = np.array([site], dtype=object)
-        elif Path(text).suffix.lower() in SITE_FORMATS and not Path(text).exists():
-            raise InputError(f"site file {text}: no such file")
-        elif Path(text).suffix and Path(text).exists():
+        elif _looks_like_file(text) and not _exists(text):
+            raise DataError(f"site file {text}: no such file")
+        elif _exists(text):  # any file, whatever its name: an unsupported kind is refused by name
+            if Path(text).is_dir():
+                raise DataError(f"site {text} is a directory; give a site file or WKT")
             layer = read_site_layer(site, io_engine=io_engine)
             notes += layer.notes
             if len(layer.geometry) == 0:

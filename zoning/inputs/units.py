@@ -28,6 +28,7 @@ import shapely
 
 from zoning.errors import DataError, DataWarning
 from zoning.geodesy import EQUAL_AREA, GEOGRAPHIC
+from zoning.inputs.crs import CHINA
 from zoning.inputs.vector import DEFAULT_IO_ENGINE, read_vector
 
 UNIT_TYPES = {
@@ -153,6 +154,9 @@ def _canonical(raw: gpd.GeoDataFrame, columns: dict, *, required, what) -> gpd.G
         raise DataError(
             f"{what} has no CRS; set it in the file (e.g. `ogr2ogr -a_srs EPSG:4490 out.gpkg in.shp`)"
         )
+    if len(raw) == 0:
+        raise DataError(f"{what} has no features")
+    lonlat = _check_crs(raw, what)
     lower = {str(c).lower(): c for c in raw.columns}
     picked = {}
     for name, aliases in columns.items():
@@ -160,7 +164,35 @@ def _canonical(raw: gpd.GeoDataFrame, columns: dict, *, required, what) -> gpd.G
         if found is None and name in required:
             raise DataError(f"{what} has no {name} column (looked for {', '.join(aliases)})")
         picked[name] = raw[found] if found is not None else pd.Series(None, index=raw.index, dtype=object)
-    return gpd.GeoDataFrame(picked, geometry=raw.geometry.to_crs(GEOGRAPHIC), crs=GEOGRAPHIC)
+    return gpd.GeoDataFrame(picked, geometry=lonlat, crs=GEOGRAPHIC)
+
+
+def _check_crs(raw: gpd.GeoDataFrame, what: str) -> gpd.GeoSeries:
+    """The layer's geometry in CGCS2000 lon/lat, after checking that its coordinates fit the CRS it
+    declares and lie in China: a wrong CRS would otherwise leave every site "in no unit"."""
+    fix = "set the layer's real CRS (e.g. `ogr2ogr -a_srs EPSG:4527 fixed.gpkg layer.gpkg`)"
+    present = raw.geometry[~(raw.geometry.is_empty | raw.geometry.isna())]
+    if not len(present):
+        return raw.geometry.to_crs(GEOGRAPHIC)
+    west, south, east, north = present.total_bounds
+    degrees = -180 <= west and east <= 180 and -90 <= south and north <= 90
+    name = raw.crs.name + (f" (EPSG:{raw.crs.to_epsg()})" if raw.crs.to_epsg() else "")
+    if raw.crs.is_geographic and not degrees:
+        raise DataError(f"{what}: coordinates reach ({east:,.0f}, {north:,.0f}), which are not degrees, but the "
+                        f"layer says its CRS is {name}, geographic: they look like projected metres "
+                        f"(Gauss-Krüger, Web Mercator…); {fix}")
+    if raw.crs.is_projected and degrees:
+        raise DataError(f"{what}: coordinates lie within ({west:g}, {south:g}, {east:g}, {north:g}), which look like "
+                        f"lon/lat degrees, but the layer says its CRS is {name}, projected (metres); {fix}")
+    lonlat = raw.geometry.to_crs(GEOGRAPHIC)
+    lon0, lat0, lon1, lat1 = lonlat[~(lonlat.is_empty | lonlat.isna())].total_bounds
+    box_w, box_s, box_e, box_n = CHINA
+    if not (np.isfinite([lon0, lat0, lon1, lat1]).all() and lon0 >= box_w - 1 and lon1 <= box_e + 1
+            and lat0 >= box_s - 1 and lat1 <= box_n + 1):
+        raise DataError(f"{what}: in {name} the layer reaches lon {lon0:.4f}–{lon1:.4f}, lat {lat0:.4f}–{lat1:.4f}, "
+                        f"outside China (lon {box_w:g}–{box_e:g}°E, lat {box_s:g}–{box_n:g}°N): its CRS is "
+                        f"probably wrong; {fix}")
+    return lonlat
 
 
 def _polygons(frame: gpd.GeoDataFrame, what: str, key: str) -> gpd.GeoDataFrame:

@@ -12,6 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from zoning.errors import DataError
+from zoning.inputs.guards import check_cells
 
 #: the vector I/O engines geopandas can use
 IO_ENGINES = ("pyogrio", "fiona")
@@ -47,4 +48,5 @@ def read_vector(path: str | Path, *, io_engine: str = DEFAULT_IO_ENGINE, layer: 
         raise DataError(f"{what} {path}: cannot read: {first}") from None
     if not isinstance(frame, gpd.GeoDataFrame):
         raise DataError(f"{what} {path}: no geometry column (not a spatial layer)")
+    check_cells(frame.drop(columns=frame.geometry.name), f"{what} {path}")
     return frame

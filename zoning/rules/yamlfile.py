@@ -42,8 +42,9 @@ def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
         raise FileError(Finding("error", str(path), exc.object[:exc.start].count(b"\n") + 1, "",
                                 f"not UTF-8 text (byte {exc.start})",
                                 "re-save the file as UTF-8 (a file saved as GBK needs converting)")) from None
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # the reader refuses control characters here already
         _check_depth(text, path)
         node = loader.get_single_node()
         if node is not None:
@@ -68,7 +69,8 @@ def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
         raise FileError(Finding("error", str(path), _unbuildable_line(node), "", f"not a valid value: {exc}",
                                 "write dates as real calendar dates, YYYY-MM-DD")) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: dict[tuple, int] = {}
 
     def visit(node, key: tuple, seen: frozenset) -> None:
@@ -99,18 +101,25 @@ def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
 def _check_depth(text: str, path: Path) -> None:
     """Refuse nesting deeper than the ``rule_depth`` limit, from the parser's events (no recursion)."""
     limit = limits.current().rule_depth
+
+    def too_deep(line: int) -> FileError:
+        return FileError(Finding("error", str(path), line, "", f"nested more than {limit} levels deep",
+                                 "an access list needs a few levels (conditions nest all/any/not a handful deep): "
+                                 f"simplify the structure, or {limits.how_to_raise('rule_depth')}"))
+
     depth = 0
-    for event in yaml.parse(text, Loader=_EVENTS_LOADER):
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > limit:
-                raise FileError(Finding(
-                    "error", str(path), event.start_mark.line + 1, "",
-                    f"nested more than {limit} levels deep",
-                    "an access list needs a few levels (conditions nest all/any/not a handful deep): simplify the "
-                    f"structure, or {limits.how_to_raise('rule_depth')}"))
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
+    try:
+        for event in yaml.parse(text, Loader=_EVENTS_LOADER):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > limit:
+                    raise too_deep(event.start_mark.line + 1)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:  # libyaml's own bound (1,000 levels), met while scanning ahead
+        if "nesting depth" not in str(exc.problem):
+            raise
+        raise too_deep((exc.problem_mark.line + 1) if exc.problem_mark else 1) from None
 
 
 def _check_expansion(root: yaml.Node, path: Path) -> None:
