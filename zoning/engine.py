@@ -41,13 +41,14 @@ from zoning.industries import table as industry_table
 from zoning.inputs.sites import read_site
 from zoning.inputs.units import empty_zones, load_units, load_zones
 from zoning.inputs.vector import DEFAULT_IO_ENGINE
-from zoning.projects import ATTRIBUTES, RowErrors, attribute_name, attribute_value, normalise, project_type
+from zoning.projects import RowErrors, normalise, project_type
 from zoning.rules.findings import raise_errors
-from zoning.rules.loading import load_lists
+from zoning.rules.loading import load_lists, load_vocabulary
 from zoning.rules.references import check_references
 from zoning.rules.schema import AccessList
 from zoning.rules.versions import coverage, in_force, lapsed_lists, version_findings
 from zoning.verdicts import Verdict
+from zoning.vocabulary import Vocabulary, builtin
 
 #: a minimum overlap as :class:`MinOverlap`, one text such as ``"1%"``, or several
 MinOverlapLike = MinOverlap | str | Iterable[str] | None
@@ -63,14 +64,18 @@ class Layers:
     zones: gpd.GeoDataFrame | None
     unit_source: str  # the unit layer's file name, for citations and provenance
     sources: list[Path] = field(default_factory=list)  # every file read: outputs must not replace them
+    vocabulary: Vocabulary = field(default_factory=builtin)  # the attributes the rule set knows
 
 
 class Engine:
     """Units, overlay zones and the access lists in force, compiled for evaluation."""
 
     def __init__(self, units: gpd.GeoDataFrame, lists: Iterable[AccessList], zones: gpd.GeoDataFrame | None = None,
-                 *, as_of: dt.date | None = None, unit_source: str = "unit layer"):
+                 *, as_of: dt.date | None = None, unit_source: str = "unit layer",
+                 vocabulary: Vocabulary | None = None):
         self.units = units
+        #: the project attributes the rule set knows: the built-in ones and those it declares
+        self.vocabulary = vocabulary or builtin()
         self.zones = zones if zones is not None else empty_zones()
         self.all_lists = list(lists)
         raise_errors(version_findings(self.all_lists))
@@ -83,7 +88,7 @@ class Engine:
         #: lists loaded with no version in force on the date: said in every result, never silently skipped
         self.lapsed = lapsed_lists(self.all_lists, self.as_of)
         self.unit_source = unit_source
-        self.rules = compile_rules(self.lists, units, self.zones, unit_source=unit_source)
+        self.rules = compile_rules(self.lists, units, self.zones, unit_source=unit_source, vocabulary=self.vocabulary)
         self._warm = False  # see warm()
         self.sources: list[Path] = []  # files loaded (see load): outputs must not replace them
 
@@ -115,16 +120,19 @@ class Engine:
         if units is None:
             units, zones = sample.units_path(), zones or sample.zones_path()
         paths = [rules] if isinstance(rules, (str, Path)) else list(rules or [sample.rules_dir()])
-        lists = load_lists(paths)
+        vocabulary = load_vocabulary(paths)
+        lists = load_lists(paths, vocabulary)
         return Layers(units=load_units(units, io_engine=io_engine), lists=lists,
                       zones=load_zones(zones, io_engine=io_engine) if zones else None,
                       unit_source=Path(units).name,
-                      sources=[Path(units), *([Path(zones)] if zones else []), *(Path(lst.path) for lst in lists)])
+                      sources=[Path(units), *([Path(zones)] if zones else []), *(Path(lst.path) for lst in lists)],
+                      vocabulary=vocabulary)
 
     @classmethod
     def from_layers(cls, layers: Layers, *, as_of: dt.date | None = None) -> Engine:
         """An engine for ``as_of`` from what :meth:`read` returned."""
-        loaded = cls(layers.units, layers.lists, layers.zones, as_of=as_of, unit_source=layers.unit_source)
+        loaded = cls(layers.units, layers.lists, layers.zones, as_of=as_of, unit_source=layers.unit_source,
+                     vocabulary=layers.vocabulary)
         loaded.sources = layers.sources
         return loaded
 
@@ -132,7 +140,8 @@ class Engine:
         """The same units, zones and lists, applying the versions in force on ``as_of`` (None: this engine's date)."""
         if as_of is None or as_of == self.as_of:
             return self
-        other = Engine(self.units, self.all_lists, self.zones, as_of=as_of, unit_source=self.unit_source)
+        other = Engine(self.units, self.all_lists, self.zones, as_of=as_of, unit_source=self.unit_source,
+                       vocabulary=self.vocabulary)
         other.sources = self.sources
         return other
 
@@ -186,10 +195,10 @@ class Engine:
         row: dict[str, object] = {"industry": industry, "type": type}
         for mapping in (emissions or {}, attributes or {}):
             for key, value in mapping.items():
-                canonical = attribute_name(key)
+                canonical = self.vocabulary.name(key)
                 if canonical in row:
                     raise InputError(f"attribute {canonical} is given twice")
-                row[canonical] = attribute_value(canonical, value)
+                row[canonical] = self.vocabulary.value(canonical, value)
         frame = gpd.GeoDataFrame([row], geometry=[geometry], crs=GEOGRAPHIC)
         result = self._check_rows(frame, names=[name], min_overlap=min_overlap, explain=explain)[0]
         result.notes[:0] = site_notes  # what was read or repaired comes first: it changes what was checked
@@ -199,10 +208,10 @@ class Engine:
     def _check_rows(self, frame: gpd.GeoDataFrame, names: list[str | None], min_overlap: MinOverlapLike = None,
                     explain: bool = False) -> list[Result]:
         """Full :class:`Result` objects for each row of a (small) frame."""
-        projects = normalise(frame)
+        projects = normalise(frame, vocabulary=self.vocabulary)
         ev = evaluate(projects, self.units, self.zones, self.rules, min_overlap=MinOverlap.coerce(min_overlap),
                       explain=explain)
-        inputs = [_project_dict(projects, i, names[i]) for i in range(len(projects))]
+        inputs = [_project_dict(projects, i, names[i], self.vocabulary) for i in range(len(projects))]
         results = build_results(ev, projects, self.units, self.zones, self.rules, inputs)
         trails = explain_results(ev, projects, self.units, self.zones, self.rules) if explain else None
         for i, result in enumerate(results):
@@ -219,7 +228,7 @@ class Engine:
         """Evaluate a GeoDataFrame of projects; return a copy with the batch result columns added.
 
         Input columns: geometry (with a CRS), ``industry``, ``type`` and any
-        attribute columns (``VOCs``, ``NOx``… see :data:`zoning.projects.ATTRIBUTES`).
+        attribute columns (``VOCs``, ``NOx``… named or aliased as :attr:`vocabulary` declares).
         Adds the columns of :data:`~zoning.evaluate.summary.RESULT_COLUMNS`
         (replacing any of the same name). A row that cannot be evaluated (no
         location, unknown industry, non-numeric emission…) gets verdict
@@ -229,7 +238,7 @@ class Engine:
         ``explain`` adds a column ``explain``: per project, each
         prohibit/restrict clause considered with its conditions' values and truths.
         """
-        projects, problems = normalise(frame, errors="collect")
+        projects, problems = normalise(frame, errors="collect", vocabulary=self.vocabulary)
         if errors == "raise":
             problems.raise_first()
         out = frame.copy()
@@ -265,7 +274,7 @@ class Engine:
         return pd.DataFrame({k: pd.Series(v, index=projects.index, dtype=object) for k, v in result.items()})
 
 
-def _project_dict(projects: gpd.GeoDataFrame, i: int, name: str | None) -> dict:
+def _project_dict(projects: gpd.GeoDataFrame, i: int, name: str | None, vocabulary: Vocabulary) -> dict:
     """The normalised input, as reported back in results."""
     row = projects.iloc[i]
     geom = row.geometry
@@ -281,8 +290,8 @@ def _project_dict(projects: gpd.GeoDataFrame, i: int, name: str | None) -> dict:
     out["location"] = {"lon": round(centre.x, 7), "lat": round(centre.y, 7), "crs": "EPSG:4490"}
     out["geometry_type"] = geom.geom_type
     attrs = {}
-    for a, spec in ATTRIBUTES.items():
+    for a, spec in vocabulary.attributes.items():
         if pd.notna(row[a]):
-            attrs[a] = bool(row[a]) if spec.flag else float(row[a])
+            attrs[a] = bool(row[a]) if spec.flag else spec.choices[int(row[a])] if spec.category else float(row[a])
     out["attributes"] = attrs
     return out

@@ -1,17 +1,14 @@
-"""Projects: the attributes a project can carry, and their normalisation.
+"""Projects: their types, and normalising a frame of projects for evaluation.
 
 A project is a site (point, line or polygon in CGCS2000 lon/lat), an industry
-code, a project type and named numeric attributes. Rules may only refer to the
-attributes registered here, so a typo in a rule file or on the command line is
-caught instead of silently never matching.
+code, a project type and named attributes: numbers, flags and categories
+declared in a :class:`~zoning.vocabulary.Vocabulary` (the built-in one, or an
+engine's, which adds what its rule set declares). :func:`normalise` turns a
+frame of projects into those canonical columns, recording a one-line reason
+for each row it cannot use.
 """
 
 from __future__ import annotations
-
-import difflib
-import re
-import unicodedata
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -23,47 +20,7 @@ import shapely
 from zoning.errors import InputError
 from zoning.geodesy import GEOGRAPHIC
 from zoning.industries import table as industry_table
-
-
-@dataclass(frozen=True)
-class Attribute:
-    name: str
-    unit: str
-    description: str
-    flag: bool = False  # true/false attribute, stored as 1.0/0.0
-
-
-ATTRIBUTES: dict[str, Attribute] = {
-    a.name: a
-    for a in [
-        Attribute("SO2", "t/a", "sulphur dioxide emission (二氧化硫)"),
-        Attribute("NOx", "t/a", "nitrogen oxides emission (氮氧化物)"),
-        Attribute("particulate", "t/a", "particulate matter emission (颗粒物)"),
-        Attribute("VOCs", "t/a", "volatile organic compounds emission (挥发性有机物)"),
-        Attribute("COD", "t/a", "chemical oxygen demand discharge (化学需氧量)"),
-        Attribute("NH3-N", "t/a", "ammonia nitrogen discharge (氨氮)"),
-        Attribute("coal_use", "t/a", "coal consumption (煤炭消费量)"),
-        Attribute("water_use", "m3/a", "fresh water use (新鲜水用量)"),
-        Attribute("energy_use", "tce/a", "comprehensive energy use (综合能耗)"),
-        Attribute("capacity", "t/a", "production capacity (产能)"),
-        Attribute("boiler_capacity", "t/h", "boiler rated capacity (锅炉容量)"),
-        Attribute("in_park", "", "located in a designated industrial/chemical park (入园)", True),
-        Attribute("chp", "", "combined heat and power (热电联产)", True),
-        Attribute("capacity_replacement", "", "equal or reduced capacity swap (产能置换)", True),
-        Attribute("hazardous_chemicals", "", "stores or handles hazardous chemicals (危化品)", True),
-        Attribute("wastewater_discharge", "", "discharges wastewater (排放废水)", True),
-        Attribute("emission_offset", "", "new emissions offset by reductions elsewhere (替代削减)", True),
-    ]
-}
-EMISSIONS = ("SO2", "NOx", "particulate", "VOCs", "COD", "NH3-N")
-
-_ATTRIBUTE_ALIASES = {
-    **{name.lower(): name for name in ATTRIBUTES},
-    "nh3n": "NH3-N", "nh3_n": "NH3-N", "nh3": "NH3-N", "ammonia": "NH3-N",
-    "pm": "particulate", "dust": "particulate", "voc": "VOCs",
-    "二氧化硫": "SO2", "氮氧化物": "NOx", "颗粒物": "particulate", "烟粉尘": "particulate",
-    "挥发性有机物": "VOCs", "化学需氧量": "COD", "氨氮": "NH3-N",
-}
+from zoning.vocabulary import Vocabulary, builtin
 
 PROJECT_TYPES = ("new", "expansion", "renovation", "relocation")
 _TYPE_ALIASES = {
@@ -75,24 +32,6 @@ _TYPE_ALIASES = {
 }
 
 _NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"  # what a plain decimal number looks like
-_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
-#: what registries write for "none given"; read as not supplied, never as zero
-_PLACEHOLDERS = {"/", "-", "--", "—", "——", "－", "无", "n/a", "N/A", "NA", "暂无", "\\"}
-_TRUE = {"true", "yes", "y", "1", "是", "t", "√", "✓", "✔", "有"}
-_FALSE = {"false", "no", "n", "0", "否", "f", "×", "✗", "✘", "无"}
-
-
-def attribute_name(name: str) -> str:
-    """Canonical attribute name for ``name`` (case-insensitive, common aliases)."""
-    key = str(name).strip()
-    canonical = _ATTRIBUTE_ALIASES.get(key.lower()) or _ATTRIBUTE_ALIASES.get(key)
-    if canonical is None:
-        near = difflib.get_close_matches(key, list(ATTRIBUTES), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(near)}?" if near else ""
-        raise InputError(
-            f"unknown project attribute {key!r}{hint} (known: {', '.join(ATTRIBUTES)})"
-        )
-    return canonical
 
 
 def project_type(value: object) -> str:
@@ -107,52 +46,15 @@ def project_type(value: object) -> str:
     return canonical
 
 
-def attribute_value(name: str, value: object) -> float:
-    """Parse one attribute value: a number, or true/false for flags.
-
-    Returns NaN for the placeholders registries use for "none given" (``/``,
-    ``—``, ``无``…). Numbers may use full-width digits or thousands
-    separators (``1,234.5``); a flag may carry a note (``是（化工园区）``).
-    """
-    attr = ATTRIBUTES[attribute_name(name)]
-    if isinstance(value, bool):
-        if not attr.flag:
-            raise InputError(f"attribute {attr.name} must be a number ({attr.unit}), not {value}")
-        return 1.0 if value else 0.0
-    text = unicodedata.normalize("NFKC", str(value)).strip()
-    if text in _PLACEHOLDERS and not (attr.flag and text in _FALSE):
-        return np.nan
-    if attr.flag:
-        word = re.sub(r"[(（].*[)）]$", "", text).strip().lower()
-        if word in _TRUE:
-            return 1.0
-        if word in _FALSE:
-            return 0.0
-        try:
-            if float(word) in (0.0, 1.0):
-                return float(word)
-        except ValueError:
-            pass
-        raise InputError(f"attribute {attr.name} is true/false, not {str(value)!r}")
-    if _THOUSANDS.match(text):
-        text = text.replace(",", "")
-    try:
-        number = float(text)
-    except ValueError:
-        raise InputError(f"attribute {attr.name} must be a number ({attr.unit}), not {str(value)!r}") from None
-    if not np.isfinite(number) or number < 0:
-        raise InputError(f"attribute {attr.name} must be a non-negative number, not {str(value)!r}")
-    return number
-
-
-def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise", labels: dict[str, str] | None = None):
+def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise", labels: dict[str, str] | None = None,
+              vocabulary: Vocabulary | None = None):
     """Validate and canonicalise a frame of projects for evaluation.
 
     Expects a geometry column with a CRS, optional ``industry`` and ``type``
     columns and optional attribute columns (canonical names or aliases).
     Returns a new frame in :data:`~zoning.crs.GEOGRAPHIC` with ``industry``
     (canonical code or None), ``type`` (canonical or None) and one float column
-    per registered attribute (NaN = not supplied).
+    per attribute of ``vocabulary`` (default: the built-in one; NaN = not supplied).
 
     With ``errors="raise"`` the first bad value raises :class:`InputError`
     naming the row and field. With ``errors="collect"`` returns
@@ -162,6 +64,7 @@ def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise", labels: dict
     names to the names messages should use (e.g. the input file's headers).
     """
     labels = labels or {}
+    vocabulary = vocabulary or builtin()
     if errors not in ("raise", "collect"):
         raise ValueError(f"errors must be 'raise' or 'collect', not {errors!r}")
     if projects.crs is None:
@@ -183,23 +86,23 @@ def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise", labels: dict
     out["type"] = _map_unique(types, project_type, labels.get("type", "type"), problems, "unknown project type")
 
     seen: dict[str, str] = {}
+    emissions = set(vocabulary.emissions)
     for column in projects.columns:
         if column in ("industry", "type", projects.geometry.name):
             continue
-        try:
-            name = attribute_name(column)
-        except InputError:
+        name = vocabulary.lookup(column)
+        if name is None:
             continue  # not an attribute: an identifier or descriptive column
         if name in seen:
             raise InputError(f"columns {seen[name]!r} and {column!r} both give attribute {name}")
         seen[name] = column
-        kind = "non-numeric emission" if name in EMISSIONS else "bad attribute value"
+        kind = "non-numeric emission" if name in emissions else "bad attribute value"
         label = labels.get(column, column)
-        if ATTRIBUTES[name].flag:
-            out[name] = _map_unique(projects[column], lambda v, n=name: attribute_value(n, v), label, problems, kind)
+        if vocabulary[name].kind == "number":
+            out[name] = _numbers(projects[column], name, label, problems, kind, vocabulary)
         else:
-            out[name] = _numbers(projects[column], name, label, problems, kind)
-    for name in ATTRIBUTES:
+            out[name] = _map_unique(projects[column], lambda v, n=name: vocabulary.value(n, v), label, problems, kind)
+    for name in vocabulary:
         if name not in out:
             out[name] = np.nan
         out[name] = out[name].astype(float)
@@ -260,7 +163,8 @@ class RowErrors:
             raise InputError(f"row {self.index[bad[0]]}, {self.message[bad[0]]}")
 
 
-def _numbers(values: pd.Series, name: str, field: str, problems: RowErrors, kind: str) -> np.ndarray:
+def _numbers(values: pd.Series, name: str, field: str, problems: RowErrors, kind: str,
+             vocabulary: Vocabulary) -> np.ndarray:
     """Numeric attribute values, parsed vectorised; blanks are NaN, bad values recorded in ``problems``."""
     if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
         # text read from a CSV: parse in Arrow, without making a Python object per cell
@@ -278,7 +182,7 @@ def _numbers(values: pd.Series, name: str, field: str, problems: RowErrors, kind
             number[series.map(lambda v: isinstance(v, bool)).to_numpy(dtype=bool)] = np.nan
     other = ~blank & ~(np.isfinite(number) & (number >= 0))
     if other.any():  # the per-value parser reads the rest (1,234.5, full-width digits, "/") or words the error
-        parsed = _map_unique(values.where(other, None), lambda v: attribute_value(name, v), field, problems, kind)
+        parsed = _map_unique(values.where(other, None), lambda v: vocabulary.value(name, v), field, problems, kind)
         number[other] = parsed[other].astype(float).to_numpy()
     return np.where(blank, np.nan, number)
 

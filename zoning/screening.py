@@ -37,6 +37,7 @@ from zoning.outputs.formats import GEO_FORMATS, output_format, output_system
 from zoning.outputs.writers import open_writer
 from zoning.projects import RowErrors, normalise
 from zoning.verdicts import SERIOUSNESS, Verdict
+from zoning.vocabulary import Vocabulary, builtin
 
 #: verdict keys in a screened output, most serious first
 SCREEN_VERDICTS = tuple(v.key for v in SERIOUSNESS)
@@ -167,7 +168,7 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
     if explain:  # the audit trail is about 1.5 KB of text per row: keep chunks small to bound memory
         chunk_size = min(chunk_size, EXPLAIN_CHUNK)
     reader = ProjectReader(source, columns=columns, crs=crs, encoding=encoding, sheet=sheet, layer=layer,
-                           io_engine=io_engine, chunk_size=chunk_size)
+                           io_engine=io_engine, chunk_size=chunk_size, vocabulary=engine.vocabulary)
     registry, colmap = reader.registry, reader.colmap
     if digest is not None:
         digest.name_column = colmap.columns.get("name")
@@ -252,10 +253,12 @@ class ProjectReader:
 
     def __init__(self, source: str | Path, *, columns: Mapping[str, str] | None = None, crs: object = None,
                  encoding: str | None = None, sheet: str | int | None = None, layer: str | int | None = None,
-                 io_engine: str = DEFAULT_IO_ENGINE, chunk_size: int = DEFAULT_CHUNK):
+                 io_engine: str = DEFAULT_IO_ENGINE, chunk_size: int = DEFAULT_CHUNK,
+                 vocabulary: Vocabulary | None = None):
+        self.vocabulary = vocabulary or builtin()
         self.registry = registry = open_registry(source, encoding=encoding, sheet=sheet, layer=layer,
                                                  io_engine=io_engine, chunk_size=chunk_size)
-        self.colmap = colmap = recognise_columns(registry.headers, columns)
+        self.colmap = colmap = recognise_columns(registry.headers, columns, self.vocabulary)
         if not registry.is_vector and "wkt" not in colmap.columns and not {"lon", "lat"} <= set(colmap.columns):
             lacking = [f for f in ("lon", "lat") if f not in colmap.columns]
             where = f" (sheet {registry.sheet!r} of {', '.join(registry.sheets)}: {parameter('sheet')} to choose)" \
@@ -276,7 +279,8 @@ class ProjectReader:
                 read.add(malformed != "", "malformed row", malformed)
                 read.merge(problems)
                 problems = read
-            projects, more = normalise(projects, errors="collect", labels=self.colmap.columns)
+            projects, more = normalise(projects, errors="collect", labels=self.colmap.columns,
+                                       vocabulary=self.vocabulary)
             problems.merge(more)
             scale_attributes(projects, self.colmap)
             yield raw, projects, problems, numbers

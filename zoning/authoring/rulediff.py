@@ -43,7 +43,7 @@ def diff_rules(old, new, registry, *, min_overlap=None, **reader_options) -> Rul
     (columns, crs, encoding, sheet, layer, io_engine, chunk_size).
     """
     threshold = MinOverlap.coerce(min_overlap)
-    reader = ProjectReader(registry, **reader_options)
+    reader = ProjectReader(registry, vocabulary=old.vocabulary.union(new.vocabulary), **reader_options)
     out = RuleDiff(clauses=clause_changes(old, new))
     parts = []
     name_col = reader.colmap.columns.get("name")

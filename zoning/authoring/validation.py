@@ -26,19 +26,20 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from zoning.errors import parameter
+from zoning.errors import DataError, parameter
 from zoning.evaluate.columns import Columns
 from zoning.evaluate.compile import compile_rules
 from zoning.industries import table as industry_table
 from zoning.inputs.units import TEXT_FIELDS, empty_zones
-from zoning.projects import ATTRIBUTES, PROJECT_TYPES
-from zoning.rules.conditions import Compare, IndustryIn, TypeIn, WithinDistance, applies, walk
+from zoning.projects import PROJECT_TYPES
+from zoning.rules.conditions import CategoryIn, Compare, IndustryIn, TypeIn, WithinDistance, applies, walk
 from zoning.rules.findings import SEVERITIES, Finding
-from zoning.rules.loading import parse_list, rule_files
+from zoning.rules.loading import load_vocabulary, parse_list, rule_files
 from zoning.rules.nodes import compile_node
 from zoning.rules.references import reference_findings
 from zoning.rules.schema import AccessList
 from zoning.rules.versions import in_force, version_findings
+from zoning.vocabulary import Vocabulary, builtin
 
 #: probe grids larger than this are not built (the clause is reported as not checked)
 MAX_PROBES = 200_000
@@ -58,17 +59,23 @@ def validate(paths, units: gpd.GeoDataFrame | None = None, zones: gpd.GeoDataFra
     as_of = as_of or dt.date.today()
     findings: list[Finding] = []
     lists: list[AccessList] = []
+    try:
+        vocabulary = load_vocabulary(paths)
+    except DataError as exc:
+        findings.append(Finding("error", ", ".join(map(str, paths)), None, "", str(exc),
+                                "correct the attribute declarations (README, Declaring attributes)"))
+        vocabulary = builtin()
     files = rule_files(paths)
     if not files:
         findings.append(Finding("error", ", ".join(map(str, paths)), None, "", "no access lists (*.yaml) found",
                                 "point at the rule files or the directory that holds them"))
     for path in files:
-        lst, problems = parse_list(Path(path))
+        lst, problems = parse_list(Path(path), vocabulary)
         findings += problems
         if lst is not None:
             lists.append(lst)
     findings += version_findings(lists)
-    findings += clause_findings(lists)
+    findings += clause_findings(lists, vocabulary)
     for lst in lists:
         if not lst.in_force(as_of):
             period = f"{lst.effective_from} to {lst.effective_to or 'open'}"
@@ -101,13 +108,14 @@ def validate(paths, units: gpd.GeoDataFrame | None = None, zones: gpd.GeoDataFra
 
 # ---- clauses that can never apply -----------------------------------------------
 
-def clause_findings(lists: list[AccessList]) -> list[Finding]:
+def clause_findings(lists: list[AccessList], vocabulary: Vocabulary | None = None) -> list[Finding]:
     """Clauses whose conditions (with their ``unless``) are false for every possible project."""
+    vocabulary = vocabulary or builtin()
     out = []
-    clauses = [(lst, i, clause, compile_node(clause.conditions),
-                compile_node(clause.unless) if clause.unless is not None else None)
+    clauses = [(lst, i, clause, compile_node(clause.conditions, vocabulary),
+                compile_node(clause.unless, vocabulary) if clause.unless is not None else None)
                for lst in lists for i, clause in enumerate(lst.clauses)]
-    possible = can_apply([(cond, unless) for *_, cond, unless in clauses])
+    possible = can_apply([(cond, unless) for *_, cond, unless in clauses], vocabulary)
     for (lst, i, clause, _, unless), answer in zip(clauses, possible):
         where = f"list {lst.id}, clause {clause.id}"
         line = lst.line("clauses", i, "conditions" if clause.conditions is not None else "unless")
@@ -123,7 +131,7 @@ def clause_findings(lists: list[AccessList]) -> list[Finding]:
     return out
 
 
-def can_apply(conditions: list[tuple]) -> list[bool | None]:
+def can_apply(conditions: list[tuple], vocabulary: Vocabulary | None = None) -> list[bool | None]:
     """For each ``(condition, unless)``: can "condition and not unless" be true for some project?
     None where the probe would be too large (see :data:`MAX_PROBES`).
 
@@ -134,23 +142,24 @@ def can_apply(conditions: list[tuple]) -> list[bool | None]:
     never makes a clause apply) decides the question exactly. The probes of
     all conditions are evaluated as one frame, each condition on its rows.
     """
+    vocabulary = vocabulary or builtin()
     answers: dict = {}
     batch: list[tuple] = []
     size = 0
     for key in dict.fromkeys(conditions):
-        grid = _grid(*key)
+        grid = _grid(key[0], key[1], vocabulary)
         if grid is None:
             continue
         batch.append((key, *grid))
         size += len(grid[0])
         if size >= BATCH_PROBES:  # evaluate in batches: memory stays bounded by the batch
-            answers.update(_evaluate_probes(batch))
+            answers.update(_evaluate_probes(batch, vocabulary))
             batch, size = [], 0
-    answers.update(_evaluate_probes(batch))
+    answers.update(_evaluate_probes(batch, vocabulary))
     return [answers.get(key) for key in conditions]
 
 
-def _evaluate_probes(batch) -> dict:
+def _evaluate_probes(batch, vocabulary: Vocabulary) -> dict:
     """``{(condition, unless): can it be true}`` for a batch of ``(key, frame, distances)``, as one frame."""
     if not batch:
         return {}
@@ -162,7 +171,7 @@ def _evaluate_probes(batch) -> dict:
         for selection, values in probe_distances.items():
             distances.setdefault(selection, []).append((start, values))
         start += len(frame)
-    cols = Columns.from_projects(pd.concat([frame for _, frame, _ in batch], ignore_index=True))
+    cols = Columns.from_projects(pd.concat([frame for _, frame, _ in batch], ignore_index=True), vocabulary)
     full = {}
     for selection, parts in distances.items():
         full[selection] = np.full(start, np.inf)
@@ -172,7 +181,7 @@ def _evaluate_probes(batch) -> dict:
     return {key: bool(applies(key[0], key[1], cols.take(rows)).true.any()) for key, rows in spans.items()}
 
 
-def _grid(condition, unless):
+def _grid(condition, unless, vocabulary: Vocabulary):
     """The probe projects for one condition: a frame, and distances by zone selection (or None: too many)."""
     nodes = [*walk(condition), *walk(unless)]
     industries = _industry_probes([c for n in nodes if isinstance(n, IndustryIn) for c in n.codes])
@@ -181,18 +190,21 @@ def _grid(condition, unless):
     for n in nodes:
         if isinstance(n, Compare):
             thresholds.setdefault(n.attr, set()).update(v for _, v in n.tests)
+        elif isinstance(n, CategoryIn):
+            thresholds.setdefault(n.attr, set()).update(float(c) for c in n.codes)
     limits: dict[tuple, set[float]] = {}
     for n in nodes:
         if isinstance(n, WithinDistance):
             limits.setdefault((n.zones, n.zone_kinds), set()).add(n.distance)
-    axes = [industries, types,
-            *(_value_probes(v, flag=ATTRIBUTES[a].flag) for a, v in thresholds.items()),
-            *(_value_probes(v) for v in limits.values())]
+    axes: list[list] = [industries, types,
+                        *([float(c) for c in range(len(vocabulary[a].choices))] if vocabulary[a].category
+                          else _value_probes(v, flag=vocabulary[a].flag) for a, v in thresholds.items()),
+                        *(_value_probes(v) for v in limits.values())]
     if np.prod([len(a) for a in axes], dtype=float) > MAX_PROBES:
         return None
     grid = list(zip(*itertools.product(*axes)))
     frame = pd.DataFrame({"industry": grid[0], "type": grid[1]}, dtype=object)
-    for a in ATTRIBUTES:
+    for a in vocabulary:
         frame[a] = np.asarray(grid[2 + list(thresholds).index(a)], dtype=float) if a in thresholds else np.nan
     first = 2 + len(thresholds)
     return frame, {key: np.asarray(grid[first + k], dtype=float) for k, key in enumerate(limits)}

@@ -22,7 +22,7 @@ from zoning.cli.options import (
 )
 from zoning.engine import Engine
 from zoning.errors import InputError
-from zoning.inputs.headers import FIELDS
+from zoning.inputs.headers import fields
 from zoning.inputs.registry import DEFAULT_CHUNK
 from zoning.sample import SAMPLE_NOTICE
 from zoning.screening import Digest, Summary
@@ -35,7 +35,8 @@ from zoning.verdicts import Verdict
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output file; format from the extension: .csv .xlsx .gpkg .geojson .geojsons .parquet")
 @click.option("--col", "cols", multiple=True, metavar="FIELD=HEADER",
-              help=f"Use column HEADER for FIELD (repeatable). Fields: {', '.join(FIELDS)}.")
+              help=f"Use column HEADER for FIELD (repeatable). Fields: {', '.join(fields())}, and attributes a "
+                   "rule set declares.")
 @crs_opt
 @min_overlap_opt
 @output_crs_opt

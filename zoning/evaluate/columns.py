@@ -3,23 +3,67 @@
 :class:`Columns` implements :class:`zoning.rules.conditions.ProjectColumns`:
 industry code prefixes per tree level as integer keys, the project type as
 an index, attributes as floats (NaN = not given), and distances to zones
-measured on demand. Missing inputs are tracked as bitmasks over
-:data:`INPUTS`, so that a clause left undecided can name what it lacks.
+measured on demand. Missing inputs are tracked as bitmasks
+(:class:`InputBits`), so that a clause left undecided can name what it lacks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
+from zoning.errors import DataError
 from zoning.evaluate.proximity import Proximity
 from zoning.industries import table as industry_table
-from zoning.projects import ATTRIBUTES, PROJECT_TYPES
+from zoning.projects import PROJECT_TYPES
 from zoning.rules.conditions import Condition
+from zoning.vocabulary import Vocabulary, builtin
 
-#: inputs a clause can be missing: attributes, then industry/type/industry detail
-INPUTS = (*ATTRIBUTES, "industry", "type", "industry class (4-digit)")
-_BIT = {name: 1 << i for i, name in enumerate(INPUTS)}
+#: inputs a clause can be missing besides attributes
+OTHER_INPUTS = ("industry", "type", "industry class (4-digit)")
+
+
+class InputBits:
+    """Bit positions of the inputs a rule set's clauses read, so that which are missing is one integer.
+
+    Only attributes some clause names get a bit (in the vocabulary's order),
+    then ``industry``, ``type`` and ``industry class (4-digit)``; 63 in all at most.
+    """
+
+    def __init__(self, vocabulary: Vocabulary, used: Iterable[str]):
+        wanted = set(used)
+        self.names = (*[a for a in vocabulary if a in wanted], *OTHER_INPUTS)
+        if len(self.names) > 63:
+            raise DataError(f"the clauses name {len(self.names) - len(OTHER_INPUTS)} different attributes; at most "
+                            f"{63 - len(OTHER_INPUTS)} are supported in one rule set")
+        self.bit = {name: 1 << i for i, name in enumerate(self.names)}
+
+    def of(self, cond: Condition, unless: Condition | None) -> int:
+        """Bitmask of the inputs a clause's condition and exception read."""
+        names = cond.attributes() | (unless.attributes() if unless is not None else frozenset())
+        bits = 0
+        for name in names:
+            bits |= self.bit[name]
+            if name == "industry":
+                bits |= self.bit["industry class (4-digit)"]
+        return bits
+
+    def names_of(self, bits: int) -> list[str]:
+        """The inputs a bitmask names, in order."""
+        return [name for name in self.names if bits & self.bit[name]]
+
+    def missing(self, cols: Columns) -> np.ndarray:
+        """Per project of ``cols``, a bitmask of the inputs not supplied."""
+        bits = np.zeros(cols.n, np.int64)
+        for name in self.names[:-len(OTHER_INPUTS)]:
+            bits |= np.where(np.isnan(cols.attribute(name)), self.bit[name], 0)
+        bits |= np.where(cols.industry_level == 0, self.bit["industry"], 0)
+        bits |= np.where((cols.industry_level > 0) & (cols.industry_level < 4),
+                         self.bit["industry class (4-digit)"], 0)
+        bits |= np.where(cols.type < 0, self.bit["type"], 0)
+        return bits
 
 
 class Columns:
@@ -38,7 +82,9 @@ class Columns:
         self.rows = np.arange(self.n) if rows is None else rows  # project index of each row
 
     @classmethod
-    def from_projects(cls, projects: pd.DataFrame) -> Columns:
+    def from_projects(cls, projects: pd.DataFrame, vocabulary: Vocabulary | None = None) -> Columns:
+        """The columns of normalised ``projects`` (see :func:`zoning.projects.normalise`), with the
+        attributes of ``vocabulary`` (default: the built-in one)."""
         # work on the distinct codes, then spread by integer index
         index, distinct = pd.factorize(projects["industry"].to_numpy(dtype=object), use_na_sentinel=True)
         codes = pd.Series(list(distinct) + [""], dtype=object)  # the last entry stands for "not given"
@@ -53,7 +99,7 @@ class Columns:
         level = level[index]
         t_index, t_distinct = pd.factorize(projects["type"].to_numpy(dtype=object), use_na_sentinel=True)
         type_ = np.array([PROJECT_TYPES.index(t) for t in t_distinct] + [-1], dtype=np.int8)[t_index]
-        attrs = {a: projects[a].to_numpy(dtype=float) for a in ATTRIBUTES}
+        attrs = {a: projects[a].to_numpy(dtype=float) for a in (vocabulary or builtin())}
         return cls(industry, level, type_, attrs, index, codes.tolist())
 
     def take(self, idx: np.ndarray) -> Columns:
@@ -68,17 +114,6 @@ class Columns:
         if self.proximity is None:
             return None
         return self.proximity.measure(condition.key, self.rows)[0]
-
-    def missing_bits(self) -> np.ndarray:
-        """Per project, a bitmask of the inputs (see :data:`INPUTS`) not supplied."""
-        bits = np.zeros(self.n, np.int64)
-        for name, values in self.attributes.items():
-            bits |= np.where(np.isnan(values), _BIT[name], 0)
-        bits |= np.where(self.industry_level == 0, _BIT["industry"], 0)
-        bits |= np.where((self.industry_level > 0) & (self.industry_level < 4),
-                         _BIT["industry class (4-digit)"], 0)
-        bits |= np.where(self.type < 0, _BIT["type"], 0)
-        return bits
 
 
 class _Taken:
@@ -106,17 +141,4 @@ def _keys(prefixes: pd.Series, width: int) -> np.ndarray:
     return numeric.fillna(-1).astype(np.int64).to_numpy()
 
 
-def input_names(bits: int) -> list[str]:
-    return [name for name in INPUTS if bits & _BIT[name]]
 
-
-
-def input_bits(cond: Condition, unless: Condition | None) -> int:
-    """Bitmask of the inputs (see :data:`INPUTS`) a clause's condition and exception read."""
-    names = cond.attributes() | (unless.attributes() if unless is not None else frozenset())
-    bits = 0
-    for name in names:
-        bits |= _BIT[name]
-        if name == "industry":
-            bits |= _BIT["industry class (4-digit)"]
-    return bits

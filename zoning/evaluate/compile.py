@@ -16,12 +16,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from zoning.evaluate.columns import input_bits
+from zoning.evaluate.columns import InputBits
 from zoning.inputs.units import TEXT_FIELDS, zone_mask
 from zoning.rules.conditions import Always, Condition
 from zoning.rules.nodes import compile_node
 from zoning.rules.schema import DIMENSIONS, AccessList
 from zoning.verdicts import EFFECT_VERDICT, Verdict
+from zoning.vocabulary import Vocabulary, builtin
 
 CLAUSE_COLUMNS = ("list", "list_title", "level", "version", "list_path", "clause", "dimension", "effect",
                   "text", "text_en", "review_only", "document", "issuer", "date", "article", "cond")
@@ -35,13 +36,15 @@ class CompiledRules:
 
     clauses: pd.DataFrame  # one row per clause (list metadata repeated)
     conditions: list[tuple[Condition, Condition | None]]  # by clauses.cond
-    cond_inputs: np.ndarray  # bitmask of inputs each condition reads
+    cond_inputs: np.ndarray  # bitmask of inputs (see ``inputs``) each condition reads
     unit_offsets: np.ndarray  # CSR: clauses of unit u are unit_clauses[off[u]:off[u+1]]
     unit_clauses: np.ndarray
     zone_offsets: np.ndarray
     zone_clauses: np.ndarray
     zone_unit_ok: np.ndarray  # [clause row of zone lists → unit] mask, via list index
     clause_zone_list: np.ndarray  # per clause: index into zone_unit_ok rows, -1 if not zone list
+    vocabulary: Vocabulary  # the attributes the clauses were compiled against
+    inputs: InputBits  # the bit of each input the clauses read
     #: per clause: index into conditions
     clause_cond: np.ndarray = field(init=False)
     #: per clause: the verdict it gives when it applies (:class:`~zoning.verdicts.Verdict` values; 0 = none)
@@ -72,7 +75,10 @@ class CompiledRules:
 
 
 def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
-                  *, unit_source: str = "unit layer") -> CompiledRules:
+                  *, unit_source: str = "unit layer", vocabulary: Vocabulary | None = None) -> CompiledRules:
+    """The lists in force compiled against the layers; ``vocabulary`` is the one the lists were validated
+    against (default: the built-in one)."""
+    vocabulary = vocabulary or builtin()
     records: list[dict] = []
     conditions: list[tuple[Condition, Condition | None]] = []
     cond_index: dict[tuple[Condition, Condition | None], int] = {}
@@ -104,8 +110,8 @@ def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.G
                 "text": clause.text, "text_en": clause.text_en, "review_only": clause.review_only,
                 "document": src.document, "issuer": src.issuer,
                 "date": src.date.isoformat() if src.date else None, "article": src.article,
-            }, compile_node(clause.conditions),
-                compile_node(clause.unless) if clause.unless is not None else None))
+            }, compile_node(clause.conditions, vocabulary),
+                compile_node(clause.unless, vocabulary) if clause.unless is not None else None))
             clause_zone_list.append(-1)
         ids = np.asarray(added)
         if lst.scope.zones or lst.scope.zone_kinds:
@@ -123,12 +129,14 @@ def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.G
     unit_pairs.append(text_pairs)
     clauses = pd.concat([yaml_clauses, text_clauses], ignore_index=True) if len(text_clauses) else yaml_clauses
     clause_zone_list.extend([-1] * len(text_clauses))
-    cond_inputs = np.array([input_bits(c, x) for c, x in conditions], dtype=np.int64)
+    inputs = InputBits(vocabulary, (name for c, x in conditions for name in
+                                    c.attributes() | (x.attributes() if x is not None else frozenset())))
+    cond_inputs = np.array([inputs.of(c, x) for c, x in conditions], dtype=np.int64)
     u_off, u_cl = _csr(unit_pairs, len(units))
     z_off, z_cl = _csr(zone_pairs, len(zones))
     ok = np.array(zone_unit_ok, dtype=bool).reshape(len(zone_unit_ok), len(units))
     return CompiledRules(clauses, conditions, cond_inputs, u_off, u_cl, z_off, z_cl, ok,
-                         np.asarray(clause_zone_list, dtype=np.int64))
+                         np.asarray(clause_zone_list, dtype=np.int64), vocabulary, inputs)
 
 
 def _layer_text_clauses(units: gpd.GeoDataFrame, unit_source: str, first: int, add_clause_cond):

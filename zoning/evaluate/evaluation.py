@@ -121,7 +121,7 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
     rows = _clause_rows(pieces, zones, rules, detail)
     assigned = time.perf_counter()
 
-    cols = Columns.from_projects(projects)
+    cols = Columns.from_projects(projects, rules.vocabulary)
     cols.proximity = Proximity(sites, zones)
     if not detail and not explain:  # drop rows that the project's industry and type alone make false (most)
         key, table = possible(rules, cols)
@@ -129,7 +129,7 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
         rows = rows.take(keep)
     project_of_row = pieces.project[rows.pair]
     true, unknown = _truths(rows, project_of_row, rules, cols)
-    missing = np.where(unknown, rules.cond_inputs[rows.cond] & cols.missing_bits()[project_of_row], 0)
+    missing = np.where(unknown, rules.cond_inputs[rows.cond] & rules.inputs.missing(cols)[project_of_row], 0)
 
     rank = rules.clause_rank[rows.clause]
     pair_level, level, worst = _verdicts(rows.pair, rank, true, unknown, pieces.project, n)

@@ -23,8 +23,8 @@ from zoning.evaluate.columns import Columns
 from zoning.evaluate.compile import CompiledRules
 from zoning.evaluate.evaluation import Evaluation
 from zoning.industries import table as industry_table
-from zoning.projects import ATTRIBUTES
-from zoning.rules.conditions import AllOf, Always, AnyOf, Compare, IndustryIn, Not, TypeIn, WithinDistance, number_text
+from zoning.rules.conditions import AllOf, Always, AnyOf, CategoryIn, Compare, IndustryIn, Not, TypeIn, WithinDistance
+from zoning.vocabulary import Vocabulary, number_text
 
 TRUTH = np.array(["false", "true", "unknown"], dtype=object)
 OUTCOME = np.array(["does not apply", "applies", "undecided"], dtype=object)
@@ -47,10 +47,10 @@ def node_truths(ev: Evaluation, projects: pd.DataFrame, zones: gpd.GeoDataFrame,
     of texts, or None for ``all``/``any``/``not``/``always`` nodes.
     """
     rows = _considered(ev)
-    cols = Columns.from_projects(projects)
+    cols = Columns.from_projects(projects, rules.vocabulary)
     cols.proximity = ev.proximity
     project = rows["project"].to_numpy()
-    values = _Values(projects, ev.proximity, zones)
+    values = _Values(projects, ev.proximity, zones, rules.vocabulary)
     cond = rows["cond"].to_numpy()
     order = np.argsort(cond, kind="stable")
     bounds = np.flatnonzero(np.diff(cond[order])) + 1
@@ -80,8 +80,8 @@ def _walk(node, depth: int = 0):
 class _Values:
     """The project's value each leaf reads, as text, per project (built once per input)."""
 
-    def __init__(self, projects: pd.DataFrame, proximity, zones):
-        self.projects, self.proximity, self.zones = projects, proximity, zones
+    def __init__(self, projects: pd.DataFrame, proximity, zones, vocabulary: Vocabulary):
+        self.projects, self.proximity, self.zones, self.vocabulary = projects, proximity, zones, vocabulary
         self._cache: dict = {}
 
     def of(self, node, project: np.ndarray):
@@ -101,13 +101,15 @@ class _Values:
             return np.array([labels.get(c, "not given") for c in codes], dtype=object)
         if isinstance(node, TypeIn):
             return p["type"].fillna("not given").to_numpy(dtype=object)
-        if isinstance(node, Compare):
-            spec = ATTRIBUTES[node.attr]
+        if isinstance(node, (Compare, CategoryIn)):
+            spec = self.vocabulary[node.attr]
             v = p[node.attr].to_numpy(dtype=float)
             known = ~np.isnan(v)
             text = np.full(len(v), "not given", dtype=object)
             if spec.flag:
                 text[known] = np.where(v[known] != 0, "true", "false")
+            elif spec.category:
+                text[known] = np.asarray(spec.choices, dtype=object)[v[known].astype(np.int64)]
             else:  # as number_text does, on arrays: integers without ".0", others as Python prints them
                 whole = known & (np.mod(v, 1) == 0) & (np.abs(v) < 1e15)
                 text[whole] = v[whole].astype(np.int64).astype(str).astype(object)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from zoning.evaluate.columns import Columns
 from zoning.evaluate.compile import CompiledRules
-from zoning.projects import ATTRIBUTES, PROJECT_TYPES
+from zoning.projects import PROJECT_TYPES
 from zoning.rules.conditions import applies
 
 
@@ -39,9 +39,9 @@ def possible(rules: CompiledRules, cols: Columns) -> tuple[np.ndarray, np.ndarra
     if new:
         frame = pd.DataFrame({"industry": [c or None for c, _ in new],
                               "type": [PROJECT_TYPES[t] if t >= 0 else None for _, t in new]}, dtype=object)
-        for a in ATTRIBUTES:
+        for a in rules.vocabulary:
             frame[a] = np.nan
-        probe = Columns.from_projects(frame)
+        probe = Columns.from_projects(frame, rules.vocabulary)
         open_ = np.array([~applies(c, u, probe).false for c, u in rules.conditions]).reshape(-1, len(new))
         for i, combo in enumerate(new):
             cache[combo] = open_[:, i]

@@ -20,7 +20,6 @@ import pandas as pd
 import shapely
 
 from zoning.errors import parameter
-from zoning.evaluate.columns import input_names
 from zoning.evaluate.compile import CompiledRules
 from zoning.evaluate.evaluation import Evaluation
 from zoning.evaluate.proximity import Proximity
@@ -130,7 +129,7 @@ class _Citations:
         if rows is None:
             return citations, []
         for row in rows.itertuples():
-            names = input_names(int(row.missing))
+            names = self.rules.inputs.names_of(int(row.missing))
             if self.rules.clause_rank[row.clause] >= Verdict.RESTRICTED:  # only these change the verdict
                 missing.update(names)
             citations.append(self.citation(i, row, names))

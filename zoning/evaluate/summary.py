@@ -16,7 +16,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from zoning.evaluate.columns import input_names
 from zoning.evaluate.compile import CompiledRules
 from zoning.evaluate.evaluation import Evaluation
 from zoning.verdicts import EFFECT_LABELS, Verdict
@@ -60,7 +59,7 @@ def summary_columns(ev: Evaluation, units: gpd.GeoDataFrame, rules: CompiledRule
     out["disregarded"], = join_per_project(dis["project"].to_numpy(), dis["unit"].to_numpy(), n,
                                            (units["code"].to_numpy(dtype=object), ";"))
     bits = ev.missing_bits
-    distinct = {b: ";".join(input_names(int(b))) for b in pd.unique(bits)}
+    distinct = {b: ";".join(rules.inputs.names_of(int(b))) for b in pd.unique(bits)}
     out["missing"] = pd.Series(bits).map(distinct).to_numpy(dtype=object)
     text_time += time.perf_counter() - mark
     if timings is not None:

@@ -20,9 +20,9 @@ import shapely
 from zoning.errors import InputError, parameter
 from zoning.geodesy import GEOGRAPHIC
 from zoning.inputs.crs import LONLAT, SourceCRS
-from zoning.inputs.headers import ColumnMap, example_headers
+from zoning.inputs.headers import BASE_FIELDS, ColumnMap, example_headers
 from zoning.inputs.sites import to_lonlat
-from zoning.projects import ATTRIBUTES, RowErrors
+from zoning.projects import RowErrors
 
 _DMS = re.compile(
     r"^\s*(?P<h1>[NSEWnsew东西南北]|北纬|南纬|东经|西经)?\s*(?P<sign>[-+])?\s*(?P<d>\d+(?:\.\d+)?)\s*(?:°|º|度|:|\s)?\s*"
@@ -162,7 +162,7 @@ def projects_from(chunk: pd.DataFrame, columns: ColumnMap, *, geometry=None, sou
     lonlat[~usable] = None
     frame = gpd.GeoDataFrame(index=chunk.index, geometry=gpd.GeoSeries(lonlat, index=chunk.index, crs=GEOGRAPHIC))
     for f, header in columns.columns.items():
-        if f in ("industry", "type") or f in ATTRIBUTES:
+        if f in ("industry", "type") or f not in BASE_FIELDS:  # the project's fields, not its name or location
             frame[f] = chunk[header]
     return frame, problems
 

@@ -16,13 +16,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from zoning.errors import DataError, InputError, parameter
-from zoning.projects import ATTRIBUTES, attribute_name
+from zoning.vocabulary import Vocabulary, builtin
 
 # Header names per field, best first: when two headers match one field, the
 # better-ranked one is used (行业代码 over 行业类别); two equally ranked matches,
 # or two columns for one attribute, are an error. Ten-character forms are
 # what a Shapefile's DBF keeps of the longer names.
-_FIELD_HEADERS: dict[str, tuple[str, ...]] = {
+_BASE_HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("项目名称", "建设项目名称", "name", "project_name", "projectname", "项目", "名称", "企业名称",
              "project"),
     # survey coordinates go in the same fields (with --crs): Y坐标 is the easting, X坐标 the northing
@@ -33,43 +33,42 @@ _FIELD_HEADERS: dict[str, tuple[str, ...]] = {
     "industry": ("行业代码", "国民经济行业代码", "所属行业代码", "industry_code", "industry", "industry_c",
                  "行业类别代码", "行业类别", "国民经济行业类别", "国民经济行业分类", "所属行业", "行业", "gbt4754"),
     "type": ("建设性质", "type", "project_type", "建设类型", "项目类型", "项目性质", "nature"),
-    "SO2": ("so2", "二氧化硫", "so₂"),
-    "NOx": ("nox", "氮氧化物"),
-    "particulate": ("particulate", "particulat", "颗粒物", "烟粉尘", "粉尘", "烟尘", "pm", "dust"),
-    "VOCs": ("vocs", "挥发性有机物", "voc", "挥发性有机物vocs"),
-    "COD": ("cod", "化学需氧量", "codcr"),
-    "NH3-N": ("nh3-n", "氨氮", "nh3n", "nh3_n", "ammonia"),
-    "coal_use": ("coal_use", "煤炭消费量", "燃煤量", "耗煤量", "用煤量", "煤炭消耗量", "煤耗"),
-    "water_use": ("water_use", "新鲜水用量", "用水量", "取水量", "新鲜水量"),
-    "energy_use": ("energy_use", "energy_use", "综合能耗", "能耗"),
-    "capacity": ("capacity", "产能", "设计产能", "生产能力"),
-    "boiler_capacity": ("boiler_capacity", "boiler_cap", "锅炉容量", "锅炉规模"),
-    "in_park": ("in_park", "是否入园", "入园", "是否位于园区", "位于园区"),
-    "chp": ("chp", "热电联产", "是否热电联产"),
-    "capacity_replacement": ("capacity_replacement", "capacity_r", "产能置换", "是否产能置换"),
-    "hazardous_chemicals": ("hazardous_chemicals", "hazardous_", "危化品", "涉及危险化学品", "危险化学品"),
-    "wastewater_discharge": ("wastewater_discharge", "wastewater", "废水排放", "是否排放废水"),
-    "emission_offset": ("emission_offset", "emission_o", "替代削减", "是否替代削减", "总量替代"),
 }
-FIELDS = tuple(_FIELD_HEADERS)
-_RANK = {h: (f, i) for f, names in _FIELD_HEADERS.items() for i, h in enumerate(names)}
+#: the fields that are not attributes
+BASE_FIELDS = tuple(_BASE_HEADERS)
+
+
+class _Headers:
+    """The fields of one vocabulary and the headers that name them, ranked (built once per vocabulary)."""
+
+    def __init__(self, vocabulary: Vocabulary):
+        lists = dict(_BASE_HEADERS)
+        for name, spec in vocabulary.attributes.items():
+            lists[name] = tuple(dict.fromkeys(header_key(h) for h in (name, *spec.aliases)))
+        self.fields = tuple(lists)
+        self.lists = lists
+        self.rank: dict[str, tuple[str, int]] = {}
+        for f, names in lists.items():
+            for i, h in enumerate(names):
+                self.rank.setdefault(h, (f, i))
+
+
+def _headers(vocabulary: Vocabulary | None) -> _Headers:
+    vocabulary = vocabulary or builtin()
+    found = vocabulary.cache.get("headers")
+    if not isinstance(found, _Headers):
+        found = vocabulary.cache["headers"] = _Headers(vocabulary)
+    return found
+
+
+def fields(vocabulary: Vocabulary | None = None) -> tuple[str, ...]:
+    """Every field a registry column may give: name, location, industry, type, then the attributes."""
+    return _headers(vocabulary).fields
+
+
 # words around an attribute's name in headers: "VOCs排放量(t/a)", "年排放二氧化硫"
 _AFFIXES = re.compile(r"(年?排放总?量|年?排放|排放|总量|年用量|用量|年|量|_t_a|t/a)$|^(年排放|年|排放)")
 _TRAILING_BRACKETS = re.compile(r"^(.*?)[(\[]([^()\[\]]*)[)\]]$")
-# Header units → factor to the unit the rules use, per kind of quantity.
-_MASS = {"t/a": 1.0, "t/y": 1.0, "t": 1.0, "吨/年": 1.0, "吨": 1.0, "吨/a": 1.0, "t/年": 1.0,
-         "kg/a": 1e-3, "kg/y": 1e-3, "kg": 1e-3, "千克/年": 1e-3, "公斤/年": 1e-3, "千克": 1e-3, "kg/年": 1e-3,
-         "公斤": 1e-3, "万吨/年": 1e4, "万t/a": 1e4, "万吨": 1e4, "万t": 1e4}
-_UNITS = {
-    "mass": _MASS,  # emissions, coal, capacity: t/a
-    "water": {"m3/a": 1.0, "m3": 1.0, "立方米/年": 1.0, "立方米": 1.0, "方/年": 1.0, "吨/年": 1.0, "t/a": 1.0,
-              "吨": 1.0, "吨水/年": 1.0, "万m3/a": 1e4, "万立方米/年": 1e4, "万立方米": 1e4, "万吨/年": 1e4,
-              "万吨": 1e4, "万t/a": 1e4, "万吨水/年": 1e4},  # fresh water: m3/a (a tonne of water is a m3)
-    "energy": {"tce/a": 1.0, "tce": 1.0, "吨标煤/年": 1.0, "吨标准煤/年": 1.0, "吨标煤": 1.0, "吨标准煤": 1.0,
-               "万吨标煤/年": 1e4, "万吨标准煤/年": 1e4, "万吨标煤": 1e4, "万tce/a": 1e4, "万tce": 1e4},
-    "boiler": {"t/h": 1.0, "蒸吨/小时": 1.0, "蒸吨/时": 1.0, "蒸吨": 1.0, "吨/小时": 1.0, "吨/时": 1.0},
-}
-_KIND = {"water_use": "water", "energy_use": "energy", "boiler_capacity": "boiler"}  # others: mass
 # Bracketed text in a header is a note — （以NO2计）, （非甲烷总烃）, （PM10） — or a unit. Anything
 # that looks like a unit (Latin letters, a slash, or a unit character) is taken as one, so an
 # unknown unit (MW, kgce, L) is an error instead of silently unconverted values.
@@ -113,22 +112,26 @@ class ColumnMap:
         return ", ".join(parts)
 
 
-def field_name(name: str) -> str:
+def field_name(name: str, vocabulary: Vocabulary | None = None) -> str:
     """The field a column override (``columns``, ``--col``) names (case-insensitive; attribute aliases accepted)."""
-    lowered = {f.lower(): f for f in FIELDS}
+    vocabulary = vocabulary or builtin()
+    known = fields(vocabulary)
+    lowered = {f.lower(): f for f in known}
     if name.strip().lower() in lowered:
         return lowered[name.strip().lower()]
-    try:
-        return attribute_name(name)
-    except InputError:
+    found = vocabulary.lookup(name)
+    if found is None:
         raise InputError(f"{parameter('columns', (name, '…'))}: unknown field {name!r} "
-                         f"(fields: {', '.join(FIELDS)})") from None
+                         f"(fields: {', '.join(known)})")
+    return found
 
 
-def recognise_columns(headers: Iterable[object], overrides: Mapping[str, str] | None = None) -> ColumnMap:
-    """Map input headers to fields (see :data:`FIELDS`); ``overrides`` is ``{field: header}``."""
+def recognise_columns(headers: Iterable[object], overrides: Mapping[str, str] | None = None,
+                      vocabulary: Vocabulary | None = None) -> ColumnMap:
+    """Map input headers to fields (see :func:`fields`); ``overrides`` is ``{field: header}``."""
+    vocabulary = vocabulary or builtin()
     names = [str(h) for h in headers]
-    chosen = {field_name(f): header for f, header in (overrides or {}).items()}
+    chosen = {field_name(f, vocabulary): header for f, header in (overrides or {}).items()}
     for wanted, header in chosen.items():
         if header not in names:
             raise InputError(f"{parameter('columns', (wanted, header))}: no column {header!r} in the input "
@@ -138,10 +141,10 @@ def recognise_columns(headers: Iterable[object], overrides: Mapping[str, str] | 
     for header in names:
         if header in taken:
             continue
-        f, rank = match_header(header)
+        f, rank = match_header(header, vocabulary)
         if f is None or f in chosen:
             continue
-        if f in ATTRIBUTES:
+        if f in vocabulary:
             rank = 0  # two columns for one quantity are ambiguous whatever their names
         if f not in best or rank < best[f][0]:
             best[f] = (rank, [header])
@@ -155,29 +158,30 @@ def recognise_columns(headers: Iterable[object], overrides: Mapping[str, str] | 
         columns[f] = found[0]
     scales: dict[str, float] = {}
     for f, header in columns.items():
-        if f in ATTRIBUTES and not ATTRIBUTES[f].flag:
+        if f in vocabulary and vocabulary[f].kind == "number":
             unit = _split_header(header)[1]
             if unit:
-                known = _UNITS[_KIND.get(f, "mass")]
-                if unit not in known:
+                factor = vocabulary.factor(f, unit)
+                if factor is None:
+                    known = list(vocabulary[f].units)
                     raise InputError(f"column {header!r}: unit {unit!r} is not a unit of {f} "
-                                     f"(expected {ATTRIBUTES[f].unit} or e.g. {', '.join(list(known)[:6])}); "
+                                     f"(expected {vocabulary[f].unit or 'no unit'} or e.g. {', '.join(known[:6])}); "
                                      "rename the column or convert the values")
-                scales[f] = known[unit]
-    ordered = {f: columns[f] for f in FIELDS if f in columns}
+                scales[f] = factor
+    ordered = {f: columns[f] for f in fields(vocabulary) if f in columns}
     return ColumnMap(ordered, scales)
 
 
-def match_header(header: str) -> tuple[str | None, int]:
+def match_header(header: str, vocabulary: Vocabulary | None = None) -> tuple[str | None, int]:
     """(field, rank) for one header."""
     if len(header) > _LONGEST_HEADER:  # a long text is a value, never a header
         return None, 0
+    rank = _headers(vocabulary).rank
     key = _split_header(header)[0]
     for candidate in (key, _AFFIXES.sub("", key)):
-        if candidate in _RANK:
-            return _RANK[candidate]
+        if candidate in rank:
+            return rank[candidate]
     return None, 0
-
 
 
 def recognised(row: Sequence[object]) -> int:
@@ -206,4 +210,4 @@ def refuse_repeated_fields(path: object, repeated: Iterable[str]) -> None:
 
 def example_headers(name: str, n: int = 4) -> list[str]:
     """The first ``n`` headers recognised for field ``name``, for messages."""
-    return list(_FIELD_HEADERS[name][:n])
+    return list(_headers(None).lists[name][:n])

@@ -26,9 +26,9 @@ from zoning.evaluate.results import Result, str_or_none
 from zoning.inputs.units import UNIT_TYPES
 from zoning.outputs.documents import Document, Fields, Figure, Heading, Paragraph, Table, write_document
 from zoning.outputs.maps import registry_map
-from zoning.projects import ATTRIBUTES
 from zoning.rules.schema import DIMENSIONS, LEVELS
 from zoning.verdicts import EFFECT_LABELS, SERIOUSNESS, Verdict
+from zoning.vocabulary import Vocabulary
 
 if TYPE_CHECKING:  # annotations only: outputs sit below the API that calls them
     from zoning.engine import Engine
@@ -93,7 +93,8 @@ def compliance_report(engine: Engine, result: Result, *, location_png: bytes | N
     if result.missing:
         needed = _missing_by_input(result)
         doc.add(Table(["输入 Input", "说明 Meaning", "待定条款 Clauses left undecided"],
-                      [[name, ATTRIBUTES[name].description if name in ATTRIBUTES else name, ", ".join(needed[name])]
+                      [[name, engine.vocabulary[name].description if name in engine.vocabulary else name,
+                        ", ".join(needed[name])]
                        for name in result.missing], widths=[1, 2, 3]))
         if result.worst_case != result.verdict:
             doc.add(Paragraph(f"补充上述输入后，结论可能为 once given, the verdict may be: "
@@ -154,14 +155,15 @@ def _project_rows(p: dict, engine, created: dt.datetime) -> list[tuple[str, str]
              ("建设性质 Type", TYPE_NAMES.get(p.get("type") or "", p.get("type") or "（未提供 not given）"))]
     attrs = p.get("attributes") or {}
     if attrs:
-        rows.append(("排放量及其他 Emissions and attributes", "；".join(_attribute(k, v) for k, v in attrs.items())))
+        rows.append(("排放量及其他 Emissions and attributes",
+                     "；".join(_attribute(k, v, engine.vocabulary) for k, v in attrs.items())))
     rows += [("管控要求执行日期 Rules as of", str(engine.as_of)),
              ("报告日期 Report date", created.strftime("%Y-%m-%d"))]
     return rows
 
 
-def _attribute(name: str, value) -> str:
-    spec = ATTRIBUTES.get(name)
+def _attribute(name: str, value, vocabulary: Vocabulary) -> str:
+    spec = vocabulary.attributes.get(name)
     if isinstance(value, bool) or (spec is not None and spec.flag):
         return f"{name} {'是 yes' if value else '否 no'}"
     number = f"{value:g}" if isinstance(value, float) else str(value)

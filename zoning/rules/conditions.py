@@ -29,7 +29,8 @@ from typing import Protocol
 import numpy as np
 
 from zoning.industries import level_of, table
-from zoning.projects import ATTRIBUTES, PROJECT_TYPES
+from zoning.projects import PROJECT_TYPES
+from zoning.vocabulary import number_text
 
 #: a measured distance counts as "at" a within_distance limit within this many metres (floating-point noise)
 TOLERANCE_M = 1e-3
@@ -171,8 +172,13 @@ class TypeIn(Condition):
 
 @dataclass(frozen=True)
 class Compare(Condition):
+    """Comparisons of one attribute with constants; every one must hold. A flag is held as 1/0 and a
+    category as the index of its value (``choices`` names them)."""
+
     attr: str
     tests: tuple[tuple[str, float], ...]  # (operator name, value)
+    kind: str = "number"  # number | flag | category
+    choices: tuple[str, ...] = ()  # a category's values, by index
 
     def evaluate(self, cols):
         values = cols.attribute(self.attr)
@@ -187,11 +193,34 @@ class Compare(Condition):
         return frozenset({self.attr})
 
     def describe(self):
-        if ATTRIBUTES[self.attr].flag:  # stored as 1.0/0.0
+        if self.kind == "flag":  # stored as 1.0/0.0
             return " and ".join(f"{self.attr} {OPERATOR_SYMBOLS[op]} {'true' if v else 'false'}"
                                 for op, v in self.tests)
+        if self.kind == "category":
+            return " and ".join(f"{self.attr} {OPERATOR_SYMBOLS[op]} {self.choices[int(v)]}" for op, v in self.tests)
         parts = [f"{self.attr} {OPERATOR_SYMBOLS[op]} {number_text(v)}" for op, v in self.tests]
         return " and ".join(parts)
+
+
+@dataclass(frozen=True)
+class CategoryIn(Condition):
+    """A category attribute has one of the values (held as their indexes)."""
+
+    attr: str
+    codes: tuple[int, ...]
+    choices: tuple[str, ...]
+
+    def evaluate(self, cols):
+        values = cols.attribute(self.attr)
+        known = ~np.isnan(values)
+        true = np.isin(values, np.asarray(self.codes, dtype=float)) & known
+        return Truth(true, ~true & known)
+
+    def attributes(self):
+        return frozenset({self.attr})
+
+    def describe(self):
+        return f"{self.attr} in " + ", ".join(self.choices[c] for c in self.codes)
 
 
 @dataclass(frozen=True)
@@ -282,13 +311,6 @@ def applies(conditions: Condition, unless: Condition | None, cols: ProjectColumn
     if unless is None:
         return conditions.evaluate(cols)
     return AllOf((conditions, Not(unless))).evaluate(cols)
-
-
-def number_text(value: float) -> str:
-    """A threshold or value as written: every digit kept (1234567, not 1.23457e+06), no trailing zeros."""
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.15g}"
 
 
 def walk(condition: Condition | None):

@@ -13,12 +13,34 @@ import difflib
 import math
 from typing import Annotated, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from zoning.errors import InputError
 from zoning.industries import table as industry_table
-from zoning.projects import ATTRIBUTES, PROJECT_TYPES
-from zoning.rules.conditions import AllOf, Always, AnyOf, Compare, Condition, IndustryIn, Not, TypeIn, WithinDistance
+from zoning.projects import PROJECT_TYPES
+from zoning.rules.conditions import (
+    AllOf,
+    Always,
+    AnyOf,
+    CategoryIn,
+    Compare,
+    Condition,
+    IndustryIn,
+    Not,
+    TypeIn,
+    WithinDistance,
+)
+from zoning.vocabulary import Vocabulary, builtin
 
 
 class StrictModel(BaseModel):
@@ -55,39 +77,65 @@ class TypeNode(StrictModel):
     type: list[ProjectType] = Field(min_length=1)
 
 
+def vocabulary_of(info: ValidationInfo | None) -> Vocabulary:
+    """The vocabulary lists are validated against: the rule set's (passed in the validation context), or
+    the built-in one."""
+    context = info.context if info is not None else None
+    return (context or {}).get("vocabulary") or builtin()
+
+
 class CompareNode(StrictModel):
+    """``{attr: NAME, gt|ge|lt|le|eq|ne: VALUE}`` or, for a category, ``{attr: NAME, in: [VALUES]}``."""
+
     attr: str
     gt: float | None = None
     ge: float | None = None
     lt: float | None = None
     le: float | None = None
-    eq: float | bool | None = None
-    ne: float | bool | None = None
+    eq: float | bool | str | None = None
+    ne: float | bool | str | None = None
+    in_: list[str] | None = Field(default=None, alias="in", min_length=1)
 
     @field_validator("attr")
     @classmethod
-    def _attr(cls, name):
-        if name not in ATTRIBUTES:
-            close = difflib.get_close_matches(name, ATTRIBUTES, n=1, cutoff=0.5)
+    def _attr(cls, name: str, info: ValidationInfo) -> str:
+        vocabulary = vocabulary_of(info)
+        if name not in vocabulary:
+            close = difflib.get_close_matches(name, list(vocabulary), n=1, cutoff=0.5)
             raise ValueError(f"unknown attribute {name!r} (" + (f"did you mean {close[0]!r}? " if close else "")
-                             + f"known: {', '.join(ATTRIBUTES)})")
+                             + f"known: {', '.join(vocabulary)}; a rule set may declare its own in a "
+                             "*.attributes.yaml file)")
         return name
 
     @model_validator(mode="after")
-    def _has_operator(self):
-        if not self.tests():
-            raise ValueError(f"comparison on {self.attr!r} needs one of gt, ge, lt, le, eq, ne")
-        for op, value in self.tests():
-            if not math.isfinite(value):
+    def _fits_the_attribute(self, info: ValidationInfo) -> CompareNode:
+        spec = vocabulary_of(info)[self.attr]
+        given = [op for op in ("gt", "ge", "lt", "le", "eq", "ne", "in_") if getattr(self, op) is not None]
+        if not given:
+            raise ValueError(f"comparison on {self.attr!r} needs one of gt, ge, lt, le, eq, ne"
+                             + (" or in" if spec.category else ""))
+        if spec.category:
+            if set(given) - {"eq", "ne", "in_"}:
+                raise ValueError(f"{self.attr!r} is a category ({', '.join(spec.choices)}): compare it with "
+                                 "eq, ne or in")
+            for value in [v for v in (self.eq, self.ne) if v is not None] + list(self.in_ or []):
+                vocabulary_of(info).category_code(self.attr, value)
+            return self
+        if self.in_ is not None:
+            raise ValueError(f"{self.attr!r} is a {spec.kind}: 'in' is for categories")
+        for op in given:
+            value = getattr(self, op)
+            if isinstance(value, str):
+                raise ValueError(f"comparison on {self.attr!r}: {op} {value!r} is not a number"
+                                 + (" (true or false)" if spec.flag else ""))
+            if not math.isfinite(float(value)):
                 raise ValueError(f"comparison on {self.attr!r}: {op} {value} is not a finite number")
         return self
 
     def tests(self) -> tuple[tuple[str, float], ...]:
-        return tuple(
-            (op, float(getattr(self, op)))
-            for op in ("gt", "ge", "lt", "le", "eq", "ne")
-            if getattr(self, op) is not None
-        )
+        """(operator, value) pairs of a number or flag comparison."""
+        return tuple((op, float(getattr(self, op))) for op in ("gt", "ge", "lt", "le", "eq", "ne")
+                     if getattr(self, op) is not None)
 
 
 class WithinSpec(StrictModel):
@@ -149,25 +197,44 @@ for _model in (AllNode, AnyNode, NotNode):
     _model.model_rebuild()
 
 
-def compile_node(node: Node | list[Node] | None) -> Condition:
-    """Turn a validated node tree into a :class:`~zoning.conditions.Condition`."""
+def compile_node(node: Node | list[Node] | None, vocabulary: Vocabulary | None = None) -> Condition:
+    """Turn a validated node tree into a :class:`~zoning.rules.conditions.Condition`; ``vocabulary`` is the
+    one the tree was validated against (default: the built-in one)."""
+    vocabulary = vocabulary or builtin()
     if node is None:
         return Always()
     if isinstance(node, list):
-        return compile_node(AllNode(all=node)) if len(node) != 1 else compile_node(node[0])
+        return compile_node(AllNode(all=node), vocabulary) if len(node) != 1 else compile_node(node[0], vocabulary)
     if isinstance(node, IndustryNode):
         return IndustryIn(tuple(node.industry))
     if isinstance(node, TypeNode):
         return TypeIn(tuple(node.type))
     if isinstance(node, CompareNode):
-        return Compare(node.attr, node.tests())
+        return _compare(node, vocabulary)
     if isinstance(node, WithinDistanceNode):
         spec = node.within_distance
         # sorted: the same selection written in another order is the same condition
         return WithinDistance(tuple(sorted(spec.zones)), tuple(sorted(spec.zone_kinds)), float(spec.distance_m))
     if isinstance(node, AllNode):
-        return AllOf(tuple(compile_node(n) for n in node.all))
+        return AllOf(tuple(compile_node(n, vocabulary) for n in node.all))
     if isinstance(node, AnyNode):
-        return AnyOf(tuple(compile_node(n) for n in node.any))
-    return Not(compile_node(node.not_))
+        return AnyOf(tuple(compile_node(n, vocabulary) for n in node.any))
+    return Not(compile_node(node.not_, vocabulary))
+
+
+def _compare(node: CompareNode, vocabulary: Vocabulary) -> Condition:
+    spec = vocabulary[node.attr]
+    if not spec.category:
+        return Compare(node.attr, node.tests(), spec.kind)
+    choices = tuple(spec.choices)
+    if node.in_ is not None and node.eq is None and node.ne is None:
+        return CategoryIn(node.attr, tuple(sorted({vocabulary.category_code(node.attr, v) for v in node.in_})),
+                          choices)
+    tests = tuple((op, float(vocabulary.category_code(node.attr, getattr(node, op)))) for op in ("eq", "ne")
+                  if getattr(node, op) is not None)
+    compare = Compare(node.attr, tests, "category", choices)
+    if node.in_ is None:
+        return compare
+    within = CategoryIn(node.attr, tuple(sorted({vocabulary.category_code(node.attr, v) for v in node.in_})), choices)
+    return AllOf((within, compare))
 
