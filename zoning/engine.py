@@ -43,7 +43,9 @@ from zoning.inputs.units import empty_zones, load_units, load_zones
 from zoning.inputs.vector import DEFAULT_IO_ENGINE
 from zoning.projects import RowErrors, normalise, project_type
 from zoning.rules.findings import raise_errors
-from zoning.rules.loading import load_lists, load_vocabulary
+from zoning.rules.loading import load_lists, load_vocabulary, rule_files
+from zoning.rules.parameters import ParameterSpec, load_parameters
+from zoning.rules.parameters import in_force as parameters_in_force
 from zoning.rules.references import check_references
 from zoning.rules.schema import AccessList
 from zoning.rules.versions import coverage, in_force, lapsed_lists, version_findings
@@ -65,6 +67,7 @@ class Layers:
     unit_source: str  # the unit layer's file name, for citations and provenance
     sources: list[Path] = field(default_factory=list)  # every file read: outputs must not replace them
     vocabulary: Vocabulary = field(default_factory=builtin)  # the attributes the rule set knows
+    parameters: list[ParameterSpec] = field(default_factory=list)  # its parameter tables, every version
 
 
 class Engine:
@@ -72,7 +75,7 @@ class Engine:
 
     def __init__(self, units: gpd.GeoDataFrame, lists: Iterable[AccessList], zones: gpd.GeoDataFrame | None = None,
                  *, as_of: dt.date | None = None, unit_source: str = "unit layer",
-                 vocabulary: Vocabulary | None = None):
+                 vocabulary: Vocabulary | None = None, parameters: Iterable[ParameterSpec] = ()):
         self.units = units
         #: the project attributes the rule set knows: the built-in ones and those it declares
         self.vocabulary = vocabulary or builtin()
@@ -88,7 +91,10 @@ class Engine:
         #: lists loaded with no version in force on the date: said in every result, never silently skipped
         self.lapsed = lapsed_lists(self.all_lists, self.as_of)
         self.unit_source = unit_source
-        self.rules = compile_rules(self.lists, units, self.zones, unit_source=unit_source, vocabulary=self.vocabulary)
+        #: every version of the rule set's parameter tables; those in force on the date are compiled
+        self.all_parameters = list(parameters)
+        self.rules = compile_rules(self.lists, units, self.zones, unit_source=unit_source, vocabulary=self.vocabulary,
+                                   parameters=parameters_in_force(self.all_parameters, self.as_of))
         self._warm = False  # see warm()
         self.sources: list[Path] = []  # files loaded (see load): outputs must not replace them
 
@@ -121,18 +127,20 @@ class Engine:
             units, zones = sample.units_path(), zones or sample.zones_path()
         paths = [rules] if isinstance(rules, (str, Path)) else list(rules or [sample.rules_dir()])
         vocabulary = load_vocabulary(paths)
-        lists = load_lists(paths, vocabulary)
+        parameters = load_parameters(rule_files(paths, kind="parameters"))
+        lists = load_lists(paths, vocabulary, [p.name for p in parameters])
         return Layers(units=load_units(units, io_engine=io_engine), lists=lists,
                       zones=load_zones(zones, io_engine=io_engine) if zones else None,
                       unit_source=Path(units).name,
-                      sources=[Path(units), *([Path(zones)] if zones else []), *(Path(lst.path) for lst in lists)],
-                      vocabulary=vocabulary)
+                      sources=[Path(units), *([Path(zones)] if zones else []), *(Path(lst.path) for lst in lists),
+                               *(Path(p.path) for p in parameters)],
+                      vocabulary=vocabulary, parameters=parameters)
 
     @classmethod
     def from_layers(cls, layers: Layers, *, as_of: dt.date | None = None) -> Engine:
         """An engine for ``as_of`` from what :meth:`read` returned."""
         loaded = cls(layers.units, layers.lists, layers.zones, as_of=as_of, unit_source=layers.unit_source,
-                     vocabulary=layers.vocabulary)
+                     vocabulary=layers.vocabulary, parameters=layers.parameters)
         loaded.sources = layers.sources
         return loaded
 
@@ -141,7 +149,7 @@ class Engine:
         if as_of is None or as_of == self.as_of:
             return self
         other = Engine(self.units, self.all_lists, self.zones, as_of=as_of, unit_source=self.unit_source,
-                       vocabulary=self.vocabulary)
+                       vocabulary=self.vocabulary, parameters=self.all_parameters)
         other.sources = self.sources
         return other
 

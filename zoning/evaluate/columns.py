@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from zoning.errors import DataError
+from zoning.evaluate.parameters import ParameterValues
 from zoning.evaluate.proximity import Proximity
 from zoning.industries import table as industry_table
 from zoning.projects import PROJECT_TYPES
@@ -70,7 +71,9 @@ class Columns:
     """Project inputs as arrays (see :class:`zoning.conditions.ProjectColumns`)."""
 
     def __init__(self, industry, industry_level, type_, attributes, industry_index=None, industry_codes=None,
-                 proximity: Proximity | None = None, rows: np.ndarray | None = None):
+                 proximity: Proximity | None = None, rows: np.ndarray | None = None,
+                 units: np.ndarray | None = None, zones: np.ndarray | None = None,
+                 parameters: ParameterValues | None = None):
         self.industry = industry
         self.industry_level = industry_level
         self.type = type_
@@ -80,6 +83,9 @@ class Columns:
         self.industry_codes = industry_codes  # distinct codes; the last entry, "", is "not given"
         self.proximity = proximity  # distances to zones, when sites are known
         self.rows = np.arange(self.n) if rows is None else rows  # project index of each row
+        self.units = units  # per row: the unit it is evaluated in (None: not known, e.g. a probe)
+        self.zones = zones  # per row: the zone it was reached through (-1: through its unit)
+        self.parameters = parameters  # parameter tables resolved against the layers
 
     @classmethod
     def from_projects(cls, projects: pd.DataFrame, vocabulary: Vocabulary | None = None) -> Columns:
@@ -102,13 +108,22 @@ class Columns:
         attrs = {a: projects[a].to_numpy(dtype=float) for a in (vocabulary or builtin())}
         return cls(industry, level, type_, attrs, index, codes.tolist())
 
-    def take(self, idx: np.ndarray) -> Columns:
-        """The rows ``idx``; columns are gathered only when a condition reads them."""
+    def take(self, idx: np.ndarray, units: np.ndarray | None = None, zones: np.ndarray | None = None) -> Columns:
+        """The rows ``idx`` (evaluated in ``units``, reached through ``zones``); columns are gathered only
+        when a condition reads them."""
         return Columns(_Taken(self.industry, idx), self.industry_level[idx], self.type[idx],
-                       _Taken(self.attributes, idx), proximity=self.proximity, rows=self.rows[idx])
+                       _Taken(self.attributes, idx), proximity=self.proximity, rows=self.rows[idx],
+                       units=units, zones=zones, parameters=self.parameters)
 
     def attribute(self, name: str) -> np.ndarray:
         return self.attributes[name]
+
+    def parameter(self, name: str) -> np.ndarray:
+        """Per row, the value of parameter ``name`` for the row's unit (or zone); NaN where none is known."""
+        if self.parameters is None or self.units is None:
+            return np.full(self.n, np.nan)
+        zones = self.zones if self.zones is not None else np.full(self.n, -1)
+        return self.parameters.rows(name, self.units, zones)
 
     def distance(self, condition) -> np.ndarray | None:
         if self.proximity is None:

@@ -10,16 +10,22 @@ free-text requirements become review-only clauses of each unit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from zoning.evaluate.columns import InputBits
+from zoning.evaluate.parameters import ParameterValues, check_coverage
+from zoning.evaluate.parameters import resolve as resolve_parameters
 from zoning.inputs.units import TEXT_FIELDS, zone_mask
 from zoning.rules.conditions import Always, Condition
-from zoning.rules.nodes import compile_node
+from zoning.rules.expressions import Expr
+from zoning.rules.nodes import compile_node, parse_amount_text
+from zoning.rules.parameters import ParameterSpec
 from zoning.rules.schema import DIMENSIONS, AccessList
 from zoning.verdicts import EFFECT_VERDICT, Verdict
 from zoning.vocabulary import Vocabulary, builtin
@@ -45,6 +51,11 @@ class CompiledRules:
     clause_zone_list: np.ndarray  # per clause: index into zone_unit_ok rows, -1 if not zone list
     vocabulary: Vocabulary  # the attributes the clauses were compiled against
     inputs: InputBits  # the bit of each input the clauses read
+    #: per clause with obligations: ``(name, amount expression, unit, amount text)`` for each
+    obligations: dict[int, list[tuple[str, Expr, str, str]]] = field(default_factory=dict)
+    parameters: ParameterValues = field(default_factory=ParameterValues)  # tables in force, per unit or zone
+    #: per clause: noted in batches although it never decides (it carries obligations, or encourages)
+    clause_noted: np.ndarray = field(init=False)
     #: per clause: index into conditions
     clause_cond: np.ndarray = field(init=False)
     #: per clause: the verdict it gives when it applies (:class:`~zoning.verdicts.Verdict` values; 0 = none)
@@ -63,8 +74,13 @@ class CompiledRules:
         # a review-only clause is cited for a person to read; it never decides the verdict
         rank = self.clauses["effect"].map(_RANK).to_numpy(dtype=np.int8)
         self.clause_rank = np.where(self.clauses["review_only"].to_numpy(dtype=bool), 0, rank).astype(np.int8)
+        noted = (self.clauses["effect"].to_numpy(dtype=object) == "encourage") & ~self.clauses["review_only"].to_numpy(
+            dtype=bool)
+        noted[list(self.obligations)] = True
+        self.clause_noted = noted
         owner = np.repeat(np.arange(len(self.unit_offsets) - 1), np.diff(self.unit_offsets))
-        deciding = self.clause_rank[self.unit_clauses] >= Verdict.RESTRICTED
+        # what batches evaluate: the clauses that decide (prohibit, restrict), and those they note
+        deciding = (self.clause_rank[self.unit_clauses] >= Verdict.RESTRICTED) | noted[self.unit_clauses]
         counts = np.bincount(owner[deciding], minlength=len(self.unit_offsets) - 1)
         self.deciding_offsets = np.concatenate([[0], np.cumsum(counts)])
         # within a unit: prohibit before restrict, then by clause (the order batch summaries print)
@@ -75,10 +91,14 @@ class CompiledRules:
 
 
 def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
-                  *, unit_source: str = "unit layer", vocabulary: Vocabulary | None = None) -> CompiledRules:
+                  *, unit_source: str = "unit layer", vocabulary: Vocabulary | None = None,
+                  parameters: Mapping[str, ParameterSpec] | None = None) -> CompiledRules:
     """The lists in force compiled against the layers; ``vocabulary`` is the one the lists were validated
-    against (default: the built-in one)."""
+    against (default: the built-in one), ``parameters`` the parameter tables in force. A clause reading a
+    parameter where it has no value is refused (:class:`~zoning.errors.DataError`)."""
     vocabulary = vocabulary or builtin()
+    obligations: dict[int, list[tuple[str, Expr, str, str]]] = {}
+    uses: list[tuple[str, str, frozenset[str], np.ndarray, np.ndarray | None]] = []
     records: list[dict] = []
     conditions: list[tuple[Condition, Condition | None]] = []
     cond_index: dict[tuple[Condition, Condition | None], int] = {}
@@ -102,20 +122,32 @@ def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.G
         unit_ok = _unit_scope(lst, units)
         meta = {"list": lst.id, "list_title": lst.title, "level": lst.level, "version": lst.version,
                 "list_path": lst.path}
+        zone_list = bool(lst.scope.zones or lst.scope.zone_kinds)
+        zone_ok = zone_mask(zones, lst.scope.zones, lst.scope.zone_kinds) if zone_list else None
         added = []
         for clause in lst.clauses:
             src = lst.source_of(clause)
-            added.append(add_clause(meta, {
+            cond = compile_node(clause.conditions, vocabulary)
+            unless = compile_node(clause.unless, vocabulary) if clause.unless is not None else None
+            index = add_clause(meta, {
                 "clause": clause.id, "dimension": clause.dimension, "effect": clause.effect,
                 "text": clause.text, "text_en": clause.text_en, "review_only": clause.review_only,
                 "document": src.document, "issuer": src.issuer,
                 "date": src.date.isoformat() if src.date else None, "article": src.article,
-            }, compile_node(clause.conditions, vocabulary),
-                compile_node(clause.unless, vocabulary) if clause.unless is not None else None))
+            }, cond, unless)
+            added.append(index)
             clause_zone_list.append(-1)
+            amounts = [(ob.name, parse_amount_text(ob.amount, vocabulary), ob.unit, ob.amount)
+                       for ob in clause.obligations]
+            if amounts:
+                obligations[index] = amounts
+            read = cond.parameters() | (unless.parameters() if unless is not None else frozenset()) | frozenset(
+                name for _, amount, _, _ in amounts for name in amount.parameters())
+            if read:
+                reached = unit_ok & _units_touching(units, zones, zone_ok) if zone_ok is not None else unit_ok
+                uses.append((lst.id, clause.id, read, reached, zone_ok))
         ids = np.asarray(added)
-        if lst.scope.zones or lst.scope.zone_kinds:
-            zone_ok = zone_mask(zones, lst.scope.zones, lst.scope.zone_kinds)
+        if zone_ok is not None:
             for k in ids:
                 clause_zone_list[k] = len(zone_unit_ok)
             zone_unit_ok.append(unit_ok)
@@ -135,8 +167,20 @@ def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.G
     u_off, u_cl = _csr(unit_pairs, len(units))
     z_off, z_cl = _csr(zone_pairs, len(zones))
     ok = np.array(zone_unit_ok, dtype=bool).reshape(len(zone_unit_ok), len(units))
+    values = resolve_parameters(parameters or {}, units, zones)
+    check_coverage(values, uses, units, zones)
     return CompiledRules(clauses, conditions, cond_inputs, u_off, u_cl, z_off, z_cl, ok,
-                         np.asarray(clause_zone_list, dtype=np.int64), vocabulary, inputs)
+                         np.asarray(clause_zone_list, dtype=np.int64), vocabulary, inputs, obligations, values)
+
+
+def _units_touching(units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, zone_ok: np.ndarray) -> np.ndarray:
+    """Units that share ground with any of the selected zones (where a zone list's clauses can apply)."""
+    touching = np.zeros(len(units), bool)
+    chosen = zones.geometry.to_numpy()[zone_ok]
+    if len(chosen) and len(units):
+        _, hit = shapely.STRtree(units.geometry.to_numpy()).query(chosen, predicate="intersects")
+        touching[hit] = True
+    return touching
 
 
 def _layer_text_clauses(units: gpd.GeoDataFrame, unit_source: str, first: int, add_clause_cond):

@@ -58,6 +58,9 @@ class Evaluation:
     min_overlap: MinOverlap | None = None
     #: with ``explain=True``: every clause row considered (true, false or unknown), see zoning.evaluate.explanation
     considered: pd.DataFrame | None = None
+    #: the obligations of clauses that apply: project, pair, unit, zone, clause, name, amount, unit_text,
+    #: formula, problem (see :data:`zoning.rules.expressions.PROBLEMS`; 0: the amount is known)
+    obligations: pd.DataFrame | None = None
 
 
 @dataclass
@@ -123,12 +126,13 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
 
     cols = Columns.from_projects(projects, rules.vocabulary)
     cols.proximity = Proximity(sites, zones)
+    cols.parameters = rules.parameters
     if not detail and not explain:  # drop rows that the project's industry and type alone make false (most)
         key, table = possible(rules, cols)
         keep = table.ravel()[rows.cond.astype(np.int64) * table.shape[1] + key[pieces.project][rows.pair]]
         rows = rows.take(keep)
     project_of_row = pieces.project[rows.pair]
-    true, unknown = _truths(rows, project_of_row, rules, cols)
+    true, unknown = _truths(rows, project_of_row, pieces, rules, cols)
     missing = np.where(unknown, rules.cond_inputs[rows.cond] & rules.inputs.missing(cols)[project_of_row], 0)
 
     rank = rules.clause_rank[rows.clause]
@@ -152,17 +156,18 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
         table_rows = _ordered({
             "project": project_of_row[keep], "pair": rows.pair[keep], "unit": pieces.unit[rows.pair[keep]],
             "clause": rows.clause[keep], "zone": rows.zone[keep], "applies": true[keep], "missing": missing[keep]})
-    else:  # what batch summaries need: the deciding rows, unordered
-        keep = (true | unknown) & deciding
+    else:  # what batch summaries need: the deciding rows, and the noted ones that apply, unordered
+        keep = ((true | unknown) & deciding) | (true & rules.clause_noted[rows.clause])
         table_rows = pd.DataFrame({"project": project_of_row[keep], "clause": rows.clause[keep],
                                    "applies": true[keep]})
+    obligations = _obligations(rows, project_of_row, true, pieces, rules, cols) if rules.obligations else None
     pairs = pd.DataFrame({"project": pieces.project, "unit": pieces.unit, "overlap": pieces.overlap,
                           "verdict": pd.Series(keys_of(pair_level), dtype=object)})
     if timings is not None:
         timings["assign"] = timings.get("assign", 0.0) + assigned - started
         timings["evaluate"] = timings.get("evaluate", 0.0) + time.perf_counter() - assigned
     return Evaluation(_verdict_keys(level), _verdict_keys(worst), site_measure, uncovered, pairs, table_rows,
-                      missing_bits, disregarded, cols.proximity, min_overlap, considered)
+                      missing_bits, disregarded, cols.proximity, min_overlap, considered, obligations)
 
 
 def _assign_units(sites: np.ndarray, site_measure: np.ndarray, units: gpd.GeoDataFrame,
@@ -211,9 +216,10 @@ def _zone_rows(pieces: _Pieces, zones: gpd.GeoDataFrame, rules: CompiledRules, d
     return _Rows(z_pair[ok], z_clause[ok], rules.clause_cond[z_clause[ok]], z_idx[owner][ok])
 
 
-def _truths(rows: _Rows, project_of_row: np.ndarray, rules: CompiledRules,
+def _truths(rows: _Rows, project_of_row: np.ndarray, pieces: _Pieces, rules: CompiledRules,
             cols: Columns) -> tuple[np.ndarray, np.ndarray]:
-    """``(true, unknown)`` per row: each distinct condition evaluated once, on the rows that use it."""
+    """``(true, unknown)`` per row: each distinct condition evaluated once, on the rows that use it (each
+    row in its unit, and its zone, for the parameters it reads)."""
     true = np.zeros(len(rows.clause), bool)
     unknown = np.zeros(len(rows.clause), bool)
     cond = rows.cond
@@ -222,7 +228,8 @@ def _truths(rows: _Rows, project_of_row: np.ndarray, rules: CompiledRules,
     bounds = np.flatnonzero(np.diff(cond[order])) + 1
     for group in np.split(order, bounds) if len(order) else []:
         condition, unless = rules.conditions[cond[group[0]]]
-        truth: Truth = applies(condition, unless, cols.take(project_of_row[group]))
+        truth: Truth = applies(condition, unless, cols.take(project_of_row[group], pieces.unit[rows.pair[group]],
+                                                            rows.zone[group]))
         true[group] = truth.true
         unknown[group] = truth.unknown
     return true, unknown
@@ -242,6 +249,29 @@ def _verdicts(pair_of_row: np.ndarray, rank: np.ndarray, true: np.ndarray, unkno
     worst = np.full(n, -1, np.int8)
     np.maximum.at(worst, project_of_pair, _level(pair_worst, pair_worst))
     return pair_level, level, worst
+
+
+def _obligations(rows: _Rows, project_of_row: np.ndarray, true: np.ndarray, pieces: _Pieces, rules: CompiledRules,
+                 cols: Columns) -> pd.DataFrame:
+    """The obligations of the clauses that apply, each amount computed on the rows of its clause at once."""
+    has = np.zeros(len(rules.clauses), bool)
+    has[list(rules.obligations)] = True
+    chosen = np.flatnonzero(true & has[rows.clause])
+    parts = []
+    for clause in np.unique(rows.clause[chosen]).tolist():
+        group = chosen[rows.clause[chosen] == clause]
+        sub = cols.take(project_of_row[group], pieces.unit[rows.pair[group]], rows.zone[group])
+        for name, amount, unit, formula in rules.obligations[clause]:
+            value, problem = amount.values(sub, len(group))
+            parts.append(pd.DataFrame({
+                "project": project_of_row[group], "pair": rows.pair[group], "unit": pieces.unit[rows.pair[group]],
+                "zone": rows.zone[group], "clause": clause, "name": name, "amount": value, "unit_text": unit,
+                "formula": formula, "problem": problem}))
+    columns = ["project", "pair", "unit", "zone", "clause", "name", "amount", "unit_text", "formula", "problem"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True).drop_duplicates(["pair", "clause", "name"]).sort_values(
+        ["project", "clause"], kind="stable")[columns]
 
 
 def _ordered(columns: dict[str, np.ndarray]) -> pd.DataFrame:

@@ -27,8 +27,10 @@ from zoning.geojson import geojson_geometries
 from zoning.inputs.units import UNIT_TYPES
 from zoning.inputs.webmap import to_webmap
 from zoning.rules.conditions import TOLERANCE_M, WithinDistance, walk
+from zoning.rules.expressions import PROBLEMS
 from zoning.rules.schema import DIMENSIONS
 from zoning.verdicts import Verdict
+from zoning.vocabulary import number_text
 
 
 @dataclass
@@ -47,14 +49,29 @@ class Result:
     provenance: dict = field(default_factory=dict)  # engine version, as-of date, rule and layer hashes
     explanation: list[dict] | None = None  # with explain: every clause considered, condition by condition
 
+    @property
+    def obligations(self) -> list[dict]:
+        """What the project must do, with amounts: each obligation of a clause that applies, with its unit,
+        list and clause (the same entries as in the citations)."""
+        return [{"unit": c["unit"], "list": c["list"], "clause": c["clause"], **o}
+                for c in self.citations for o in c.get("obligations", [])]
+
+    @property
+    def encouraged(self) -> list[str]:
+        """``list/clause`` of each encourage clause that applies: the project is encouraged here."""
+        return list(dict.fromkeys(f"{c['list']}/{c['clause']}" for c in self.citations
+                                  if c["effect"] == "encourage" and c["status"] == "applies"))
+
     def to_dict(self) -> dict:
         """The result as JSON-ready data (what ``zoning check --format json`` prints)."""
         return {
             "verdict": self.verdict,
             "worst_case": self.worst_case,
+            "encouraged": self.encouraged,
             "units": self.units,
             "disregarded": self.disregarded,
             "citations": self.citations,
+            "obligations": self.obligations,
             "missing": self.missing,
             "notes": self.notes,
             "project": self.project,
@@ -121,6 +138,9 @@ class _Citations:
     def __init__(self, ev: Evaluation, units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, rules: CompiledRules):
         self.ev, self.units, self.zones, self.rules = ev, units, zones, rules
         self.near_nodes: dict[int, list[WithinDistance]] = {}  # condition index -> its within_distance nodes
+        found = ev.obligations
+        self.obligations = {} if found is None or not len(found) else dict(
+            tuple(found.groupby(["project", "unit", "clause"], sort=False)))
 
     def project(self, i: int, rows: pd.DataFrame | None) -> tuple[list[dict], list[str]]:
         """Project ``i``'s citations, and the inputs that left a prohibit or restrict clause undecided."""
@@ -154,7 +174,42 @@ class _Citations:
             "text": c["text"], "text_en": str_or_none(c["text_en"]),
             "source": {k: str_or_none(c[k]) for k in ("document", "issuer", "date", "article")},
             **({"distances": [_distance(node, i, self.ev.proximity, self.zones) for node in near]} if near else {}),
+            **self.parameters(row, cond),
+            **self.obligations_of(i, row),
         }
+
+    def parameters(self, row: Any, cond: int) -> dict:
+        """The parameter values the clause read, each with the key it was looked up by and its source."""
+        condition, unless = self.rules.conditions[cond]
+        names = condition.parameters() | (unless.parameters() if unless is not None else frozenset())
+        names |= {n for _, amount, _, _ in self.rules.obligations.get(int(row.clause), [])
+                  for n in amount.parameters()}
+        if not names:
+            return {}
+        table = self.rules.parameters
+        out = []
+        for name in sorted(names):
+            spec = table.specs[name]
+            value = table.rows(name, np.array([row.unit]), np.array([row.zone]))[0]
+            out.append({"name": name, "key": table.key(name, int(row.unit), int(row.zone)),
+                        "value": None if np.isnan(value) else float(value), "unit": spec.unit,
+                        "description": spec.description,
+                        "source": {k: str_or_none(getattr(spec.source, k) if k != "date" else
+                                                  (spec.source.date.isoformat() if spec.source.date else None))
+                                   for k in ("document", "issuer", "date", "article")}})
+        return {"parameters": out}
+
+    def obligations_of(self, i: int, row: Any) -> dict:
+        """The clause's obligations for this project, with the amounts computed (None where an input is
+        missing: the formula says what it depends on)."""
+        found = self.obligations.get((i, row.unit, row.clause))
+        if found is None:
+            return {}
+        return {"obligations": [
+            {"name": o.name, "amount": None if o.problem else round(float(o.amount), 9), "unit": o.unit_text,
+             "formula": o.formula, "text": obligation_text(o.name, None if o.problem else float(o.amount),
+                                                           o.unit_text, o.formula, int(o.problem))}
+            for o in found.itertuples()]}
 
 
 def _notes(ev: Evaluation, i: int, areal: bool, disregarded: list[dict]) -> list[str]:
@@ -204,6 +259,13 @@ def _distance(node: WithinDistance, project: int, proximity: Proximity | None, z
             "zone": zones.at[near, "zone_id"] if near >= 0 else None,
             "zone_name": zones.at[near, "name"] if near >= 0 else None,
             "within": bool(near >= 0 and distance[0] <= node.distance + TOLERANCE_M)}
+
+
+def obligation_text(name: str, amount: float | None, unit: str, formula: str, problem: int = 0) -> str:
+    """``VOCs offset: 20 t/a (= 2 * VOCs)``; an amount that cannot be computed says why."""
+    if amount is None:
+        return f"{name}: {formula} ({PROBLEMS[problem] or 'not given'})"
+    return f"{name}: {number_text(round(amount, 6))} {unit}".rstrip() + f" (= {formula})"
 
 
 def str_or_none(value: object) -> str | None:

@@ -18,11 +18,12 @@ import pandas as pd
 
 from zoning.evaluate.compile import CompiledRules
 from zoning.evaluate.evaluation import Evaluation
+from zoning.evaluate.results import obligation_text
 from zoning.verdicts import EFFECT_LABELS, Verdict
 
 #: the columns a batch result adds to each row (``check_many``, ``zoning screen``)
 RESULT_COLUMNS = ("verdict", "worst_case", "unit_codes", "unit_types", "clauses", "reasons", "missing",
-                  "disregarded", "error")
+                  "disregarded", "obligations", "encouraged", "error")
 #: marks a reason whose clause could not be decided (an input is missing)
 UNDECIDED_MARK = "（待定）"
 #: distinct texts kept per cache before it is emptied (bounds memory on very diverse registries)
@@ -61,6 +62,8 @@ def summary_columns(ev: Evaluation, units: gpd.GeoDataFrame, rules: CompiledRule
     bits = ev.missing_bits
     distinct = {b: ";".join(rules.inputs.names_of(int(b))) for b in pd.unique(bits)}
     out["missing"] = pd.Series(bits).map(distinct).to_numpy(dtype=object)
+    out["obligations"] = _obligation_texts(ev, rules, n)
+    out["encouraged"] = _encouraged(ev.rows, rules, n)
     text_time += time.perf_counter() - mark
     if timings is not None:
         timings["format"] = timings.get("format", 0.0) + text_time
@@ -81,6 +84,32 @@ def _clause_items(rows: pd.DataFrame, rules: CompiledRules) -> tuple[np.ndarray,
     if len(key) > 1 and not (key[1:] > key[:-1]).all():  # rows usually come ordered and distinct already
         key = pd.unique(np.sort(key))
     return key // (2 * width), key % width
+
+
+def _obligation_texts(ev: Evaluation, rules: CompiledRules, n: int) -> np.ndarray:
+    """Per project, its obligations: ``list/clause VOCs offset: 20 t/a (= 2 * VOCs)``, joined by " | "."""
+    out = np.full(n, "", dtype=object)
+    found = ev.obligations
+    if found is None or not len(found):
+        return out
+    ids = (rules.clauses["list"] + "/" + rules.clauses["clause"]).to_numpy(dtype=object)
+    texts = [ids[c] + " " + obligation_text(name, None if p else float(a), u, f, int(p))
+             for c, name, a, u, f, p in zip(found["clause"], found["name"], found["amount"], found["unit_text"],
+                                           found["formula"], found["problem"])]
+    joined = pd.Series(texts, index=found["project"].to_numpy()).groupby(level=0, sort=False).agg(" | ".join)
+    out[joined.index.to_numpy(dtype=np.int64)] = joined.to_numpy(dtype=object)
+    return out
+
+
+def _encouraged(rows: pd.DataFrame, rules: CompiledRules, n: int) -> np.ndarray:
+    """Per project, the encourage clauses that apply (``list/clause``, joined by ";")."""
+    effect = rules.clauses["effect"].to_numpy(dtype=object)
+    clause = rows["clause"].to_numpy()
+    hit = (effect[clause] == "encourage") & rows["applies"].to_numpy(dtype=bool) & rules.clause_noted[clause]
+    ids = (rules.clauses["list"] + "/" + rules.clauses["clause"]).to_numpy(dtype=object)
+    key = pd.unique(rows["project"].to_numpy()[hit].astype(np.int64) * (len(ids) + 1) + clause[hit])
+    key = np.sort(key)
+    return join_per_project(key // (len(ids) + 1), key % (len(ids) + 1), n, (ids, ";"))[0]
 
 
 def _clause_labels(rules: CompiledRules) -> tuple[np.ndarray, np.ndarray]:

@@ -78,7 +78,7 @@ def load_units(path: str | Path, *, io_engine: str = DEFAULT_IO_ENGINE,
     and ``geometry``.
     """
     raw = read_vector(path, io_engine=io_engine, layer=layer, what="unit layer")
-    frame = _canonical(raw, UNIT_COLUMNS, required=("code", "type"), what=f"unit layer {path}")
+    frame = _canonical(raw, UNIT_COLUMNS, required=("code", "type"), what=f"unit layer {path}", extra=True)
     frame["code"] = frame["code"].astype(str).str.strip()
     frame["name"] = frame["name"].fillna(frame["code"]).astype(str)
     for column in ("province", "city", "county", "remark", *TEXT_FIELDS):
@@ -149,7 +149,9 @@ def _unit_type(value) -> float:
     return float(_TYPE_VALUES.get(text, _TYPE_VALUES.get(text.lower(), np.nan)))
 
 
-def _canonical(raw: gpd.GeoDataFrame, columns: dict, *, required, what) -> gpd.GeoDataFrame:
+def _canonical(raw: gpd.GeoDataFrame, columns: dict, *, required, what, extra: bool = False) -> gpd.GeoDataFrame:
+    """The layer in canonical columns and CGCS2000; with ``extra``, its other columns kept as they are
+    (a parameter may read one: ``by: column``)."""
     if raw.crs is None:
         raise DataError(
             f"{what} has no CRS; set it in the file (e.g. `ogr2ogr -a_srs EPSG:4490 out.gpkg in.shp`)"
@@ -159,11 +161,18 @@ def _canonical(raw: gpd.GeoDataFrame, columns: dict, *, required, what) -> gpd.G
     lonlat = _check_crs(raw, what)
     lower = {str(c).lower(): c for c in raw.columns}
     picked = {}
+    used = set()
     for name, aliases in columns.items():
         found = next((lower[a.lower()] for a in aliases if a.lower() in lower), None)
         if found is None and name in required:
             raise DataError(f"{what} has no {name} column (looked for {', '.join(aliases)})")
         picked[name] = raw[found] if found is not None else pd.Series(None, index=raw.index, dtype=object)
+        used.add(found)
+    if extra:
+        names = {n.lower() for n in picked}
+        for column in raw.columns:
+            if column != raw.geometry.name and column not in used and str(column).lower() not in names:
+                picked[str(column)] = raw[column]
     return gpd.GeoDataFrame(picked, geometry=lonlat, crs=GEOGRAPHIC)
 
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from zoning.industries import level_of, table
 from zoning.projects import PROJECT_TYPES
+from zoning.rules.expressions import Comparison
 from zoning.vocabulary import number_text
 
 #: a measured distance counts as "at" a within_distance limit within this many metres (floating-point noise)
@@ -76,6 +77,8 @@ class ProjectColumns(Protocol):
 
     def attribute(self, name: str) -> np.ndarray: ...  # float, NaN = not supplied
 
+    def parameter(self, name: str) -> np.ndarray: ...  # float per row (its unit's or zone's), NaN = none
+
     def distance(self, condition: WithinDistance) -> np.ndarray | None: ...  # metres; None = no sites
 
 
@@ -88,6 +91,11 @@ class Condition:
     def attributes(self) -> frozenset[str]:
         """Project inputs this condition reads (attribute names, 'industry', 'type')."""
         raise NotImplementedError
+
+    def parameters(self) -> frozenset[str]:
+        """Parameters this condition reads (see :mod:`zoning.rules.parameters`)."""
+        return frozenset().union(*(p.parameters() for p in getattr(self, "parts", ())),
+                                 *([self.part.parameters()] if isinstance(self, Not) else []))
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -200,6 +208,27 @@ class Compare(Condition):
             return " and ".join(f"{self.attr} {OPERATOR_SYMBOLS[op]} {self.choices[int(v)]}" for op, v in self.tests)
         parts = [f"{self.attr} {OPERATOR_SYMBOLS[op]} {number_text(v)}" for op, v in self.tests]
         return " and ".join(parts)
+
+
+@dataclass(frozen=True)
+class ExprCompare(Condition):
+    """Two arithmetic expressions of inputs compared (see :mod:`zoning.rules.expressions`); unknown where an
+    operand is not given, a divisor is zero or a result is not finite."""
+
+    comparison: Comparison
+
+    def evaluate(self, cols):
+        true, false, _ = self.comparison.truth(cols, cols.n)
+        return Truth(true, false)
+
+    def attributes(self):
+        return self.comparison.names()
+
+    def parameters(self):
+        return self.comparison.parameters()
+
+    def describe(self):
+        return self.comparison.text()
 
 
 @dataclass(frozen=True)

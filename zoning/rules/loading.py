@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from zoning.errors import DataError
 from zoning.rules.findings import FileError, Finding, raise_errors
 from zoning.rules.hints import schema_findings
+from zoning.rules.parameters import load_parameters
 from zoning.rules.schema import AccessList
 from zoning.rules.versions import version_findings
 from zoning.rules.yamlfile import line_of, read_yaml
@@ -25,12 +26,13 @@ from zoning.vocabulary import Declarations, Vocabulary, builtin
 
 #: files beside the lists that are not lists, by kind: rule tests (see :mod:`zoning.authoring.ruletests`)
 #: and attribute declarations (see :mod:`zoning.vocabulary`)
-SUFFIXES = {"tests": (".tests.yaml", ".tests.yml"), "attributes": (".attributes.yaml", ".attributes.yml")}
+SUFFIXES = {"tests": (".tests.yaml", ".tests.yml"), "attributes": (".attributes.yaml", ".attributes.yml"),
+            "parameters": (".parameters.yaml", ".parameters.yml")}
 TEST_SUFFIXES = SUFFIXES["tests"]
 
 
 def file_kind(path: Path) -> str:
-    """What a rule-set file holds, by its name: ``lists``, ``tests`` or ``attributes``."""
+    """What a rule-set file holds, by its name: ``lists``, ``tests``, ``attributes`` or ``parameters``."""
     name = path.name.lower()
     return next((kind for kind, suffixes in SUFFIXES.items() if name.endswith(suffixes)), "lists")
 
@@ -70,13 +72,17 @@ def load_vocabulary(paths: Iterable[str | Path]) -> Vocabulary:
     return vocabulary
 
 
-def load_lists(paths: Iterable[str | Path], vocabulary: Vocabulary | None = None) -> list[AccessList]:
+def load_lists(paths: Iterable[str | Path], vocabulary: Vocabulary | None = None,
+               parameters: Iterable[str] | None = None) -> list[AccessList]:
     """Load every list under ``paths``, validated against ``vocabulary`` (default: the one the rule set
-    declares, :func:`load_vocabulary`). A list id may appear in several files only as different versions
-    whose effective periods do not overlap."""
+    declares, :func:`load_vocabulary`) and the names of its ``parameters`` (default: those declared under
+    ``paths``). A list id may appear in several files only as different versions whose effective periods do
+    not overlap."""
     paths = list(paths)
     vocabulary = vocabulary or load_vocabulary(paths)
-    lists = [load_list(p, vocabulary) for p in rule_files(paths)]
+    declared = set(parameters) if parameters is not None else {p.name for p in load_parameters(
+        rule_files(paths, kind="parameters"))}
+    lists = [load_list(p, vocabulary, declared) for p in rule_files(paths)]
     if not lists:
         raise DataError(f"no access lists (*.yaml) found in {', '.join(map(str, paths))}")
     raise_errors(version_findings(lists))
@@ -84,17 +90,20 @@ def load_lists(paths: Iterable[str | Path], vocabulary: Vocabulary | None = None
 
 
 
-def load_list(path: str | Path, vocabulary: Vocabulary | None = None) -> AccessList:
+def load_list(path: str | Path, vocabulary: Vocabulary | None = None,
+              parameters: Iterable[str] | None = None) -> AccessList:
     """Load and validate one YAML access list; errors raise :class:`DataError` with ``file:line``."""
-    lst, findings = parse_list(Path(path), vocabulary)
+    lst, findings = parse_list(Path(path), vocabulary, parameters)
     raise_errors(findings, more_hint=f"; run 'zoning rules validate {path}' to see them all")
     assert lst is not None  # a list that does not validate has error findings, raised above
     return lst
 
 
-def parse_list(path: Path, vocabulary: Vocabulary | None = None) -> tuple[AccessList | None, list[Finding]]:
-    """One list file: the list (None if it does not validate) and every problem found; its attributes
-    are checked against ``vocabulary`` (default: the built-in one)."""
+def parse_list(path: Path, vocabulary: Vocabulary | None = None,
+               parameters: Iterable[str] | None = None) -> tuple[AccessList | None, list[Finding]]:
+    """One list file: the list (None if it does not validate) and every problem found; its attributes are
+    checked against ``vocabulary`` (default: the built-in one) and its ``$parameters`` against the names
+    declared (None: not checked)."""
     try:
         data, lines = read_yaml(path)
     except FileError as exc:
@@ -102,7 +111,8 @@ def parse_list(path: Path, vocabulary: Vocabulary | None = None) -> tuple[Access
     if not isinstance(data, dict):
         return None, [Finding("error", str(path), 1, "", "an access list must be a YAML mapping",
                               "start the file with 'id:', 'title:'… (see README, Rule-file reference)")]
-    context: dict = {"vocabulary": vocabulary or builtin()}
+    context: dict = {"vocabulary": vocabulary or builtin(),
+                     "parameters": None if parameters is None else set(parameters)}
     try:
         lst = AccessList.model_validate({**data, "path": str(path)}, context=context)
     except ValidationError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Iterable
 from typing import Annotated, Union
 
 from pydantic import (
@@ -35,11 +36,13 @@ from zoning.rules.conditions import (
     CategoryIn,
     Compare,
     Condition,
+    ExprCompare,
     IndustryIn,
     Not,
     TypeIn,
     WithinDistance,
 )
+from zoning.rules.expressions import ExpressionError, parse_amount, parse_comparison
 from zoning.vocabulary import Vocabulary, builtin
 
 
@@ -138,6 +141,47 @@ class CompareNode(StrictModel):
                      if getattr(self, op) is not None)
 
 
+def _resolvers(info: ValidationInfo | None):
+    """How an expression's names resolve under this validation: attributes of the vocabulary (numbers and
+    flags: a category has no arithmetic) and the parameters the rule set declares."""
+    vocabulary = vocabulary_of(info)
+    declared = ((info.context or {}) if info is not None else {}).get("parameters")
+
+    def name(word: str) -> str:
+        found = vocabulary.lookup(word)
+        if found is None:
+            close = difflib.get_close_matches(word, list(vocabulary), n=1, cutoff=0.5)
+            raise ValueError(f"unknown attribute {word!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        if vocabulary[found].category:
+            raise ValueError(f"{found!r} is a category: compare it with {{attr: {found}, in: [...]}}")
+        return found
+
+    def parameter(word: str) -> str:
+        if declared is not None and word not in declared:
+            close = difflib.get_close_matches(word, list(declared), n=1, cutoff=0.5)
+            raise ValueError(f"unknown parameter ${word}" + (f" (did you mean ${close[0]}?)" if close else
+                                                               " (declare it in a *.parameters.yaml file)"))
+        return word
+
+    return name, parameter
+
+
+class ExprNode(StrictModel):
+    """``expr: "COD_offset >= 2 * COD"``: two arithmetic expressions of inputs compared
+    (see :mod:`zoning.rules.expressions`)."""
+
+    expr: str
+
+    @field_validator("expr")
+    @classmethod
+    def _parses(cls, text: str, info: ValidationInfo) -> str:
+        try:
+            parse_comparison(text, *_resolvers(info))
+        except ExpressionError as exc:
+            raise ValueError(str(exc)) from None
+        return text
+
+
 class WithinSpec(StrictModel):
     zones: list[str] = []
     zone_kinds: list[str] = []
@@ -166,7 +210,7 @@ class NotNode(StrictModel):
     not_: Node = Field(alias="not")
 
 
-_NODE_KEYS = {"industry": IndustryNode, "type": TypeNode, "attr": CompareNode,
+_NODE_KEYS = {"industry": IndustryNode, "type": TypeNode, "attr": CompareNode, "expr": ExprNode,
               "within_distance": WithinDistanceNode, "all": AllNode, "any": AnyNode, "not": NotNode}
 
 
@@ -184,13 +228,15 @@ def _node_kind(value: object) -> str | None:
 Node = Annotated[
     Union[
         Annotated[IndustryNode, Tag("cond:industry")], Annotated[TypeNode, Tag("cond:type")],
-        Annotated[CompareNode, Tag("cond:attr")], Annotated[WithinDistanceNode, Tag("cond:within_distance")],
+        Annotated[CompareNode, Tag("cond:attr")], Annotated[ExprNode, Tag("cond:expr")],
+        Annotated[WithinDistanceNode, Tag("cond:within_distance")],
         Annotated[AllNode, Tag("cond:all")], Annotated[AnyNode, Tag("cond:any")], Annotated[NotNode, Tag("cond:not")],
     ],
     Discriminator(
         _node_kind,
         custom_error_type="condition",
-        custom_error_message="a condition node needs one of: industry, type, attr, within_distance, all, any, not",
+        custom_error_message="a condition node needs one of: industry, type, attr, expr, within_distance, all, "
+                             "any, not",
     ),
 ]
 for _model in (AllNode, AnyNode, NotNode):
@@ -211,6 +257,8 @@ def compile_node(node: Node | list[Node] | None, vocabulary: Vocabulary | None =
         return TypeIn(tuple(node.type))
     if isinstance(node, CompareNode):
         return _compare(node, vocabulary)
+    if isinstance(node, ExprNode):
+        return ExprCompare(parse_comparison(node.expr, *_compile_resolvers(vocabulary)))
     if isinstance(node, WithinDistanceNode):
         spec = node.within_distance
         # sorted: the same selection written in another order is the same condition
@@ -220,6 +268,21 @@ def compile_node(node: Node | list[Node] | None, vocabulary: Vocabulary | None =
     if isinstance(node, AnyNode):
         return AnyOf(tuple(compile_node(n, vocabulary) for n in node.any))
     return Not(compile_node(node.not_, vocabulary))
+
+
+def _compile_resolvers(vocabulary: Vocabulary):
+    """Resolvers for expressions already validated: names to attributes, parameters as written."""
+    return vocabulary.name, (lambda word: word)
+
+
+def parse_amount_text(text: str, vocabulary: Vocabulary, parameters: Iterable[str] | None = None):
+    """An obligation's amount, parsed against ``vocabulary`` (and the declared ``parameters``)."""
+    declared = None if parameters is None else set(parameters)
+
+    class _Info:
+        context = {"vocabulary": vocabulary, "parameters": declared}
+
+    return parse_amount(text, *_resolvers(_Info()))  # type: ignore[arg-type]
 
 
 def _compare(node: CompareNode, vocabulary: Vocabulary) -> Condition:

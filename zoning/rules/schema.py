@@ -13,7 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PrivateAttr, StringConstraints, ValidationInfo, field_validator, model_validator
 
-from zoning.rules.nodes import Node, StrictModel
+from zoning.rules.expressions import ExpressionError
+from zoning.rules.nodes import Node, StrictModel, parse_amount_text, vocabulary_of
 from zoning.rules.yamlfile import line_of
 
 DIMENSIONS = {
@@ -23,7 +24,9 @@ DIMENSIONS = {
     "resource_efficiency": "资源利用效率",
 }
 Dimension = Literal["spatial_layout", "emission_control", "risk_prevention", "resource_efficiency"]
-Effect = Literal["prohibit", "restrict", "require"]
+#: what a clause does when it applies: prohibit or restrict (the verdict), require (an obligation), encourage
+#: (a project of this kind is encouraged here: cited, never changing the verdict)
+Effect = Literal["prohibit", "restrict", "require", "encourage"]
 LEVELS = ("province", "city", "county", "unit", "zone")
 Level = Literal["province", "city", "county", "unit", "zone"]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
@@ -37,6 +40,24 @@ class Source(StrictModel):
     article: str | None = None
 
 
+class Obligation(StrictModel):
+    """What a project must do, with an amount computed from its inputs: ``{name: VOCs offset,
+    amount: "2 * VOCs", unit: t/a}`` (see :mod:`zoning.rules.expressions`)."""
+
+    name: str = Field(min_length=1)
+    amount: str
+    unit: str = ""
+
+    @field_validator("amount")
+    @classmethod
+    def _parses(cls, text: str, info: ValidationInfo) -> str:
+        try:
+            parse_amount_text(text, vocabulary_of(info), (info.context or {}).get("parameters"))
+        except ExpressionError as exc:
+            raise ValueError(str(exc)) from None
+        return text
+
+
 class Clause(StrictModel):
     id: Identifier
     dimension: Dimension
@@ -48,6 +69,14 @@ class Clause(StrictModel):
     source: Source = Source()
     #: cited for a person to read (text not yet turned into conditions); never decides the verdict
     review_only: bool = False
+    #: what a project this clause applies to must do, with computed amounts (require and restrict clauses)
+    obligations: list[Obligation] = []
+
+    @model_validator(mode="after")
+    def _obligations_fit(self) -> Clause:
+        if self.obligations and self.effect not in ("require", "restrict"):
+            raise ValueError(f"clause {self.id}: only require and restrict clauses carry obligations")
+        return self
 
 
 class Scope(StrictModel):

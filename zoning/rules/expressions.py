@@ -1,0 +1,386 @@
+"""Arithmetic on a project's inputs, for conditions and obligations: a small closed language, parsed, never run.
+
+Real lists compare inputs with each other and with amounts computed from them:
+
+    replacement_capacity >= capacity             等量或减量置换 (swap at least the new capacity)
+    COD_offset >= 2 * COD                        倍量削减 (offset COD two for one)
+    water_use / output_value > 8                 万元产值水耗 (water per 10,000 yuan of output)
+    water_use / output_value > $water_cap        the cap of the unit, from a parameter table
+    min(SO2, NOx) * 2                            an amount (an obligation)
+
+An expression is numbers, attributes (by name or alias; a name with a dash
+in backquotes: ```NH3-N```), parameters (``$name``), ``+ - * /``,
+parentheses, ``min(...)`` and ``max(...)``; a condition is two expressions
+compared with ``< <= > >= == !=``. The text is tokenised and parsed by
+recursive descent into the node classes below; there is no other way in.
+
+Evaluation is vectorised and three-valued like every condition: where an
+operand is not given, a divisor is zero or a result is not finite, the value
+is unknown, and :data:`PROBLEMS` says why. ``>=``, ``<=`` and ``==`` count
+values equal to within one part in 10⁹ as equal, so that ``2 * 10.1`` meets
+an offset of ``20.2``.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from zoning.vocabulary import number_text
+
+#: why a value is unknown: 0 known, 1 an input (or parameter) not given, 2 a division by zero, 3 not finite
+PROBLEMS = ("", "not given", "division by zero", "not a finite number")
+COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+               "!=": operator.ne}
+SYMBOLS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
+FUNCTIONS = ("min", "max")
+_TOKEN = re.compile(r"\s*(?:(?P<num>\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)"
+                    r"|(?P<param>\$[A-Za-z_][A-Za-z0-9_]*)"
+                    r"|(?P<quoted>`[^`]+`)"
+                    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+                    r"|(?P<op><=|>=|==|!=|[-+*/(),<>]))")
+_RTOL = 1e-9
+#: the most tokens, and the deepest nesting (signs, brackets, calls), an expression may have
+MAX_TOKENS = 500
+MAX_DEPTH = 32
+
+
+class ExpressionError(ValueError):
+    """An expression that does not parse or names something unknown; ``position`` is where (0-based)."""
+
+    def __init__(self, message: str, text: str, position: int):
+        pointer = f" at “{text[position:position + 12]}”" if position < len(text) else " at the end"
+        super().__init__(f"{message}{pointer} in {text!r}")
+        self.position = position
+
+
+class Inputs(Protocol):
+    """What an expression reads per row: attribute values, parameter values (NaN: not given)."""
+
+    def attribute(self, name: str) -> np.ndarray: ...
+
+    def parameter(self, name: str) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A node of an expression."""
+
+    def values(self, cols: Inputs, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(value, problem)`` per row; ``problem`` indexes :data:`PROBLEMS` (0: the value is known)."""
+        raise NotImplementedError
+
+    def names(self) -> frozenset[str]:
+        """Attributes read."""
+        return frozenset()
+
+    def parameters(self) -> frozenset[str]:
+        """Parameters read."""
+        return frozenset()
+
+    def text(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Num(Expr):
+    value: float
+
+    def values(self, cols, n):
+        return np.full(n, self.value), np.zeros(n, np.int8)
+
+    def text(self):
+        return number_text(self.value)
+
+
+@dataclass(frozen=True)
+class Attr(Expr):
+    name: str
+
+    def values(self, cols, n):
+        v = cols.attribute(self.name)
+        return v, np.where(np.isnan(v), 1, 0).astype(np.int8)
+
+    def names(self):
+        return frozenset({self.name})
+
+    def text(self):
+        return self.name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.name) else f"`{self.name}`"
+
+
+@dataclass(frozen=True)
+class Param(Expr):
+    name: str
+
+    def values(self, cols, n):
+        v = cols.parameter(self.name)
+        return v, np.where(np.isnan(v), 1, 0).astype(np.int8)
+
+    def parameters(self):
+        return frozenset({self.name})
+
+    def text(self):
+        return f"${self.name}"
+
+
+@dataclass(frozen=True)
+class Neg(Expr):
+    operand: Expr
+
+    def values(self, cols, n):
+        v, p = self.operand.values(cols, n)
+        return -v, p
+
+    def names(self):
+        return self.operand.names()
+
+    def parameters(self):
+        return self.operand.parameters()
+
+    def text(self):
+        return f"-{_wrapped(self.operand)}"
+
+
+@dataclass(frozen=True)
+class Bin(Expr):
+    op: str  # + - * /
+    left: Expr
+    right: Expr
+
+    def values(self, cols, n):
+        a, pa = self.left.values(cols, n)
+        b, pb = self.right.values(cols, n)
+        problem = np.maximum(pa, pb)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if self.op == "+":
+                v = a + b
+            elif self.op == "-":
+                v = a - b
+            elif self.op == "*":
+                v = a * b
+            else:
+                v = a / b
+                problem = np.where((problem == 0) & (b == 0), 2, problem)
+        return v, _finite(v, problem)
+
+    def names(self):
+        return self.left.names() | self.right.names()
+
+    def parameters(self):
+        return self.left.parameters() | self.right.parameters()
+
+    def text(self):
+        symbol = {"*": "×", "/": "÷"}.get(self.op, self.op)
+        return f"{_wrapped(self.left)} {symbol} {_wrapped(self.right)}"
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    fn: str  # min | max
+    args: tuple[Expr, ...]
+
+    def values(self, cols, n):
+        parts = [a.values(cols, n) for a in self.args]
+        stack = np.vstack([v for v, _ in parts])
+        with np.errstate(invalid="ignore"):
+            v = stack.min(axis=0) if self.fn == "min" else stack.max(axis=0)
+        return v, np.max(np.vstack([p for _, p in parts]), axis=0)
+
+    def names(self):
+        return frozenset().union(*(a.names() for a in self.args))
+
+    def parameters(self):
+        return frozenset().union(*(a.parameters() for a in self.args))
+
+    def text(self):
+        return f"{self.fn}({', '.join(a.text() for a in self.args)})"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two expressions compared: the body of an ``expr`` condition."""
+
+    op: str
+    left: Expr
+    right: Expr
+
+    def truth(self, cols: Inputs, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(true, false, problem)`` per row; neither true nor false where ``problem`` is not 0."""
+        a, pa = self.left.values(cols, n)
+        b, pb = self.right.values(cols, n)
+        problem = np.maximum(pa, pb)
+        known = problem == 0
+        with np.errstate(invalid="ignore"):
+            close = np.isclose(a, b, rtol=_RTOL, atol=0.0)
+            if self.op in ("<=", ">=", "=="):
+                result = COMPARISONS[self.op](a, b) | close
+            elif self.op in ("<", ">"):
+                result = COMPARISONS[self.op](a, b) & ~close
+            else:
+                result = ~close
+        return result & known, ~result & known, problem
+
+    def names(self) -> frozenset[str]:
+        return self.left.names() | self.right.names()
+
+    def parameters(self) -> frozenset[str]:
+        return self.left.parameters() | self.right.parameters()
+
+    def leaves(self) -> list[Expr]:
+        """The attributes and parameters read, each once, in order."""
+        return list(dict.fromkeys(_leaves(self.left) + _leaves(self.right)))
+
+    def text(self) -> str:
+        return f"{self.left.text()} {SYMBOLS[self.op]} {self.right.text()}"
+
+
+def _finite(v: np.ndarray, problem: np.ndarray) -> np.ndarray:
+    return np.where((problem == 0) & ~np.isfinite(v), 3, problem).astype(np.int8)
+
+
+def _wrapped(e: Expr) -> str:
+    return f"({e.text()})" if isinstance(e, Bin) else e.text()
+
+
+def _leaves(e: Expr) -> list[Expr]:
+    if isinstance(e, (Attr, Param)):
+        return [e]
+    if isinstance(e, Neg):
+        return _leaves(e.operand)
+    if isinstance(e, Bin):
+        return _leaves(e.left) + _leaves(e.right)
+    if isinstance(e, Call):
+        return [leaf for a in e.args for leaf in _leaves(a)]
+    return []
+
+
+# ---- parsing -------------------------------------------------------------------------------------------
+
+class _Parser:
+    """Recursive descent over the tokens of one expression (depth bounded by the text's length)."""
+
+    def __init__(self, text: str, name: Callable[[str], str], parameter: Callable[[str], str]):
+        self.text, self.resolve_name, self.resolve_parameter = text, name, parameter
+        self.tokens: list[tuple[str, str, int]] = []
+        position = 0
+        while text[position:].strip():
+            match = _TOKEN.match(text, position)
+            if not match:
+                raise ExpressionError("unexpected character", text, len(text) - len(text[position:].lstrip()))
+            kind = match.lastgroup or ""
+            self.tokens.append((kind, match.group(kind), match.start(kind)))
+            position = match.end()
+        if len(self.tokens) > MAX_TOKENS:
+            raise ExpressionError(f"too long: at most {MAX_TOKENS} tokens", text, 0)
+        self.at = 0
+        self.depth = 0
+
+    def peek(self) -> tuple[str, str, int]:
+        return self.tokens[self.at] if self.at < len(self.tokens) else ("end", "", len(self.text))
+
+    def take(self, value: str | None = None) -> tuple[str, str, int]:
+        token = self.peek()
+        if value is not None and token[1] != value:
+            raise ExpressionError(f"expected {value!r}", self.text, token[2])
+        if token[0] == "end":
+            raise ExpressionError("unexpected end", self.text, token[2])
+        self.at += 1
+        return token
+
+    def comparison(self) -> Comparison:
+        left = self.sum()
+        kind, op, position = self.peek()
+        if op not in COMPARISONS:
+            raise ExpressionError("expected a comparison (<, <=, >, >=, ==, !=)", self.text, position)
+        self.take()
+        right = self.sum()
+        self.end()
+        return Comparison(op, left, right)
+
+    def amount(self) -> Expr:
+        value = self.sum()
+        self.end()
+        return value
+
+    def end(self) -> None:
+        kind, value, position = self.peek()
+        if kind != "end":
+            raise ExpressionError(f"unexpected {value!r}", self.text, position)
+
+    def sum(self) -> Expr:
+        left = self.product()
+        while self.peek()[1] in ("+", "-"):
+            op = self.take()[1]
+            left = Bin(op, left, self.product())
+        return left
+
+    def product(self) -> Expr:
+        left = self.unary()
+        while self.peek()[1] in ("*", "/"):
+            op = self.take()[1]
+            left = Bin(op, left, self.unary())
+        return left
+
+    def unary(self) -> Expr:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExpressionError(f"nested more than {MAX_DEPTH} deep", self.text, self.peek()[2])
+        try:
+            if self.peek()[1] == "-":
+                self.take()
+                return Neg(self.unary())
+            if self.peek()[1] == "+":
+                self.take()
+                return self.unary()
+            return self.atom()
+        finally:
+            self.depth -= 1
+
+    def atom(self) -> Expr:
+        kind, value, position = self.peek()
+        if kind == "num":
+            self.take()
+            return Num(float(value))
+        if kind == "param":
+            self.take()
+            return Param(self._resolved(self.resolve_parameter, value[1:], position))
+        if kind in ("name", "quoted"):
+            self.take()
+            word = value.strip("`")
+            if kind == "name" and word in FUNCTIONS and self.peek()[1] == "(":
+                self.take("(")
+                args = [self.sum()]
+                while self.peek()[1] == ",":
+                    self.take()
+                    args.append(self.sum())
+                self.take(")")
+                return Call(word, tuple(args))
+            return Attr(self._resolved(self.resolve_name, word, position))
+        if value == "(":
+            self.take()
+            inner = self.sum()
+            self.take(")")
+            return inner
+        raise ExpressionError("expected a number, an attribute, a $parameter or '('", self.text, position)
+
+    def _resolved(self, resolve: Callable[[str], str], word: str, position: int) -> str:
+        try:
+            return resolve(word)
+        except (ValueError, LookupError) as exc:
+            raise ExpressionError(str(exc).split(" (known:")[0], self.text, position) from None
+
+
+def parse_comparison(text: str, name: Callable[[str], str], parameter: Callable[[str], str]) -> Comparison:
+    """``text`` as a comparison; ``name`` and ``parameter`` resolve (or refuse, raising ValueError) the
+    attributes and parameters it names."""
+    return _Parser(text, name, parameter).comparison()
+
+
+def parse_amount(text: str, name: Callable[[str], str], parameter: Callable[[str], str]) -> Expr:
+    """``text`` as an amount (no comparison)."""
+    return _Parser(text, name, parameter).amount()
