@@ -206,7 +206,8 @@ class Engine:
                 canonical = self.vocabulary.name(key)
                 if canonical in row:
                     raise InputError(f"attribute {canonical} is given twice")
-                row[canonical] = self.vocabulary.value(canonical, value)
+                self.vocabulary.value(canonical, value)  # refuse a bad value without a row number
+                row[canonical] = value  # normalise parses it (a category's code is not text)
         frame = gpd.GeoDataFrame([row], geometry=[geometry], crs=GEOGRAPHIC)
         result = self._check_rows(frame, names=[name], min_overlap=min_overlap, explain=explain)[0]
         result.notes[:0] = site_notes  # what was read or repaired comes first: it changes what was checked

@@ -92,7 +92,7 @@ SERIOUSNESS = (Verdict.PROHIBITED, Verdict.RESTRICTED, Verdict.UNDETERMINED, Ver
 #: the verdict a clause gives when it applies; ``require`` (an obligation) never changes the verdict
 EFFECT_VERDICT = {"prohibit": Verdict.PROHIBITED, "restrict": Verdict.RESTRICTED, "require": Verdict.PERMITTED}
 #: Chinese names of the effects
-EFFECT_LABELS = {"prohibit": "禁止", "restrict": "限制", "require": "要求"}
+EFFECT_LABELS = {"prohibit": "禁止", "restrict": "限制", "require": "要求", "encourage": "鼓励"}
 
 _KEY_ARRAY = np.array(KEYS, dtype=object)
 

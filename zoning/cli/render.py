@@ -64,6 +64,10 @@ def render_result(result: Result, console: Console | None = None, *, illustrativ
                            f"{prov['rules_sha256'][:16]}…, zoning {prov['engine_version']})", style="dim"))
     if result.missing:
         console.print("Missing inputs: " + ", ".join(result.missing))
+    for o in result.obligations:
+        console.print(f"Obligation 义务 ({o['list']}/{o['clause']}): {o['text']}")
+    if result.encouraged:
+        console.print("Encouraged 鼓励 by: " + ", ".join(result.encouraged))
     if not result.units:
         return
 
@@ -106,7 +110,7 @@ def render_result(result: Result, console: Console | None = None, *, illustrativ
         if c["zone"]:
             status += f"; zone {c['zone']}"
         effect = Text(f"{c['effect']} {EFFECT_LABELS[c['effect']]}",
-                      style={"prohibit": "red", "restrict": "yellow"}.get(c["effect"], ""))
+                      style={"prohibit": "red", "restrict": "yellow", "encourage": "green"}.get(c["effect"], ""))
         console.print(Text(f"      {c['clause']}  ").append(effect).append(f" · {status}"))
         console.print(Text(f"        {c['text']}"))
         if c["text_en"]:
@@ -118,9 +122,20 @@ def render_result(result: Result, console: Console | None = None, *, illustrativ
             else:
                 console.print(Text(f"        Distance to {d['zone']} {d['zone_name']}: {d['distance_m']:,.1f} m "
                                    f"({'within' if d['within'] else 'beyond'} {d['limit_m']:g} m)"))
+        for par in c.get("parameters", []):
+            value = "missing" if par["value"] is None else f"{par['value']:g} {par['unit']}".rstrip()
+            console.print(Text(f"        Parameter {par['name']} = {value} ({par['by']} {par['key']}"
+                               + "".join(f"; {x}" for x in _source_parts(par["source"])) + ")"))
+        for o in c.get("obligations", []):
+            console.print(Text(f"        Obligation: {o['text']}"))
         s = c["source"]
-        source = ", ".join(str(x) for x in (s["document"], s["issuer"], s["date"], s["article"]) if x)
+        source = ", ".join(_source_parts(s))
         console.print(Text(f"        Source: {source}", style="dim"))
+
+
+def _source_parts(source: dict) -> list[str]:
+    """A source's document, issuer, date and article, those given."""
+    return [str(source[k]) for k in ("document", "issuer", "date", "article") if source.get(k)]
 
 
 _MARKS = {"true": ("✓", "green"), "false": ("✗", "red"), "unknown": ("?", "magenta")}

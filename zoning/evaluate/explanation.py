@@ -23,7 +23,19 @@ from zoning.evaluate.columns import Columns
 from zoning.evaluate.compile import CompiledRules
 from zoning.evaluate.evaluation import Evaluation
 from zoning.industries import table as industry_table
-from zoning.rules.conditions import AllOf, Always, AnyOf, CategoryIn, Compare, IndustryIn, Not, TypeIn, WithinDistance
+from zoning.rules.conditions import (
+    AllOf,
+    Always,
+    AnyOf,
+    CategoryIn,
+    Compare,
+    ExprCompare,
+    IndustryIn,
+    Not,
+    TypeIn,
+    WithinDistance,
+)
+from zoning.rules.expressions import PROBLEMS, Param
 from zoning.vocabulary import Vocabulary, number_text
 
 TRUTH = np.array(["false", "true", "unknown"], dtype=object)
@@ -49,21 +61,27 @@ def node_truths(ev: Evaluation, projects: pd.DataFrame, zones: gpd.GeoDataFrame,
     rows = _considered(ev)
     cols = Columns.from_projects(projects, rules.vocabulary)
     cols.proximity = ev.proximity
+    cols.parameters = rules.parameters
     project = rows["project"].to_numpy()
+    unit, zone = rows["unit"].to_numpy(), rows["zone"].to_numpy()
     values = _Values(projects, ev.proximity, zones, rules.vocabulary)
     cond = rows["cond"].to_numpy()
     order = np.argsort(cond, kind="stable")
     bounds = np.flatnonzero(np.diff(cond[order])) + 1
     for group in np.split(order, bounds) if len(order) else []:
         condition, unless = rules.conditions[cond[group[0]]]
-        sub = cols.take(project[group])
+        sub = cols.take(project[group], unit[group], zone[group])
         nodes = []
         for part, tree in (("conditions", condition), ("unless", unless)):
             for depth, node in _walk(tree):
                 truth = node.evaluate(sub)
                 code = np.where(truth.true, 1, np.where(truth.false, 0, 2)).astype(np.int8)
-                nodes.append((part, depth, node, code, values.of(node, project[group])))
+                nodes.append((part, depth, node, code, values.of(node, project[group], sub)))
         yield group, nodes
+
+
+def _or_minus(values: np.ndarray | None, n: int) -> np.ndarray:
+    return values if values is not None else np.full(n, -1)
 
 
 def _walk(node, depth: int = 0):
@@ -84,9 +102,13 @@ class _Values:
         self.projects, self.proximity, self.zones, self.vocabulary = projects, proximity, zones, vocabulary
         self._cache: dict = {}
 
-    def of(self, node, project: np.ndarray):
+    def of(self, node, project: np.ndarray, rows: Columns | None = None):
+        """Texts of the values ``node`` reads for ``project`` (``rows``: those rows' columns, for the nodes
+        whose values depend on the row's unit or zone as well)."""
         if isinstance(node, (AllOf, AnyOf, Not, Always)):
             return None
+        if isinstance(node, ExprCompare):
+            return self._operands(node, rows)
         key = node.key if isinstance(node, WithinDistance) else type(node).__name__ + getattr(node, "attr", "")
         if key not in self._cache:
             self._cache[key] = self._texts(node)
@@ -130,6 +152,34 @@ class _Values:
             text[pd.isna(site)] = "no site"
             return text
         raise TypeError(f"no value for {type(node).__name__}")  # the vocabulary is closed
+
+    def _operands(self, node: ExprCompare, rows: Columns | None) -> np.ndarray:
+        """Each operand an expression reads, with its value (a parameter with the key it was looked up by),
+        and why the comparison is unknown where it is."""
+        assert rows is not None
+        parts = []
+        for leaf in node.comparison.leaves():
+            if isinstance(leaf, Param):
+                values = rows.parameter(leaf.name)
+                spec = rows.parameters.specs.get(leaf.name) if rows.parameters else None
+                unit = f" {spec.unit}" if spec is not None and spec.unit else ""
+                keys = np.array([rows.parameters.key(leaf.name, int(u), int(z)) if rows.parameters else ""
+                                 for u, z in zip(_or_minus(rows.units, rows.n), _or_minus(rows.zones, rows.n))],
+                                dtype=object)
+                text = np.where(np.isnan(values), "not given", pd.Series(values).map(number_text).astype(object)
+                                + unit + " (" + keys + ")")
+                parts.append(f"${leaf.name} = " + text.astype(object))
+            else:
+                name = getattr(leaf, "name", "")
+                v = rows.attribute(name)
+                parts.append(f"{name} = " + pd.Series(v).map(lambda x, n=name: self.vocabulary.text(n, x))
+                             .to_numpy(dtype=object))
+        _, _, problem = node.comparison.truth(rows, rows.n)
+        text = parts[0] if parts else np.full(rows.n, "", dtype=object)
+        for part in parts[1:]:
+            text = text + ", " + part
+        note = np.asarray(PROBLEMS, dtype=object)[problem]
+        return np.where(problem >= 2, text + " (" + note + ")", text)
 
 
 def explain_results(ev: Evaluation, projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame,

@@ -191,7 +191,8 @@ class _Citations:
         for name in sorted(names):
             spec = table.specs[name]
             value = table.rows(name, np.array([row.unit]), np.array([row.zone]))[0]
-            out.append({"name": name, "key": table.key(name, int(row.unit), int(row.zone)),
+            out.append({"name": name, "by": spec.by if spec.by != "column" else f"column {spec.column}",
+                        "key": table.key(name, int(row.unit), int(row.zone)),
                         "value": None if np.isnan(value) else float(value), "unit": spec.unit,
                         "description": spec.description,
                         "source": {k: str_or_none(getattr(spec.source, k) if k != "date" else

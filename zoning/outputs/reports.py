@@ -39,7 +39,8 @@ LEVEL_NAMES = {"province": "省级 province", "city": "市级 city", "county": "
 TYPE_NAMES = {"new": "新建 new", "expansion": "扩建 expansion", "renovation": "改建 renovation",
               "relocation": "迁建 relocation"}
 STATUS_NAMES = {"prohibited": "禁止 prohibited", "restricted": "限制 restricted", "required": "须落实 required",
-                "undecided": "待定 undecided", "complies": "符合 complies", "manual_review": "人工核查 manual review"}
+                "undecided": "待定 undecided", "complies": "符合 complies", "manual_review": "人工核查 manual review",
+                "encouraged": "鼓励 encouraged"}
 SAMPLE_NOTE = ("本报告使用 zoning 自带的示例数据（管控单元与准入清单均为示意），不是官方清单，不能用于实际审批。"
                " Built from zoning's illustrative sample data, not official lists: not for real decisions.")
 MAP_CAPTION = "项目位置与环境管控单元关系图 Site and environmental management units"
@@ -64,6 +65,15 @@ def compliance_report(engine: Engine, result: Result, *, location_png: bytes | N
             Paragraph(conclusion(result)))
     for note in result.notes:
         doc.add(Paragraph(f"注 Note: {note}", style="note"))
+    if result.obligations:
+        doc.add(Table(["条款 Clause", "义务 Obligation", "数量 Amount", "计算 Formula"],
+                      [[f"{o['list']}/{o['clause']}", o["name"],
+                        "缺 missing" if o["amount"] is None else f"{o['amount']:g} {o['unit']}".rstrip(), o["formula"]]
+                       for o in result.obligations],
+                      caption="须落实的量化义务 Obligations the restricting clauses set", widths=[1.5, 2, 1.5, 2]))
+    if result.encouraged:
+        doc.add(Paragraph("鼓励类条款 Encouraged by: " + "、".join(result.encouraged)
+                          + "（不改变结论 the verdict does not change）"))
 
     if location_png is not None:
         doc.add(Figure(location_png, MAP_CAPTION, name="map.png"))
@@ -220,10 +230,26 @@ def clause_rows(engine: Engine, result: Result) -> dict[str, dict[str, list[list
         source = "，".join(v for v in (text.get(k) for k in ("document", "issuer", "date", "article")) if v)
         if source:
             body += f"\n来源 Source：{source}"
-        status = status_text(e, cited.get((e["unit"], e["list"], e["clause"], e["zone"])))
+        citation = cited.get((e["unit"], e["list"], e["clause"], e["zone"]))
+        body += _computed(citation)
+        status = status_text(e, citation)
         out.setdefault(e["unit"], {}).setdefault(group, []).append(
             [label, f"{EFFECT_LABELS[e['effect']]} {e['effect']}", body, status])
     return out
+
+
+def _computed(citation: dict | None) -> str:
+    """Lines for the parameter values a clause read and the obligations it sets, with their sources."""
+    if citation is None:
+        return ""
+    lines = []
+    for p in citation.get("parameters", []):
+        value = "缺 missing" if p["value"] is None else f"{p['value']:g} {p['unit']}".rstrip()
+        source = "，".join(str(v) for v in (p["source"].get(k) for k in ("document", "date", "article")) if v)
+        lines.append(f"参数 parameter {p['name']} = {value} ({p['by']} {p['key']}" + (f"；{source}" if source else "")
+                     + ")")
+    lines += [f"义务 obligation {o['text']}" for o in citation.get("obligations", [])]
+    return "".join(f"\n{line}" for line in lines)
 
 
 def _clause_texts(engine, explanation: list[dict]) -> dict[tuple, dict]:
@@ -244,7 +270,8 @@ def status_key(entry: dict) -> str:
     if entry["review_only"]:
         return "manual_review"
     if entry["outcome"] == "applies":
-        return {"prohibit": "prohibited", "restrict": "restricted", "require": "required"}[entry["effect"]]
+        return {"prohibit": "prohibited", "restrict": "restricted", "require": "required",
+                "encourage": "encouraged"}[entry["effect"]]
     return "undecided" if entry["outcome"] == "undecided" else "complies"
 
 
@@ -261,6 +288,9 @@ def status_text(entry: dict, citation: dict | None) -> str:
         exemption = _tree_text(entry["unless"])
         return (f"{name}：须落实条文要求 (meet what the clause text requires)"
                 + (f"；除外情形 exempt if: {exemption}" if exemption else "") + _values(entry["conditions"], "true"))
+    if key == "encouraged":
+        return f"{name}：本条鼓励此类项目，不改变结论 (encouraged; the verdict does not change)" + _values(
+            entry["conditions"], "true")
     if key == "undecided":
         missing = ", ".join(citation["missing"]) if citation and citation["missing"] else "an input"
         return f"{name}：缺少 missing {missing}" + _values(entry["conditions"], "true")
