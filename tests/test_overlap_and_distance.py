@@ -628,10 +628,11 @@ def test_within_distance_with_empty_zone_lists(tmp_path):
     assert "zones or zone_kinds" in message
 
 
-@pytest.mark.parametrize("distance", ["0", "-5", "0.0"])
-def test_within_distance_must_be_positive(tmp_path, distance):
+@pytest.mark.parametrize("distance", ["-5", "-0.001"])
+def test_within_distance_must_not_be_negative(tmp_path, distance):
+    # 0 m is allowed (issue 15: touching or inside the zone); a negative distance is refused
     message = within_error(tmp_path, f"        zone_kinds: [river]\n        distance_m: {distance}\n")
-    assert "distance_m" in message and "greater than 0" in message
+    assert "distance_m" in message and "greater than or equal to 0" in message
 
 
 def test_within_distance_without_distance(tmp_path):

@@ -82,7 +82,8 @@ class Engine:
         self.zones = zones if zones is not None else empty_zones()
         self.all_lists = list(lists)
         raise_errors(version_findings(self.all_lists))
-        check_references(self.all_lists, units["code"], self.zones["zone_id"], self.zones["kind"])
+        check_references(self.all_lists, units["code"], self.zones["zone_id"], self.zones["kind"],
+                         np.isin(shapely.get_type_id(self.zones.geometry.to_numpy()), (3, 6)))
         self.as_of = as_of or dt.date.today()  # the date whose lists apply
         self.lists = in_force(self.all_lists, self.as_of)
         if not self.lists:

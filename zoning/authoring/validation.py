@@ -25,6 +25,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from zoning.errors import DataError, parameter
 from zoning.evaluate.columns import Columns
@@ -32,7 +33,7 @@ from zoning.evaluate.compile import compile_rules
 from zoning.industries import table as industry_table
 from zoning.inputs.units import TEXT_FIELDS, empty_zones
 from zoning.projects import PROJECT_TYPES
-from zoning.rules.conditions import CategoryIn, Compare, IndustryIn, TypeIn, WithinDistance, applies, walk
+from zoning.rules.conditions import CategoryIn, Compare, IndustryIn, Inside, TypeIn, WithinDistance, applies, walk
 from zoning.rules.findings import SEVERITIES, Finding
 from zoning.rules.loading import load_vocabulary, parse_list, rule_files
 from zoning.rules.nodes import compile_node
@@ -97,7 +98,9 @@ def validate(paths, units: gpd.GeoDataFrame | None = None, zones: gpd.GeoDataFra
                                     f"give {parameter('units')} to check them"))
         findings += reference_findings(lists, None if units is None else units["code"],
                                        None if zones is None else zones["zone_id"],
-                                       None if zones is None else zones["kind"])
+                                       None if zones is None else zones["kind"],
+                                       None if zones is None else np.isin(
+                                           shapely.get_type_id(zones.geometry.to_numpy()), (3, 6)))
         if units is not None and not any(f.severity == "error" for f in findings):
             findings += coverage_findings(lists, units, zones if zones is not None else empty_zones(), as_of,
                                           units_source)
@@ -196,10 +199,13 @@ def _grid(condition, unless, vocabulary: Vocabulary):
     for n in nodes:
         if isinstance(n, WithinDistance):
             limits.setdefault((n.zones, n.zone_kinds), set()).add(n.distance)
+        elif isinstance(n, Inside):  # probed by share: 0 is outside
+            limits.setdefault(("inside", n.zones, n.zone_kinds), {1.0}).add(n.min_share or 1.0)
     axes: list[list] = [industries, types,
                         *([float(c) for c in range(len(vocabulary[a].choices))] if vocabulary[a].category
                           else _value_probes(v, flag=vocabulary[a].flag) for a, v in thresholds.items()),
-                        *(_value_probes(v) for v in limits.values())]
+                        *(_value_probes(v) if k[0] != "inside" else sorted({0.0, *v, *(x / 2 for x in v)})
+                          for k, v in limits.items())]
     if np.prod([len(a) for a in axes], dtype=float) > MAX_PROBES:
         return None
     grid = list(zip(*itertools.product(*axes)))
@@ -219,6 +225,10 @@ class _Distances:
     def measure(self, key, rows):
         zones, kinds, _ = key
         return self.by_selection[(zones, kinds)][rows], np.zeros(len(rows), np.int64)
+
+    def inside(self, key, rows):
+        share = self.by_selection[("inside", key[0], key[1])][rows]
+        return share > 0, share
 
 
 def _industry_probes(codes: list[str]) -> list[str]:

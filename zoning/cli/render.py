@@ -118,10 +118,13 @@ def render_result(result: Result, console: Console | None = None, *, illustrativ
         for d in c.get("distances", []):
             if d["distance_m"] is None:
                 console.print(Text(f"        Distance: no {d['condition'].removeprefix('within ')} "
-                                   "(none within the limit)", style="dim"))
+                                   "(the zone layer has none)", style="dim"))
             else:
                 console.print(Text(f"        Distance to {d['zone']} {d['zone_name']}: {d['distance_m']:,.1f} m "
                                    f"({'within' if d['within'] else 'beyond'} {d['limit_m']:g} m)"))
+        for d in c.get("inside", []):
+            console.print(Text(f"        {d['condition']}: " + (f"inside, {d['share']:.1%} of the site"
+                                                                if d["inside"] else "not inside")))
         for par in c.get("parameters", []):
             value = "missing" if par["value"] is None else f"{par['value']:g} {par['unit']}".rstrip()
             console.print(Text(f"        Parameter {par['name']} = {value} ({par['by']} {par['key']}"

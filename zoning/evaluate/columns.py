@@ -73,7 +73,7 @@ class Columns:
     def __init__(self, industry, industry_level, type_, attributes, industry_index=None, industry_codes=None,
                  proximity: Proximity | None = None, rows: np.ndarray | None = None,
                  units: np.ndarray | None = None, zones: np.ndarray | None = None,
-                 parameters: ParameterValues | None = None):
+                 parameters: ParameterValues | None = None, pieces: np.ndarray | None = None):
         self.industry = industry
         self.industry_level = industry_level
         self.type = type_
@@ -86,6 +86,8 @@ class Columns:
         self.units = units  # per row: the unit it is evaluated in (None: not known, e.g. a probe)
         self.zones = zones  # per row: the zone it was reached through (-1: through its unit)
         self.parameters = parameters  # parameter tables resolved against the layers
+        #: per row: the site piece (project, unit pair) that distances and zones are measured from
+        self.pieces = self.rows if pieces is None else pieces
 
     @classmethod
     def from_projects(cls, projects: pd.DataFrame, vocabulary: Vocabulary | None = None) -> Columns:
@@ -108,12 +110,14 @@ class Columns:
         attrs = {a: projects[a].to_numpy(dtype=float) for a in (vocabulary or builtin())}
         return cls(industry, level, type_, attrs, index, codes.tolist())
 
-    def take(self, idx: np.ndarray, units: np.ndarray | None = None, zones: np.ndarray | None = None) -> Columns:
-        """The rows ``idx`` (evaluated in ``units``, reached through ``zones``); columns are gathered only
-        when a condition reads them."""
+    def take(self, idx: np.ndarray, units: np.ndarray | None = None, zones: np.ndarray | None = None,
+             pieces: np.ndarray | None = None) -> Columns:
+        """The rows ``idx`` (evaluated in ``units``, reached through ``zones``, measured from the site
+        ``pieces``); columns are gathered only when a condition reads them."""
         return Columns(_Taken(self.industry, idx), self.industry_level[idx], self.type[idx],
                        _Taken(self.attributes, idx), proximity=self.proximity, rows=self.rows[idx],
-                       units=units, zones=zones, parameters=self.parameters)
+                       units=units, zones=zones, parameters=self.parameters,
+                       pieces=self.pieces[idx] if pieces is None else pieces)
 
     def attribute(self, name: str) -> np.ndarray:
         return self.attributes[name]
@@ -126,9 +130,17 @@ class Columns:
         return self.parameters.rows(name, self.units, zones)
 
     def distance(self, condition) -> np.ndarray | None:
+        """Per row, metres from the site piece to the nearest zone ``condition`` names (inf beyond its
+        limit); None without sites."""
         if self.proximity is None:
             return None
-        return self.proximity.measure(condition.key, self.rows)[0]
+        return self.proximity.measure(condition.key, self.pieces)[0]
+
+    def inside(self, condition) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per row, whether the site piece lies inside a zone ``condition`` names, and its share inside."""
+        if self.proximity is None:
+            return None
+        return self.proximity.inside(condition.key, self.pieces)
 
 
 class _Taken:

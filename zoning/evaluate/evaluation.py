@@ -54,7 +54,7 @@ class Evaluation:
     rows: pd.DataFrame  # project, pair, unit, clause, zone, applies (else undecided), missing (bitmask)
     missing_bits: np.ndarray  # per project: inputs (bitmask) that left some clause undecided
     disregarded: pd.DataFrame  # project, unit, overlap, share: slivers below min_overlap
-    proximity: Proximity | None = None  # distances measured for within_distance conditions
+    proximity: Proximity | None = None  # distances and containment measured per pair (site piece in unit)
     min_overlap: MinOverlap | None = None
     #: with ``explain=True``: every clause row considered (true, false or unknown), see zoning.evaluate.explanation
     considered: pd.DataFrame | None = None
@@ -125,7 +125,7 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
     assigned = time.perf_counter()
 
     cols = Columns.from_projects(projects, rules.vocabulary)
-    cols.proximity = Proximity(sites, zones)
+    cols.proximity = Proximity(pieces.piece, zones)
     cols.parameters = rules.parameters
     if not detail and not explain:  # drop rows that the project's industry and type alone make false (most)
         key, table = possible(rules, cols)
@@ -229,7 +229,7 @@ def _truths(rows: _Rows, project_of_row: np.ndarray, pieces: _Pieces, rules: Com
     for group in np.split(order, bounds) if len(order) else []:
         condition, unless = rules.conditions[cond[group[0]]]
         truth: Truth = applies(condition, unless, cols.take(project_of_row[group], pieces.unit[rows.pair[group]],
-                                                            rows.zone[group]))
+                                                            rows.zone[group], rows.pair[group]))
         true[group] = truth.true
         unknown[group] = truth.unknown
     return true, unknown
@@ -260,7 +260,7 @@ def _obligations(rows: _Rows, project_of_row: np.ndarray, true: np.ndarray, piec
     parts = []
     for clause in np.unique(rows.clause[chosen]).tolist():
         group = chosen[rows.clause[chosen] == clause]
-        sub = cols.take(project_of_row[group], pieces.unit[rows.pair[group]], rows.zone[group])
+        sub = cols.take(project_of_row[group], pieces.unit[rows.pair[group]], rows.zone[group], rows.pair[group])
         for name, amount, unit, formula in rules.obligations[clause]:
             value, problem = amount.values(sub, len(group))
             parts.append(pd.DataFrame({

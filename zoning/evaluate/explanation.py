@@ -31,6 +31,7 @@ from zoning.rules.conditions import (
     Compare,
     ExprCompare,
     IndustryIn,
+    Inside,
     Not,
     TypeIn,
     WithinDistance,
@@ -63,14 +64,14 @@ def node_truths(ev: Evaluation, projects: pd.DataFrame, zones: gpd.GeoDataFrame,
     cols.proximity = ev.proximity
     cols.parameters = rules.parameters
     project = rows["project"].to_numpy()
-    unit, zone = rows["unit"].to_numpy(), rows["zone"].to_numpy()
+    unit, zone, pair = rows["unit"].to_numpy(), rows["zone"].to_numpy(), rows["pair"].to_numpy()
     values = _Values(projects, ev.proximity, zones, rules.vocabulary)
     cond = rows["cond"].to_numpy()
     order = np.argsort(cond, kind="stable")
     bounds = np.flatnonzero(np.diff(cond[order])) + 1
     for group in np.split(order, bounds) if len(order) else []:
         condition, unless = rules.conditions[cond[group[0]]]
-        sub = cols.take(project[group], unit[group], zone[group])
+        sub = cols.take(project[group], unit[group], zone[group], pair[group])
         nodes = []
         for part, tree in (("conditions", condition), ("unless", unless)):
             for depth, node in _walk(tree):
@@ -109,7 +110,10 @@ class _Values:
             return None
         if isinstance(node, ExprCompare):
             return self._operands(node, rows)
-        key = node.key if isinstance(node, WithinDistance) else type(node).__name__ + getattr(node, "attr", "")
+        if isinstance(node, (WithinDistance, Inside)):
+            assert rows is not None
+            return self._zone_texts(node, project, rows.pieces)
+        key = type(node).__name__ + getattr(node, "attr", "")
         if key not in self._cache:
             self._cache[key] = self._texts(node)
         return self._cache[key][project]
@@ -140,18 +144,25 @@ class _Values:
                 if spec.unit:
                     text[known] = text[known] + f" {spec.unit}"
             return text
-        if isinstance(node, WithinDistance):
-            everyone = np.arange(len(p))
-            distance, zone = self.proximity.measure(node.key, everyone)
-            names = self.zones["zone_id"].to_numpy(dtype=object)
+        raise TypeError(f"no value for {type(node).__name__}")  # the vocabulary is closed
+
+    def _zone_texts(self, node: WithinDistance | Inside, project: np.ndarray, pieces: np.ndarray) -> np.ndarray:
+        """Per row: the distance from the site piece to the nearest zone the node names, at any
+        distance (``512.0 m to R1``), or whether it lies inside them and the share inside."""
+        assert self.proximity is not None
+        names = self.zones["zone_id"].to_numpy(dtype=object)
+        if isinstance(node, Inside):
+            inside, share = self.proximity.inside(node.key, pieces)
+            text = np.where(inside, "inside, share " + pd.Series(share * 100).map(
+                lambda v: f"{v:.1f}%").to_numpy(dtype=object), "not inside")
+        else:
+            distance, zone = self.proximity.nearest(node.zones, node.zone_kinds, pieces)
             near = zone >= 0
-            text = np.full(len(p), f"none within {number_text(node.distance)} m", dtype=object)
+            text = np.full(len(pieces), "no such zone", dtype=object)
             text[near] = (pd.Series(distance[near]).map(lambda d: f"{d:,.1f} m to ").to_numpy(dtype=object)
                           + names[zone[near]])
-            site = p.geometry.to_numpy()
-            text[pd.isna(site)] = "no site"
-            return text
-        raise TypeError(f"no value for {type(node).__name__}")  # the vocabulary is closed
+        site = self.projects.geometry.to_numpy()[project]
+        return np.where(pd.isna(site), "no site", text).astype(object)
 
     def _operands(self, node: ExprCompare, rows: Columns | None) -> np.ndarray:
         """Each operand an expression reads, with its value (a parameter with the key it was looked up by),

@@ -26,7 +26,7 @@ from zoning.evaluate.proximity import Proximity
 from zoning.geojson import geojson_geometries
 from zoning.inputs.units import UNIT_TYPES
 from zoning.inputs.webmap import to_webmap
-from zoning.rules.conditions import TOLERANCE_M, WithinDistance, walk
+from zoning.rules.conditions import TOLERANCE_M, Inside, WithinDistance, walk
 from zoning.rules.expressions import PROBLEMS
 from zoning.rules.schema import DIMENSIONS
 from zoning.verdicts import Verdict
@@ -137,7 +137,7 @@ class _Citations:
 
     def __init__(self, ev: Evaluation, units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, rules: CompiledRules):
         self.ev, self.units, self.zones, self.rules = ev, units, zones, rules
-        self.near_nodes: dict[int, list[WithinDistance]] = {}  # condition index -> its within_distance nodes
+        self.near_nodes: dict[int, list] = {}  # condition index -> its within_distance and inside nodes
         found = ev.obligations
         self.obligations = {} if found is None or not len(found) else dict(
             tuple(found.groupby(["project", "unit", "clause"], sort=False)))
@@ -161,7 +161,8 @@ class _Citations:
         cond = int(self.rules.clause_cond[row.clause])
         if cond not in self.near_nodes:
             condition, unless = self.rules.conditions[cond]
-            self.near_nodes[cond] = [n for n in (*walk(condition), *walk(unless)) if isinstance(n, WithinDistance)]
+            self.near_nodes[cond] = [n for n in (*walk(condition), *walk(unless))
+                                     if isinstance(n, (WithinDistance, Inside))]
         near = self.near_nodes[cond]
         return {
             "unit": self.units.at[row.unit, "code"],
@@ -173,7 +174,7 @@ class _Citations:
             "missing": missing,
             "text": c["text"], "text_en": str_or_none(c["text_en"]),
             "source": {k: str_or_none(c[k]) for k in ("document", "issuer", "date", "article")},
-            **({"distances": [_distance(node, i, self.ev.proximity, self.zones) for node in near]} if near else {}),
+            **_zone_measures(near, int(row.pair), self.ev.proximity, self.zones),
             **self.parameters(row, cond),
             **self.obligations_of(i, row),
         }
@@ -250,16 +251,29 @@ def _unit_entry(units: gpd.GeoDataFrame, unit: int, overlap: float, site_measure
     return entry
 
 
-def _distance(node: WithinDistance, project: int, proximity: Proximity | None, zones: gpd.GeoDataFrame) -> dict:
-    """The measured distance behind a within_distance condition, for a citation."""
+def _zone_measures(nodes: list, pair: int, proximity: Proximity | None, zones: gpd.GeoDataFrame) -> dict:
+    """What the clause's zone conditions measured from the site's piece in the unit: ``distances`` (to the
+    nearest zone named, at any distance, so a reviewer sees the margin) and ``inside`` (the share)."""
+    if not nodes:
+        return {}
     assert proximity is not None  # an evaluation with sites always measures
-    distance, zone = proximity.measure(node.key, np.array([project]))
-    near = int(zone[0])
-    return {"condition": node.describe(), "limit_m": node.distance,
+    out: dict[str, list[dict]] = {}
+    for node in nodes:
+        if isinstance(node, Inside):
+            inside, share = proximity.inside(node.key, np.array([pair]))
+            out.setdefault("inside", []).append({
+                "condition": node.describe(), "inside": bool(inside[0]), "share": round(float(share[0]), 6),
+                "min_share": node.min_share})
+            continue
+        distance, zone = proximity.nearest(node.zones, node.zone_kinds, np.array([pair]))
+        near = int(zone[0])
+        out.setdefault("distances", []).append({
+            "condition": node.describe(), "limit_m": node.distance,
             "distance_m": round(float(distance[0]), 2) if near >= 0 else None,
             "zone": zones.at[near, "zone_id"] if near >= 0 else None,
             "zone_name": zones.at[near, "name"] if near >= 0 else None,
-            "within": bool(near >= 0 and distance[0] <= node.distance + TOLERANCE_M)}
+            "within": bool(near >= 0 and distance[0] <= node.distance + TOLERANCE_M)})
+    return out
 
 
 def obligation_text(name: str, amount: float | None, unit: str, formula: str, problem: int = 0) -> str:

@@ -121,7 +121,7 @@ def load_zones(path: str | Path, *, io_engine: str = DEFAULT_IO_ENGINE,
     dup = frame["zone_id"][frame["zone_id"].duplicated()]
     if len(dup):
         raise DataError(f"zone layer {path}: duplicate zone_id {', '.join(sorted(set(dup))[:5])}")
-    return _polygons(frame, f"zone layer {path}", "zone_id").reset_index(drop=True)
+    return _polygons(frame, f"zone layer {path}", "zone_id", any_kind=True).reset_index(drop=True)
 
 
 def zone_mask(zones: gpd.GeoDataFrame, zone_ids=(), zone_kinds=()) -> np.ndarray:
@@ -204,17 +204,21 @@ def _check_crs(raw: gpd.GeoDataFrame, what: str) -> gpd.GeoSeries:
     return lonlat
 
 
-def _polygons(frame: gpd.GeoDataFrame, what: str, key: str) -> gpd.GeoDataFrame:
-    """Reject empty/non-polygonal geometries; repair invalid ones with a warning."""
+def _polygons(frame: gpd.GeoDataFrame, what: str, key: str, any_kind: bool = False) -> gpd.GeoDataFrame:
+    """Reject empty/non-polygonal geometries (``any_kind``: points and lines are fine too, as zones
+    may be: wells, outfalls, rivers, canals); repair invalid polygons with a warning."""
     geoms = frame.geometry.array
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if empty.any():
         raise DataError(f"{what}: empty geometry for {_names(frame, key, empty)}")
     kinds = shapely.get_type_id(geoms)
-    not_poly = ~np.isin(kinds, (3, 6))  # Polygon, MultiPolygon
+    # Polygon, MultiPolygon; with any_kind also Point, LineString, LinearRing, MultiPoint, MultiLineString
+    allowed = (0, 1, 2, 3, 4, 5, 6) if any_kind else (3, 6)
+    not_poly = ~np.isin(kinds, allowed)
     if not_poly.any():
-        raise DataError(f"{what}: not a polygon: {_names(frame, key, not_poly)}")
-    invalid = ~shapely.is_valid(geoms)
+        expected = "a point, line or polygon (not a collection of mixed kinds)" if any_kind else "a polygon"
+        raise DataError(f"{what}: not {expected}: {_names(frame, key, not_poly)}")
+    invalid = ~shapely.is_valid(geoms) & np.isin(kinds, (3, 6))
     if invalid.any():
         fixed = shapely.make_valid(geoms[invalid])
         polygonal = shapely.get_parts(fixed)  # drop any lines/points make_valid produced

@@ -9,7 +9,10 @@ A condition is a tree of nodes:
   registered project attribute (all given operators must hold);
 * ``within_distance: {zones|zone_kinds: [...], distance_m: D}``  the site
   lies within D metres of one of those overlay zones (geodesic distance
-  between nearest points, 0 inside; see :mod:`zoning.proximity`);
+  between nearest points, 0 inside or touching; see :mod:`zoning.evaluate.proximity`);
+* ``inside: {zones|zone_kinds: [...], min_share: S}``  the site lies inside
+  one of those zones (area, length or a point in common, not only touching),
+  with at least the share S of the site inside polygon zones when given;
 * ``all: [nodes]``, ``any: [nodes]``, ``not: node``.
 
 Evaluation is three-valued (Kleene): each node yields two boolean arrays,
@@ -80,6 +83,9 @@ class ProjectColumns(Protocol):
     def parameter(self, name: str) -> np.ndarray: ...  # float per row (its unit's or zone's), NaN = none
 
     def distance(self, condition: WithinDistance) -> np.ndarray | None: ...  # metres; None = no sites
+
+    #: per row, whether the site lies inside the zones, and the share of it inside; None = no sites
+    def inside(self, condition: Inside) -> tuple[np.ndarray, np.ndarray] | None: ...
 
 
 class Condition:
@@ -278,6 +284,40 @@ class WithinDistance(Condition):
     def describe(self):
         named = ", ".join([*self.zones, *(f"kind {k}" for k in self.zone_kinds)])
         return f"within {number_text(self.distance)} m of zone {named}"
+
+
+@dataclass(frozen=True)
+class Inside(Condition):
+    """The site lies inside a zone with one of ``zones`` (if given) and one of ``zone_kinds`` (if
+    given): it has area, length or (for a point) a point in common with the zone, not only a
+    touching edge; with ``min_share``, at least that share of the site (by area, or by length for
+    a line site) lies inside such zones."""
+
+    zones: tuple[str, ...]
+    zone_kinds: tuple[str, ...]
+    min_share: float | None = None
+
+    @property
+    def key(self) -> tuple:
+        """The zone selection (shares are measured once per selection, whatever the threshold)."""
+        return self.zones, self.zone_kinds
+
+    def evaluate(self, cols):
+        measured = cols.inside(self)
+        if measured is None:  # evaluated without sites (see zoning.evaluate.prefilter): unknown
+            return Truth(np.zeros(cols.n, bool), np.zeros(cols.n, bool))
+        inside, share = measured
+        true = inside if self.min_share is None else inside & (share >= self.min_share - 1e-9)
+        return Truth(true, ~true)
+
+    def attributes(self):
+        return frozenset()
+
+    def describe(self):
+        named = ", ".join([*self.zones, *(f"kind {k}" for k in self.zone_kinds)])
+        percent = None if self.min_share is None else number_text(round(self.min_share * 100, 6))
+        share = "" if percent is None else f" (at least {percent}% of the site)"
+        return f"inside zone {named}{share}"
 
 
 @dataclass(frozen=True)

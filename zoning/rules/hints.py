@@ -63,7 +63,7 @@ def _hint(err: dict, names: list[str]) -> str:
         close = difflib.get_close_matches(field, _FIELD_NAMES, n=1)
         return f"did you mean '{close[0]}'?" if close else "remove it, or see README, Rule-file reference"
     if kind == "condition":
-        return "write one of: industry, type, attr, within_distance, all, any, not"
+        return "write one of: industry, type, attr, expr, within_distance, inside, all, any, not"
     if kind.startswith("date") or kind.startswith("datetime"):
         return "write the date as YYYY-MM-DD"
     if kind in ("literal_error", "enum"):

@@ -38,6 +38,7 @@ from zoning.rules.conditions import (
     Condition,
     ExprCompare,
     IndustryIn,
+    Inside,
     Not,
     TypeIn,
     WithinDistance,
@@ -185,7 +186,7 @@ class ExprNode(StrictModel):
 class WithinSpec(StrictModel):
     zones: list[str] = []
     zone_kinds: list[str] = []
-    distance_m: float = Field(gt=0, le=100_000)
+    distance_m: float = Field(ge=0, le=100_000)
 
     @model_validator(mode="after")
     def _names_zones(self):
@@ -196,6 +197,22 @@ class WithinSpec(StrictModel):
 
 class WithinDistanceNode(StrictModel):
     within_distance: WithinSpec
+
+
+class InsideSpec(StrictModel):
+    zones: list[str] = []
+    zone_kinds: list[str] = []
+    min_share: float | None = Field(default=None, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _names_zones(self):
+        if not (self.zones or self.zone_kinds):
+            raise ValueError("inside needs zones or zone_kinds")
+        return self
+
+
+class InsideNode(StrictModel):
+    inside: InsideSpec
 
 
 class AllNode(StrictModel):
@@ -211,7 +228,8 @@ class NotNode(StrictModel):
 
 
 _NODE_KEYS = {"industry": IndustryNode, "type": TypeNode, "attr": CompareNode, "expr": ExprNode,
-              "within_distance": WithinDistanceNode, "all": AllNode, "any": AnyNode, "not": NotNode}
+              "within_distance": WithinDistanceNode, "inside": InsideNode, "all": AllNode, "any": AnyNode,
+              "not": NotNode}
 
 
 def _node_kind(value: object) -> str | None:
@@ -229,14 +247,14 @@ Node = Annotated[
     Union[
         Annotated[IndustryNode, Tag("cond:industry")], Annotated[TypeNode, Tag("cond:type")],
         Annotated[CompareNode, Tag("cond:attr")], Annotated[ExprNode, Tag("cond:expr")],
-        Annotated[WithinDistanceNode, Tag("cond:within_distance")],
+        Annotated[WithinDistanceNode, Tag("cond:within_distance")], Annotated[InsideNode, Tag("cond:inside")],
         Annotated[AllNode, Tag("cond:all")], Annotated[AnyNode, Tag("cond:any")], Annotated[NotNode, Tag("cond:not")],
     ],
     Discriminator(
         _node_kind,
         custom_error_type="condition",
-        custom_error_message="a condition node needs one of: industry, type, attr, expr, within_distance, all, "
-                             "any, not",
+        custom_error_message="a condition node needs one of: industry, type, attr, expr, within_distance, inside, "
+                             "all, any, not",
     ),
 ]
 for _model in (AllNode, AnyNode, NotNode):
@@ -263,6 +281,9 @@ def compile_node(node: Node | list[Node] | None, vocabulary: Vocabulary | None =
         spec = node.within_distance
         # sorted: the same selection written in another order is the same condition
         return WithinDistance(tuple(sorted(spec.zones)), tuple(sorted(spec.zone_kinds)), float(spec.distance_m))
+    if isinstance(node, InsideNode):
+        inside = node.inside
+        return Inside(tuple(sorted(inside.zones)), tuple(sorted(inside.zone_kinds)), inside.min_share)
     if isinstance(node, AllNode):
         return AllOf(tuple(compile_node(n, vocabulary) for n in node.all))
     if isinstance(node, AnyNode):
