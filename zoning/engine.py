@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +97,8 @@ class Engine:
         self.rules = compile_rules(self.lists, units, self.zones, unit_source=unit_source, vocabulary=self.vocabulary,
                                    parameters=parameters_in_force(self.all_parameters, self.as_of))
         self._warm = False  # see warm()
+        #: engines for other dates' versions (registries with a date per row), by the versions in force
+        self._versions: dict[tuple, tuple[Engine | None, str]] = {}
         self.sources: list[Path] = []  # files loaded (see load): outputs must not replace them
 
     @classmethod
@@ -266,22 +268,78 @@ class Engine:
         Rows flagged in ``problems`` are not evaluated: their verdict is
         ``error`` and ``error`` holds the reason.
         """
+        result: dict[str, np.ndarray] = {}
+        for column in RESULT_COLUMNS[:-1]:
+            result[column] = np.full(len(projects), Verdict.ERROR.key if column in ("verdict", "worst_case") else "",
+                                     dtype=object)
+        if explain:
+            result["explain"] = np.full(len(projects), "", dtype=object)
+        dated = "date" in projects.columns
+        if dated:
+            result["as_of"] = np.full(len(projects), "", dtype=object)
+        for engine, rows in self._by_version(projects, problems):
+            engine._fill(projects, rows, result, timings=timings, min_overlap=min_overlap, explain=explain)
+        if dated:  # the date each row was judged on: its own, or this engine's
+            days = projects["date"].to_numpy(dtype=object)
+            judged = ~problems.bad
+            own = judged & pd.notna(days)
+            result["as_of"][own] = pd.Series(days[own], dtype=object).map(dt.date.isoformat).to_numpy(dtype=object)
+            result["as_of"][judged & ~own] = self.as_of.isoformat()
+        result["error"] = problems.message
+        order = [*RESULT_COLUMNS, *(["explain"] if explain else []), *(["as_of"] if dated else [])]
+        return pd.DataFrame({k: pd.Series(result[k], index=projects.index, dtype=object) for k in order})
+
+    def _by_version(self, projects: gpd.GeoDataFrame, problems: RowErrors) -> Iterator[tuple[Engine, np.ndarray]]:
+        """The rows to evaluate (not flagged in ``problems``) grouped by the list versions in force on their
+        own date (column ``date``; rows without one: this engine's date), each with its engine. Rows
+        dated when no list is in force are flagged in ``problems``."""
         good = ~problems.bad
-        subset = projects[good].reset_index(drop=True) if not good.all() else projects.reset_index(drop=True)
+        if "date" not in projects.columns or projects["date"][good].isna().all():
+            yield self, good
+            return
+        codes, days = pd.factorize(projects["date"].to_numpy(dtype=object), use_na_sentinel=True)
+        engines: list[Engine | None] = []
+        for day in days:  # one per distinct date in the chunk: a few hundred at most
+            engine, reason = self._versions_on(day)
+            engines.append(engine)
+            if engine is None:
+                problems.add(good & (codes == len(engines) - 1), "no list in force", f"field 'date': {reason}")
+        good = ~problems.bad
+        engine_of_day = np.array([id(e) for e in engines] + [id(self)], dtype=np.int64)[codes]
+        for engine in {id(e): e for e in [*engines, self] if e is not None}.values():
+            rows = good & (engine_of_day == id(engine))
+            if rows.any():
+                yield engine, rows
+
+    def _versions_on(self, day: dt.date) -> tuple[Engine | None, str]:
+        """The engine for the list and parameter versions in force on ``day`` (one per distinct set of
+        versions, kept), or None and why."""
+        key = self._version_key(day)
+        if key == self._version_key(self.as_of):
+            return self, ""
+        if key not in self._versions:
+            try:
+                self._versions[key] = (self.on(day), "")
+            except DataError as exc:
+                self._versions[key] = (None, str(exc))
+        return self._versions[key]
+
+    def _version_key(self, day: dt.date) -> tuple:
+        """Which list and parameter versions are in force on ``day``."""
+        return (tuple(i for i, lst in enumerate(self.all_lists) if lst.in_force(day)),
+                tuple(i for i, p in enumerate(self.all_parameters) if p.in_force(day)))
+
+    def _fill(self, projects: gpd.GeoDataFrame, rows: np.ndarray, result: dict[str, np.ndarray], *,
+              timings: dict[str, float] | None, min_overlap: MinOverlapLike, explain: bool) -> None:
+        """Evaluate ``rows`` of ``projects`` with this engine's lists and put their columns in ``result``."""
+        subset = projects[rows].reset_index(drop=True) if not rows.all() else projects.reset_index(drop=True)
         ev = evaluate(subset, self.units, self.zones, self.rules, detail=False, timings=timings,
                       min_overlap=MinOverlap.coerce(min_overlap), explain=explain)
         summary = summary_columns(ev, self.units, self.rules, timings=timings)
-        result = {}
         for column in RESULT_COLUMNS[:-1]:
-            error = Verdict.ERROR.key if column in ("verdict", "worst_case") else ""
-            values = np.full(len(projects), error, dtype=object)
-            values[good] = summary[column]
-            result[column] = values
-        result["error"] = problems.message
+            result[column][rows] = summary[column]
         if explain:
-            result["explain"] = np.full(len(projects), "", dtype=object)
-            result["explain"][good] = explain_column(ev, subset, self.units, self.zones, self.rules)
-        return pd.DataFrame({k: pd.Series(v, index=projects.index, dtype=object) for k, v in result.items()})
+            result["explain"][rows] = explain_column(ev, subset, self.units, self.zones, self.rules)
 
 
 def _project_dict(projects: gpd.GeoDataFrame, i: int, name: str | None, vocabulary: Vocabulary) -> dict:

@@ -10,6 +10,10 @@ for each row it cannot use.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import unicodedata
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -31,6 +35,8 @@ _TYPE_ALIASES = {
     "reconstruction": "renovation", "relocate": "relocation",
 }
 
+#: a date as registries write it: 2024-07-01, 2024/7/1, 2024.7.1, 2024年7月1日, 20240701 (a time after it ignored)
+_DATE = re.compile(r"^(\d{4})(?:[-/.年]\s*(\d{1,2})[-/.月]\s*(\d{1,2})日?|(\d{2})(\d{2}))(?:[ T日].*)?$")
 _NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"  # what a plain decimal number looks like
 
 
@@ -84,11 +90,13 @@ def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise", labels: dict
                                   labels.get("industry", "industry"), problems, "unknown industry")
     types = projects["type"] if "type" in projects else pd.Series(None, index=projects.index)
     out["type"] = _map_unique(types, project_type, labels.get("type", "type"), problems, "unknown project type")
+    if "date" in projects:  # the lists in force on each row's own date judge it
+        out["date"] = _map_unique(projects["date"], project_date, labels.get("date", "date"), problems, "bad date")
 
     seen: dict[str, str] = {}
     emissions = set(vocabulary.emissions)
     for column in projects.columns:
-        if column in ("industry", "type", projects.geometry.name):
+        if column in ("industry", "type", "date", projects.geometry.name):
             continue
         name = vocabulary.lookup(column)
         if name is None:
@@ -110,6 +118,34 @@ def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise", labels: dict
         problems.raise_first()
         return out
     return out, problems
+
+
+def project_date(value: object) -> dt.date:
+    """The date a project was filed or approved (per-row dates in a registry select the lists in force).
+
+    Accepts dates and datetimes (from spreadsheets and layers) and the usual written forms:
+    ``2024-07-01``, ``2024/7/1``, ``2024.7.1``, ``2024年7月1日``, ``20240701``, with any time after it.
+    """
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (int, np.integer)) or (isinstance(value, float) and value.is_integer()):
+        value = str(int(value))  # 20240701 read as a number
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    m = _DATE.match(text)
+    try:
+        if m is None:
+            raise ValueError
+        year, month, day = int(m[1]), int(m[2] or m[4]), int(m[3] or m[5])
+        date = dt.date(year, month, day)
+    except ValueError:
+        raise InputError(f"not a date: {str(value)[:40]!r} (write 2024-07-01, 2024/7/1 or 2024年7月1日)") from None
+    if not 1949 <= date.year <= 2100:
+        raise InputError(f"date {date} is out of range (1949 to 2100)")
+    return date
 
 
 def _industry_text(value: object) -> str:

@@ -176,7 +176,9 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
                       encoding=registry.encoding)
     summary.notes = registry.skipped  # filled in as reading proceeds
     renamed = {}
-    for c in (*RESULT_COLUMNS, *(["explain"] if explain else [])):  # never overwrite an input column
+    dated = "date" in colmap.columns
+    for c in (*RESULT_COLUMNS, *(["explain"] if explain else []), *(["as_of"] if dated else [])):
+        # never overwrite an input column
         name, k = c, 1
         while name in registry.headers:
             k += 1
@@ -235,8 +237,15 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
             if web:
                 summary.notes.append(f"geometries written in {web.upper()} for web maps, not CGCS2000")
             summary.notes += reader.notes(summary.rows)
-            summary.notes.append(f"access lists in force on {engine.as_of}: {len(engine.lists)} of "
-                                 f"{len(engine.all_lists)} loaded (rules sha256 {rules_hash(engine.all_lists)[:16]})")
+            if dated:
+                summary.notes.append(
+                    f"each row judged by the access lists in force on its own date (column "
+                    f"{colmap.columns['date']!r}; the date used is in column {renamed['as_of']!r}); rows without "
+                    f"a date by those in force on {engine.as_of} (rules sha256 {rules_hash(engine.all_lists)[:16]})")
+            else:
+                summary.notes.append(f"access lists in force on {engine.as_of}: {len(engine.lists)} of "
+                                     f"{len(engine.all_lists)} loaded (rules sha256 "
+                                     f"{rules_hash(engine.all_lists)[:16]})")
             summary.notes += engine.lapsed
             for old, new in getattr(writer, "renamed", {}).items():
                 summary.notes.append(f"column {old!r} is named {new!r} in the output ({fmt} column names "

@@ -42,6 +42,8 @@ _FALSE = {"false", "no", "n", "0", "否", "f", "×", "✗", "✘", "无"}
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
 _WITH_UNIT = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s.,+\-].*)$")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
+#: project fields that are not attributes: a rule set may not declare these names
+RESERVED = frozenset({"name", "lon", "lat", "wkt", "geometry", "industry", "type", "date"})
 
 
 class _Model(BaseModel):
@@ -153,6 +155,9 @@ class Vocabulary:
 
     def extended(self, declarations: Declarations, source: str = "") -> Vocabulary:
         """This vocabulary with ``declarations`` added (a name declared twice is refused)."""
+        taken = [a.name for a in declarations.attributes if a.name.lower() in RESERVED]
+        if taken:
+            raise DataError(f"{source}: {taken[0]!r} is a project field, not an attribute; give it another name")
         clash = [a.name for a in declarations.attributes if a.name in self.attributes]
         if clash:
             raise DataError(f"{source}: attribute {clash[0]!r} is already declared; give it another name")

@@ -162,7 +162,7 @@ def projects_from(chunk: pd.DataFrame, columns: ColumnMap, *, geometry=None, sou
     lonlat[~usable] = None
     frame = gpd.GeoDataFrame(index=chunk.index, geometry=gpd.GeoSeries(lonlat, index=chunk.index, crs=GEOGRAPHIC))
     for f, header in columns.columns.items():
-        if f in ("industry", "type") or f not in BASE_FIELDS:  # the project's fields, not its name or location
+        if f in ("industry", "type", "date") or f not in BASE_FIELDS:  # the project's fields, not its name or location
             frame[f] = chunk[header]
     return frame, problems
 

@@ -33,6 +33,9 @@ _BASE_HEADERS: dict[str, tuple[str, ...]] = {
     "industry": ("行业代码", "国民经济行业代码", "所属行业代码", "industry_code", "industry", "industry_c",
                  "行业类别代码", "行业类别", "国民经济行业类别", "国民经济行业分类", "所属行业", "行业", "gbt4754"),
     "type": ("建设性质", "type", "project_type", "建设类型", "项目类型", "项目性质", "nature"),
+    # the day the project was filed or approved: the lists in force that day judge it
+    "date": ("受理日期", "审批日期", "批复日期", "环评批复日期", "环评审批日期", "审批时间", "批复时间", "受理时间",
+             "申报日期", "立项日期", "备案日期", "date", "approval_date", "approved_on", "filed_on", "日期"),
 }
 #: the fields that are not attributes
 BASE_FIELDS = tuple(_BASE_HEADERS)
