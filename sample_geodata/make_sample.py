@@ -7,7 +7,8 @@ Run from the repository root:
 It writes, next to this script:
 
 * ``units.gpkg``    layer ``units``: environmental management units (环境管控单元)
-* ``zones.gpkg``    layer ``zones``: overlay zones (water sources, fuel-ban, red line, river buffers)
+* ``zones.gpkg``    layer ``zones``: overlay zones (water sources, fuel-ban, red line, river buffers,
+  an industrial park; the river channels are lines, their centrelines)
 * ``registry.csv``  about 200 fictitious projects for batch screening
 
 Nothing here is an official dataset. Place names and administrative codes are
@@ -727,6 +728,18 @@ def build_zones(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return zones
 
 
+def finish_zones(zones: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The zones as published: each river channel as its centreline (a line zone), and the
+    Baoding high-tech zone's units as an industrial park."""
+    zones = zones.copy()
+    for name, (code, line) in RIVERS.items():
+        zones.loc[zones["zone_id"] == f"{code}-HD", "geometry"] = LineString(line)
+    park = units.loc[units["HJZHGKDYMC"].str.contains("保定高新区"), "geometry"]
+    extra = gpd.GeoDataFrame([{"zone_id": "BD-GXQ", "kind": "industrial_park", "name": "保定国家高新技术产业开发区",
+                               "remark": NOTE, "geometry": union(list(park))}], geometry="geometry", crs=GEOGRAPHIC)
+    return pd.concat([zones, extra], ignore_index=True)
+
+
 # ---------------------------------------------------------------------------
 # project registry (all fictitious)
 
@@ -1080,6 +1093,7 @@ def main() -> int:
     zones = build_zones(units)
     registry = build_registry(units, zones)
     report, problems = check(units, zones, outlines, registry)
+    zones = finish_zones(zones, units)  # after the registry: its sites were drawn against the first zones
 
     layer_note = (
         "ILLUSTRATIVE sample data for the zoning package, NOT an official dataset; "

@@ -90,7 +90,8 @@ KEYS = tuple(v.key for v in Verdict)
 SERIOUSNESS = (Verdict.PROHIBITED, Verdict.RESTRICTED, Verdict.UNDETERMINED, Verdict.PERMITTED,
                Verdict.NOT_COVERED, Verdict.ERROR)
 #: the verdict a clause gives when it applies; ``require`` (an obligation) never changes the verdict
-EFFECT_VERDICT = {"prohibit": Verdict.PROHIBITED, "restrict": Verdict.RESTRICTED, "require": Verdict.PERMITTED}
+EFFECT_VERDICT = {"prohibit": Verdict.PROHIBITED, "restrict": Verdict.RESTRICTED, "require": Verdict.PERMITTED,
+                  "encourage": Verdict.PERMITTED}
 #: Chinese names of the effects
 EFFECT_LABELS = {"prohibit": "禁止", "restrict": "限制", "require": "要求", "encourage": "鼓励"}
 

@@ -161,8 +161,17 @@ class Vocabulary:
         clash = [a.name for a in declarations.attributes if a.name in self.attributes]
         if clash:
             raise DataError(f"{source}: attribute {clash[0]!r} is already declared; give it another name")
-        return Vocabulary({**self.quantities, **declarations.quantities},
-                          [*self.attributes.values(), *declarations.attributes])
+        for a in declarations.attributes:  # an alias another attribute answers to would never reach this one
+            for alias in a.aliases:
+                owner = self._keys.get(_key(alias))
+                if owner is not None:
+                    raise DataError(f"{source}: alias {alias!r} of attribute {a.name!r} already names attribute "
+                                    f"{owner!r}; drop it or choose another")
+        try:
+            return Vocabulary({**self.quantities, **declarations.quantities},
+                              [*self.attributes.values(), *declarations.attributes])
+        except DataError as exc:
+            raise DataError(f"{source}: {exc}") from None
 
     def union(self, other: Vocabulary) -> Vocabulary:
         """The attributes of both (two rule sets compared): one name must mean the same in both."""

@@ -75,9 +75,12 @@ class Expectation(_Strict):
     cited: list[str] | dict[str, Status] = []
     not_cited: list[str] = []
     missing: list[str] | None = None
+    #: per clause (list/clause), each obligation's amount by name (null: cannot be computed)
+    obligations: dict[str, dict[str, float | None]] = {}
+    encouraged: list[str] | None = None
 
     def references(self) -> list[str]:
-        return [*self.cited, *self.not_cited]
+        return [*self.cited, *self.not_cited, *self.obligations, *(self.encouraged or [])]
 
 
 class RuleTest(_Strict):
@@ -208,10 +211,30 @@ def compare(expect: Expectation, result) -> list[str]:
     if expect.missing is not None and sorted(expect.missing) != sorted(result.missing):
         diff.append(f"missing inputs: expected {', '.join(sorted(expect.missing)) or '(none)'}, "
                     f"got {', '.join(result.missing) or '(none)'}")
+    diff += _obligation_differences(expect, result)
+    if expect.encouraged is not None and sorted(expect.encouraged) != sorted(result.encouraged):
+        diff.append(f"encouraged: expected {', '.join(sorted(expect.encouraged)) or '(none)'}, "
+                    f"got {', '.join(result.encouraged) or '(none)'}")
     if diff:  # context for the reader: what did decide it
         decide = _deciding(result)
         deciding = sorted(f"{ref} ({'/'.join(sorted(s))})" for ref, s in cited.items() if ref in decide)
         diff.append("prohibit/restrict clauses cited: " + (", ".join(deciding) or "(none)"))
+    return diff
+
+
+def _obligation_differences(expect: Expectation, result) -> list[str]:
+    """Obligations expected (by clause and name, with their amounts) that the result lacks or computes
+    otherwise (within a millionth)."""
+    got = {(f"{o['list']}/{o['clause']}", o["name"]): o["amount"] for o in result.obligations}
+    diff = []
+    for ref, amounts in expect.obligations.items():
+        for name, want in amounts.items():
+            if (ref, name) not in got:
+                diff.append(f"no obligation {name!r} from {ref}")
+                continue
+            have = got[(ref, name)]
+            if (want is None) != (have is None) or (want is not None and abs(want - have) > 1e-6 * max(1, abs(want))):
+                diff.append(f"obligation {name!r} from {ref}: expected {want}, got {have}")
     return diff
 
 

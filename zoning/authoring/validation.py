@@ -27,16 +27,29 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from zoning.authoring.expression_checks import expression_findings, table_values
 from zoning.errors import DataError, parameter
 from zoning.evaluate.columns import Columns
 from zoning.evaluate.compile import compile_rules
 from zoning.industries import table as industry_table
 from zoning.inputs.units import TEXT_FIELDS, empty_zones
 from zoning.projects import PROJECT_TYPES
-from zoning.rules.conditions import CategoryIn, Compare, IndustryIn, Inside, TypeIn, WithinDistance, applies, walk
+from zoning.rules.conditions import (
+    CategoryIn,
+    Compare,
+    ExprCompare,
+    IndustryIn,
+    Inside,
+    TypeIn,
+    WithinDistance,
+    applies,
+    walk,
+)
 from zoning.rules.findings import SEVERITIES, Finding
 from zoning.rules.loading import load_vocabulary, parse_list, rule_files
 from zoning.rules.nodes import compile_node
+from zoning.rules.parameters import ParameterSpec, load_parameters
+from zoning.rules.parameters import in_force as parameters_in_force
 from zoning.rules.references import reference_findings
 from zoning.rules.schema import AccessList
 from zoning.rules.versions import in_force, version_findings
@@ -47,6 +60,8 @@ MAX_PROBES = 200_000
 #: probe rows evaluated together (bounds memory: about 1 KB per row)
 BATCH_PROBES = 200_000
 SHOWN = 10  # unit codes listed in one finding
+#: values an attribute compared in an expression is tried at (besides 0 and those between)
+EXPRESSION_PROBES = (0.001, 1.0, 10.0, 1e3, 1e6)
 
 
 def validate(paths, units: gpd.GeoDataFrame | None = None, zones: gpd.GeoDataFrame | None = None,
@@ -66,17 +81,27 @@ def validate(paths, units: gpd.GeoDataFrame | None = None, zones: gpd.GeoDataFra
         findings.append(Finding("error", ", ".join(map(str, paths)), None, "", str(exc),
                                 "correct the attribute declarations (README, Declaring attributes)"))
         vocabulary = builtin()
+    try:
+        parameters = load_parameters(rule_files(paths, kind="parameters"))
+    except DataError as exc:
+        findings.append(Finding("error", ", ".join(map(str, paths)), None, "", str(exc),
+                                "correct the parameter table (README, Parameters)"))
+        parameters = []
     files = rule_files(paths)
     if not files:
         findings.append(Finding("error", ", ".join(map(str, paths)), None, "", "no access lists (*.yaml) found",
                                 "point at the rule files or the directory that holds them"))
     for path in files:
-        lst, problems = parse_list(Path(path), vocabulary)
+        lst, problems = parse_list(Path(path), vocabulary, [p.name for p in parameters])
         findings += problems
         if lst is not None:
             lists.append(lst)
     findings += version_findings(lists)
-    findings += clause_findings(lists, vocabulary)
+    by_name: dict[str, list[ParameterSpec]] = {}
+    for spec in parameters:
+        by_name.setdefault(spec.name, []).append(spec)
+    findings += expression_findings(lists, vocabulary, by_name)
+    findings += clause_findings(lists, vocabulary, {n: table_values(v) for n, v in by_name.items()})
     for lst in lists:
         if not lst.in_force(as_of):
             period = f"{lst.effective_from} to {lst.effective_to or 'open'}"
@@ -103,7 +128,7 @@ def validate(paths, units: gpd.GeoDataFrame | None = None, zones: gpd.GeoDataFra
                                            shapely.get_type_id(zones.geometry.to_numpy()), (3, 6)))
         if units is not None and not any(f.severity == "error" for f in findings):
             findings += coverage_findings(lists, units, zones if zones is not None else empty_zones(), as_of,
-                                          units_source)
+                                          units_source, vocabulary, parameters)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.path, f.line or 0))
     return findings, lists
@@ -111,14 +136,16 @@ def validate(paths, units: gpd.GeoDataFrame | None = None, zones: gpd.GeoDataFra
 
 # ---- clauses that can never apply -----------------------------------------------
 
-def clause_findings(lists: list[AccessList], vocabulary: Vocabulary | None = None) -> list[Finding]:
-    """Clauses whose conditions (with their ``unless``) are false for every possible project."""
+def clause_findings(lists: list[AccessList], vocabulary: Vocabulary | None = None,
+                    parameter_values: dict[str, list[float]] | None = None) -> list[Finding]:
+    """Clauses whose conditions (with their ``unless``) are false for every possible project
+    (``parameter_values``: the values each parameter table gives, tried as a unit's would be)."""
     vocabulary = vocabulary or builtin()
     out = []
     clauses = [(lst, i, clause, compile_node(clause.conditions, vocabulary),
                 compile_node(clause.unless, vocabulary) if clause.unless is not None else None)
                for lst in lists for i, clause in enumerate(lst.clauses)]
-    possible = can_apply([(cond, unless) for *_, cond, unless in clauses], vocabulary)
+    possible = can_apply([(cond, unless) for *_, cond, unless in clauses], vocabulary, parameter_values)
     for (lst, i, clause, _, unless), answer in zip(clauses, possible):
         where = f"list {lst.id}, clause {clause.id}"
         line = lst.line("clauses", i, "conditions" if clause.conditions is not None else "unless")
@@ -134,7 +161,8 @@ def clause_findings(lists: list[AccessList], vocabulary: Vocabulary | None = Non
     return out
 
 
-def can_apply(conditions: list[tuple], vocabulary: Vocabulary | None = None) -> list[bool | None]:
+def can_apply(conditions: list[tuple], vocabulary: Vocabulary | None = None,
+              parameter_values: dict[str, list[float]] | None = None) -> list[bool | None]:
     """For each ``(condition, unless)``: can "condition and not unless" be true for some project?
     None where the probe would be too large (see :data:`MAX_PROBES`).
 
@@ -156,13 +184,13 @@ def can_apply(conditions: list[tuple], vocabulary: Vocabulary | None = None) -> 
         batch.append((key, *grid))
         size += len(grid[0])
         if size >= BATCH_PROBES:  # evaluate in batches: memory stays bounded by the batch
-            answers.update(_evaluate_probes(batch, vocabulary))
+            answers.update(_evaluate_probes(batch, vocabulary, parameter_values or {}))
             batch, size = [], 0
-    answers.update(_evaluate_probes(batch, vocabulary))
+    answers.update(_evaluate_probes(batch, vocabulary, parameter_values or {}))
     return [answers.get(key) for key in conditions]
 
 
-def _evaluate_probes(batch, vocabulary: Vocabulary) -> dict:
+def _evaluate_probes(batch, vocabulary: Vocabulary, parameter_values: dict[str, list[float]]) -> dict:
     """``{(condition, unless): can it be true}`` for a batch of ``(key, frame, distances)``, as one frame."""
     if not batch:
         return {}
@@ -181,7 +209,9 @@ def _evaluate_probes(batch, vocabulary: Vocabulary) -> dict:
         for at, values in parts:
             full[selection][at:at + len(values)] = values
     cols.proximity = _Distances(full)  # type: ignore[assignment]  # measured distances, looked up alike
-    return {key: bool(applies(key[0], key[1], cols.take(rows)).true.any()) for key, rows in spans.items()}
+    cols.parameters = _Parameters(parameter_values)  # type: ignore[assignment]  # a typical value per table
+    return {key: bool(applies(key[0], key[1], cols.take(rows, units=np.zeros(len(rows), np.int64))).true.any())
+            for key, rows in spans.items()}
 
 
 def _grid(condition, unless, vocabulary: Vocabulary):
@@ -195,6 +225,9 @@ def _grid(condition, unless, vocabulary: Vocabulary):
             thresholds.setdefault(n.attr, set()).update(v for _, v in n.tests)
         elif isinstance(n, CategoryIn):
             thresholds.setdefault(n.attr, set()).update(float(c) for c in n.codes)
+        elif isinstance(n, ExprCompare):  # inputs compared with each other: tried across magnitudes
+            for name in n.comparison.names():
+                thresholds.setdefault(name, set()).update(EXPRESSION_PROBES)
     limits: dict[tuple, set[float]] = {}
     for n in nodes:
         if isinstance(n, WithinDistance):
@@ -231,6 +264,18 @@ class _Distances:
         return share > 0, share
 
 
+class _Parameters:
+    """Stands in for :class:`zoning.evaluate.parameters.ParameterValues`: one typical value per table
+    (its median) for every probe row."""
+
+    def __init__(self, values: dict[str, list[float]]):
+        self.values = {name: float(np.median(v)) if v else 1.0 for name, v in values.items()}
+        self.specs: dict = {}
+
+    def rows(self, name, units, zones):
+        return np.full(len(units), self.values.get(name, 1.0))
+
+
 def _industry_probes(codes: list[str]) -> list[str]:
     """One 4-digit class for each distinct way of falling under (or not) the named codes."""
     classes = industry_table().frame
@@ -256,11 +301,20 @@ def _value_probes(values: set[float], *, flag: bool = False) -> list[float]:
 # ---- coverage against the unit layer --------------------------------------------
 
 def coverage_findings(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
-                      as_of: dt.date, source: str = "unit layer") -> list[Finding]:
-    """Lists whose scope selects no unit; units no list in force covers (or with no unit-level list)."""
+                      as_of: dt.date, source: str = "unit layer", vocabulary: Vocabulary | None = None,
+                      parameters: list[ParameterSpec] | None = None) -> list[Finding]:
+    """Lists whose scope selects no unit; units no list in force covers (or with no unit-level list);
+    parameters a clause reads that have no value for a unit it applies in."""
     out = []
     current = in_force(lists, as_of)
-    rules = compile_rules(current, units, zones)
+    try:
+        rules = compile_rules(current, units, zones, vocabulary=vocabulary,
+                              parameters=parameters_in_force(parameters or [], as_of))
+    except DataError as exc:  # a parameter missing for a unit: the message names the table's file and line
+        path, _, rest = str(exc).partition(":")
+        line, _, message = rest.partition(":")
+        return [Finding("error", path, int(line) if line.isdigit() else None, "parameters", message.strip()
+                        if line.isdigit() else str(exc), "add the missing values, or a default")]
     counts = np.diff(rules.unit_offsets)
     applied = set(pd.unique(rules.clauses["list"].to_numpy(dtype=object)[rules.unit_clauses]))
     zone_lists = {lst.id for lst in current if lst.scope.zones or lst.scope.zone_kinds}

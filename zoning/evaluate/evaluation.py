@@ -211,8 +211,8 @@ def _zone_rows(pieces: _Pieces, zones: gpd.GeoDataFrame, rules: CompiledRules, d
     owner, z_clause = expand_csr(z_idx, rules.zone_offsets, rules.zone_clauses)
     z_pair = z_piece[owner]
     ok = rules.zone_unit_ok[rules.clause_zone_list[z_clause], pieces.unit[z_pair]]
-    if not detail:
-        ok &= rules.clause_rank[z_clause] >= Verdict.RESTRICTED
+    if not detail:  # what batches need: the deciding clauses, and those noted (encourage, obligations)
+        ok &= (rules.clause_rank[z_clause] >= Verdict.RESTRICTED) | rules.clause_noted[z_clause]
     return _Rows(z_pair[ok], z_clause[ok], rules.clause_cond[z_clause[ok]], z_idx[owner][ok])
 
 

@@ -57,7 +57,7 @@ def resolve(specs: Mapping[str, ParameterSpec], units: gpd.GeoDataFrame, zones: 
             raw = pd.to_numeric(units[spec.column], errors="coerce").to_numpy(dtype=float)
             values = np.where(np.isfinite(raw), raw, np.nan if spec.default is None else spec.default)
         elif spec.by == "admin":
-            values = _longest_prefix(keys, spec)
+            values, keys = _longest_prefix(keys, spec)
         else:
             table = pd.Series(spec.values, dtype=float)
             values = pd.Series(keys).map(table).to_numpy(dtype=float)
@@ -80,15 +80,19 @@ def _keys(spec: ParameterSpec, units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame)
     return zones["kind"].astype(str).to_numpy(dtype=object)
 
 
-def _longest_prefix(admins: np.ndarray, spec: ParameterSpec) -> np.ndarray:
-    """Per unit, the value of the longest admin prefix (2, 4 or 6 digits) of its division code."""
+def _longest_prefix(admins: np.ndarray, spec: ParameterSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit, the value of the longest admin prefix (2, 4 or 6 digits) of its division code that the
+    table has, and that prefix (``default`` where none matched)."""
     values = np.full(len(admins), np.nan if spec.default is None else spec.default)
+    keys = np.full(len(admins), "default" if spec.default is not None else "", dtype=object)
     table = pd.Series(spec.values, dtype=float)
     for width in (2, 4, 6):  # longer prefixes overwrite shorter ones
-        found = pd.Series(admins).str.slice(0, width).map(table).to_numpy(dtype=float)
-        longer_enough = pd.Series(admins).str.len().to_numpy() >= width
-        values = np.where(longer_enough & ~np.isnan(found), found, values)
-    return values
+        prefix = pd.Series(admins).str.slice(0, width)
+        found = prefix.map(table).to_numpy(dtype=float)
+        hit = (pd.Series(admins).str.len().to_numpy() >= width) & ~np.isnan(found)
+        values = np.where(hit, found, values)
+        keys = np.where(hit, prefix.to_numpy(dtype=object), keys)
+    return values, keys
 
 
 def check_coverage(values: ParameterValues, uses: list[tuple[str, str, frozenset[str], np.ndarray, np.ndarray | None]],

@@ -51,9 +51,9 @@ class Result:
 
     @property
     def obligations(self) -> list[dict]:
-        """What the project must do, with amounts: each obligation of a clause that applies, with its unit,
-        list and clause (the same entries as in the citations)."""
-        return [{"unit": c["unit"], "list": c["list"], "clause": c["clause"], **o}
+        """What the project must do, with amounts: each obligation of a clause that applies, with the
+        management unit it applies in (``unit_code``), list and clause; ``unit`` is the amount's unit."""
+        return [{"unit_code": c["unit"], "list": c["list"], "clause": c["clause"], **o}
                 for c in self.citations for o in c.get("obligations", [])]
 
     @property

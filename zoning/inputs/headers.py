@@ -76,7 +76,7 @@ _TRAILING_BRACKETS = re.compile(r"^(.*?)[(\[]([^()\[\]]*)[)\]]$")
 # that looks like a unit (Latin letters, a slash, or a unit character) is taken as one, so an
 # unknown unit (MW, kgce, L) is an error instead of silently unconverted values.
 _NOTE = re.compile(r"以|计|^(pm10|pm2\.?5|tsp|nmhc|vocs?|codcr|cod|bod5?|nox|so2|no2|nh3-?n|非甲烷总烃)$")
-_UNITLIKE = re.compile(r"/|^[万千]?[a-zμ0-9.·]+$|[吨克升方米煤时年瓦焦]")
+_UNITLIKE = re.compile(r"/|^[万千]?[a-zμ0-9.·]+$|[吨克升方米煤时年瓦焦亩顷元头只羽里]")
 
 
 #: no recognised header is longer than this (with its unit and notes)

@@ -360,7 +360,7 @@ class _Parser:
                     args.append(self.sum())
                 self.take(")")
                 return Call(word, tuple(args))
-            return Attr(self._resolved(self.resolve_name, word, position))
+            return Attr(self._resolved(self.resolve_name, word, position, self._hyphenated(word)))
         if value == "(":
             self.take()
             inner = self.sum()
@@ -368,10 +368,24 @@ class _Parser:
             return inner
         raise ExpressionError("expected a number, an attribute, a $parameter or '('", self.text, position)
 
-    def _resolved(self, resolve: Callable[[str], str], word: str, position: int) -> str:
+    def _hyphenated(self, word: str) -> str | None:
+        """``NH3-N`` when ``word`` (N) follows ``NH3 -`` and that whole name is an attribute: a hint."""
+        if self.at >= 3 and self.tokens[self.at - 2][1] == "-" and self.tokens[self.at - 3][0] == "name":
+            joined = f"{self.tokens[self.at - 3][1]}-{word}"
+            try:
+                self.resolve_name(joined)
+            except Exception:  # noqa: BLE001 - only a hint: any refusal means no
+                return None
+            return joined
+        return None
+
+    def _resolved(self, resolve: Callable[[str], str], word: str, position: int, joined: str | None = None) -> str:
         try:
             return resolve(word)
         except (ValueError, LookupError) as exc:
+            if joined is not None:
+                raise ExpressionError(f"{joined} has a hyphen, read as a minus sign: write `{joined}` in backquotes",
+                                      self.text, position) from None
             raise ExpressionError(str(exc).split(" (known:")[0], self.text, position) from None
 
 
