@@ -84,8 +84,9 @@ def validate(paths, units: gpd.GeoDataFrame | None = None, zones: gpd.GeoDataFra
     try:
         parameters = load_parameters(rule_files(paths, kind="parameters"))
     except DataError as exc:
-        findings.append(Finding("error", ", ".join(map(str, paths)), None, "", str(exc),
-                                "correct the parameter table (README, Parameters)"))
+        message, _, hint = str(exc).partition(" (fix: ")
+        findings.append(Finding("error", ", ".join(map(str, paths)), None, "", message,
+                                hint.removesuffix(")") or "correct the parameter table (README, Parameters)"))
         parameters = []
     files = rule_files(paths)
     if not files:
