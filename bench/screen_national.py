@@ -17,14 +17,23 @@ Prints, measured in this one run:
   same points and polygons as read from the files (read time excluded), and
   for reference ``predicate="intersects"`` and a per-point Python loop on a
   sample, extrapolated;
-- the ratios (assign + evaluate) ÷ sjoin and full screening ÷ sjoin.
+- the ratios (assign + evaluate) ÷ sjoin and full screening ÷ sjoin;
+- with ``--expressions F`` (default 0.1): the same registry screened again with a
+  fraction F of the clauses rewritten in the newer rule language, each numeric
+  comparison ``{attr: X, gt: V}`` becoming ``expr: "X > V"`` or ``expr: "X >
+  $p_N"`` with a parameter table by unit type giving V (a chosen clause without
+  a comparison gets ``expr: "$p_N >= 0"``, always true): the same decisions, so
+  the verdicts must agree; prints evaluate time per million rows for both and
+  their ratio.
 Targets from issue 3: (assign + evaluate) ≤ 1.5 × the join; peak memory ≤ 4 GB.
+Issue 15: evaluate time with expressions and parameters within 20% of the plain clauses.
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +42,7 @@ import geopandas as gpd
 import numpy as np
 import pyogrio
 import shapely
+import yaml
 
 from zoning import Engine
 from zoning.screening import screen
@@ -49,6 +59,8 @@ def main():
     parser.add_argument("--output", default="screened.csv", help="output file name (format from extension)")
     parser.add_argument("--chunk-size", type=int, default=250_000)
     parser.add_argument("--loop-sample", type=int, default=2_000, help="points for the naive-loop estimate")
+    parser.add_argument("--expressions", type=float, default=0.1,
+                        help="share of clauses rewritten as expressions and parameters (0: skip)")
     args = parser.parse_args()
 
     t = time.perf_counter()
@@ -111,6 +123,77 @@ def main():
     print(f"ratio full screening / sjoin within: {total / within:.2f}")
     print(f"ratio naive loop / full screening: {loop / total:.1f}")
     print(f"peak memory {peak:.2f} GB (target ≤ 4 GB)")
+    if args.expressions > 0:
+        compare_expressions(args, summary, again)
+
+
+_OPS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+
+def rewrite_rules(source: Path, target: Path, share: float) -> tuple[int, int]:
+    """Copy the rule set, rewriting ``share`` of its clauses: each numeric comparison node of a chosen
+    clause becomes an expression, alternately against the constant and against a parameter (a table by
+    unit type holding the same value). Returns (clauses rewritten, clauses)."""
+    shutil.copytree(source, target)
+    tables, rewritten, total = [], 0, 0
+    step = max(1, round(1 / share))
+    for path in sorted(target.rglob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for clause in data.get("clauses", []):
+            total += 1
+            if total % step:
+                continue
+
+            def convert(node):
+                if isinstance(node, list):
+                    return [convert(n) for n in node]
+                if isinstance(node, dict) and "attr" in node and len(node) == 2:
+                    (op, value), = [(k, v) for k, v in node.items() if k != "attr"]
+                    if op in _OPS and isinstance(value, (int, float)):
+                        if len(tables) % 2:
+                            return {"expr": f"{node['attr']} {_OPS[op]} {value}"}
+                        name = f"p_{len(tables)}"
+                        tables.append({"name": name, "by": "unit_type", "values": {t: value for t in ("1", "2", "3")},
+                                       "source": {"document": "synthetic", "issuer": "bench", "date": "2021-01-01",
+                                                  "article": name}})
+                        return {"expr": f"{node['attr']} {_OPS[op]} ${name}"}
+                if isinstance(node, dict):
+                    return {k: convert(v) for k, v in node.items()}
+                return node
+
+            before = yaml.safe_dump(clause.get("conditions"))
+            clause["conditions"] = convert(clause.get("conditions"))
+            if yaml.safe_dump(clause["conditions"]) == before:  # no comparison to rewrite: add a parameter test
+                name = f"p_{len(tables)}"                        # that always holds, so verdicts stay the same
+                tables.append({"name": name, "by": "unit_type", "values": {t: 0 for t in ("1", "2", "3")},
+                               "source": {"document": "synthetic", "issuer": "bench", "date": "2021-01-01",
+                                          "article": name}})
+                test = {"expr": f"${name} >= 0"}
+                original = clause.get("conditions")
+                clause["conditions"] = [test] if original is None else {"all": [original, test]}
+            rewritten += 1
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (target / "bench.parameters.yaml").write_text(yaml.safe_dump({"parameters": tables}), encoding="utf-8")
+    return rewritten, total
+
+
+def compare_expressions(args, plain_first, plain_second) -> None:
+    """Screen the registry again with a share of the clauses rewritten (see :func:`rewrite_rules`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = Path(tmp) / "rules"
+        rewritten, total = rewrite_rules(args.data / "rules", rules, args.expressions)
+        engine = Engine.load(args.data / "units.gpkg", [rules])
+        out = Path(tmp) / args.output
+        first = screen(engine, args.data / args.registry, out, chunk_size=args.chunk_size)
+        second = screen(engine, args.data / args.registry, out, chunk_size=args.chunk_size)
+    per_million = 1e6 / plain_first.rows
+    print(f"rule language: {rewritten:,} of {total:,} clauses rewritten with expressions and parameters")
+    for label, plain, rewritten_run in (("first run", plain_first, first), ("second run", plain_second, second)):
+        a, b = plain.timings["evaluate"] * per_million, rewritten_run.timings["evaluate"] * per_million
+        print(f"evaluate per million rows, {label}: plain clauses {a:.2f} s, with expressions and parameters "
+              f"{b:.2f} s (ratio {b / a:.2f}; target ≤ 1.2)")
+    same = first.verdicts == plain_first.verdicts and first.worst == plain_first.worst
+    print(f"verdicts and worst cases identical to the plain clauses: {same}")
 
 
 if __name__ == "__main__":

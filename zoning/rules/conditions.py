@@ -224,7 +224,7 @@ class ExprCompare(Condition):
     comparison: Comparison
 
     def evaluate(self, cols):
-        true, false, _ = self.comparison.truth(cols, cols.n)
+        true, false = self.comparison.mask(cols, cols.n)
         return Truth(true, false)
 
     def attributes(self):

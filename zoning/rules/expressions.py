@@ -71,6 +71,11 @@ class Inputs(Protocol):
 class Expr:
     """A node of an expression."""
 
+    def fast(self, cols: Inputs):
+        """The values alone (a float for a constant part), NaN wherever ``values`` reports a problem:
+        what conditions need, without the reasons the audit trail gives."""
+        raise NotImplementedError
+
     def values(self, cols: Inputs, n: int) -> tuple[np.ndarray, np.ndarray]:
         """``(value, problem)`` per row; ``problem`` indexes :data:`PROBLEMS` (0: the value is known)."""
         raise NotImplementedError
@@ -94,6 +99,9 @@ class Num(Expr):
     def values(self, cols, n):
         return np.full(n, self.value), np.zeros(n, np.int8)
 
+    def fast(self, cols):
+        return np.float64(self.value)  # numpy arithmetic: 0/0 is NaN, not an exception
+
     def text(self):
         return number_text(self.value)
 
@@ -105,6 +113,9 @@ class Attr(Expr):
     def values(self, cols, n):
         v = cols.attribute(self.name)
         return v, np.where(np.isnan(v), 1, 0).astype(np.int8)
+
+    def fast(self, cols):
+        return cols.attribute(self.name)
 
     def names(self):
         return frozenset({self.name})
@@ -121,6 +132,9 @@ class Param(Expr):
         v = cols.parameter(self.name)
         return v, np.where(np.isnan(v), 1, 0).astype(np.int8)
 
+    def fast(self, cols):
+        return cols.parameter(self.name)
+
     def parameters(self):
         return frozenset({self.name})
 
@@ -135,6 +149,9 @@ class Neg(Expr):
     def values(self, cols, n):
         v, p = self.operand.values(cols, n)
         return -v, p
+
+    def fast(self, cols):
+        return -self.operand.fast(cols)
 
     def names(self):
         return self.operand.names()
@@ -168,6 +185,12 @@ class Bin(Expr):
                 problem = np.where((problem == 0) & (b == 0), 2, problem)
         return v, _finite(v, problem)
 
+    def fast(self, cols):
+        a, b = self.left.fast(cols), self.right.fast(cols)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            v = a + b if self.op == "+" else a - b if self.op == "-" else a * b if self.op == "*" else a / b
+        return _nan_unless_finite(v)
+
     def names(self):
         return self.left.names() | self.right.names()
 
@@ -190,6 +213,13 @@ class Call(Expr):
         with np.errstate(invalid="ignore"):
             v = stack.min(axis=0) if self.fn == "min" else stack.max(axis=0)
         return v, np.max(np.vstack([p for _, p in parts]), axis=0)
+
+    def fast(self, cols):
+        combine = np.minimum if self.fn == "min" else np.maximum  # both keep NaN, as values() does
+        result = self.args[0].fast(cols)
+        for arg in self.args[1:]:
+            result = combine(result, arg.fast(cols))
+        return result
 
     def names(self):
         return frozenset().union(*(a.names() for a in self.args))
@@ -225,6 +255,28 @@ class Comparison:
                 result = ~close
         return result & known, ~result & known, problem
 
+    def mask(self, cols: Inputs, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(true, false)`` per row, as :meth:`truth` gives them, without the reasons (the fast path
+        conditions take: NaN stands for every problem)."""
+        a, b = self.left.fast(cols), self.right.fast(cols)
+        with np.errstate(invalid="ignore", over="ignore"):
+            d = np.broadcast_to(np.asarray(a - b, dtype=float), (n,))  # NaN where either side is unknown
+            tol = _RTOL * np.abs(b)  # equal within tol, as np.isclose(a, b, rtol, atol=0) has it
+            if self.op == ">":
+                result = d > tol
+            elif self.op == "<":
+                result = -d > tol
+            elif self.op == ">=":
+                result = d >= -tol
+            elif self.op == "<=":
+                result = -d >= -tol
+            elif self.op == "==":
+                result = np.abs(d) <= tol
+            else:
+                result = np.abs(d) > tol
+            known = np.isfinite(d)  # (two finite sides whose difference overflows count as unknown)
+        return result & known, ~result & known
+
     def names(self) -> frozenset[str]:
         return self.left.names() | self.right.names()
 
@@ -237,6 +289,13 @@ class Comparison:
 
     def text(self) -> str:
         return f"{self.left.text()} {SYMBOLS[self.op]} {self.right.text()}"
+
+
+def _nan_unless_finite(v):
+    """``v`` with infinities made NaN (an array, or a float for constant parts)."""
+    if isinstance(v, np.ndarray):
+        return np.where(np.isfinite(v), v, np.nan)
+    return v if np.isfinite(v) else np.nan
 
 
 def _finite(v: np.ndarray, problem: np.ndarray) -> np.ndarray:
