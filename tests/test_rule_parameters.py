@@ -339,3 +339,21 @@ def test_a_parameters_block_in_a_list_file_is_refused_saying_where_tables_go(tmp
     with pytest.raises(DataError) as err:
         engine(tmp_path, layers, None, clauses=None, lists={"t.yaml": text})
     assert "t.yaml:" in str(err.value) and "*.parameters.yaml" in str(err.value)
+
+
+def test_the_rules_hash_covers_declarations_and_parameter_tables():
+    """Changing a threshold in a parameter table, or a declared attribute, changes the rule set's hash."""
+    from zoning.evaluate.provenance import rules_hash
+    from zoning.rules.parameters import ParameterSpec
+    from zoning.vocabulary import AttributeSpec, Declarations, builtin
+
+    lists: list = []
+    base = rules_hash(lists)
+    assert rules_hash(lists, builtin(), []) == base  # nothing declared: as before
+    spec = ParameterSpec(name="cap", by="unit_type", values={"1": 5}, source={"document": "d", "issuer": "i",
+                                                                               "date": "2020-01-01", "article": "a"})
+    with_table = rules_hash(lists, builtin(), [spec])
+    assert with_table != base
+    assert rules_hash(lists, builtin(), [spec.model_copy(update={"values": {"1": 6}})]) != with_table
+    declared = builtin().extended(Declarations(attributes=[AttributeSpec(name="x_new", kind="flag")]), "t")
+    assert rules_hash(lists, declared, []) != base

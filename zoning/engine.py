@@ -166,7 +166,8 @@ class Engine:
         """Engine version, the as-of date and lists in force, and content hashes of the
         rule set and the unit and zone layers (see :mod:`zoning.evaluate.provenance`)."""
         return provenance(version=__version__, as_of=self.as_of, lists=self.all_lists, in_force=self.lists,
-                          units=self.units, units_source=self.unit_source, zones=self.zones)
+                          units=self.units, units_source=self.unit_source, zones=self.zones,
+                          vocabulary=self.vocabulary, parameters=self.all_parameters)
 
     def warm(self) -> None:
         """Build every unit's point-in-polygon index now, rather than on first use.

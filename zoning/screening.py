@@ -237,15 +237,16 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
             if web:
                 summary.notes.append(f"geometries written in {web.upper()} for web maps, not CGCS2000")
             summary.notes += reader.notes(summary.rows)
+            rules_sha = rules_hash(engine.all_lists, engine.vocabulary, engine.all_parameters)[:16]
             if dated:
                 summary.notes.append(
                     f"each row judged by the access lists in force on its own date (column "
                     f"{colmap.columns['date']!r}; the date used is in column {renamed['as_of']!r}); rows without "
-                    f"a date by those in force on {engine.as_of} (rules sha256 {rules_hash(engine.all_lists)[:16]})")
+                    f"a date by those in force on {engine.as_of} (rules sha256 {rules_sha})")
             else:
                 summary.notes.append(f"access lists in force on {engine.as_of}: {len(engine.lists)} of "
                                      f"{len(engine.all_lists)} loaded (rules sha256 "
-                                     f"{rules_hash(engine.all_lists)[:16]})")
+                                     f"{rules_sha})")
             summary.notes += engine.lapsed
             for old, new in getattr(writer, "renamed", {}).items():
                 summary.notes.append(f"column {old!r} is named {new!r} in the output ({fmt} column names "
