@@ -19,7 +19,8 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-from zoning.rules.expressions import Attr, Bin, Call, Comparison, Expr, Neg, Num, Param, parse_comparison
+from zoning.rules.expression_parser import parse_comparison
+from zoning.rules.expressions import Attr, Bin, Call, Comparison, Expr, Neg, Num, Param
 from zoning.rules.findings import Finding
 from zoning.rules.nodes import AllNode, AnyNode, ExprNode, NotNode, parse_amount_text
 from zoning.rules.parameters import ParameterSpec

@@ -43,7 +43,8 @@ from zoning.rules.conditions import (
     TypeIn,
     WithinDistance,
 )
-from zoning.rules.expressions import ExpressionError, parse_amount, parse_comparison
+from zoning.rules.expression_parser import parse_amount, parse_comparison
+from zoning.rules.expressions import ExpressionError
 from zoning.vocabulary import Vocabulary, builtin
 
 
