@@ -6,19 +6,27 @@ path, and keeps exactly the projects whose verdict or worst case (the verdict
 once missing inputs are given) differs, with the
 prohibit/restrict citations that appear or disappear between the two (the
 clauses responsible). :func:`clause_changes` lists what changed in the rules
-themselves: clauses added, removed or edited, by ``list/clause``.
+themselves: clauses added, removed or edited, by ``list/clause``;
+:func:`list_changes` the same for lists read without an engine (no registry
+to screen). :func:`write_changes` writes either table, or a layer comparison's.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from zoning.errors import DataError
 from zoning.evaluate.evaluation import evaluate
 from zoning.evaluate.min_overlap import MinOverlap
 from zoning.evaluate.summary import RESULT_COLUMNS
+from zoning.outputs.atomic import atomic_path
+from zoning.outputs.writers import write_table
+from zoning.rules.versions import coverage, in_force
 from zoning.screening import ProjectReader
 
 CHANGE_COLUMNS = ("row", "id", "name", "old_verdict", "new_verdict", "old_worst_case", "new_worst_case",
@@ -108,13 +116,18 @@ def _citations(ev, rules, projects: np.ndarray) -> list[set[str]]:
 
 
 def clause_changes(old, new) -> list[tuple[str, str, str]]:
-    """Lists and clauses (in force) added, removed or changed between two engines: lists by id (their
-    scope, level, dates, version, source), clauses by ``list/clause``."""
-    def lists(engine):
-        return {lst.id: lst.model_dump(mode="json", by_alias=True, exclude={"clauses"}) for lst in engine.lists}
+    """Lists and clauses (in force) added, removed or changed between two engines: see :func:`list_changes`."""
+    return list_changes(old.lists, new.lists)
+
+
+def list_changes(old_lists, new_lists) -> list[tuple[str, str, str]]:
+    """Lists and clauses added, removed or changed between two sets of lists (those in force): lists by id
+    (their scope, level, dates, version, source), clauses by ``list/clause``."""
+    def lists(given):
+        return {lst.id: lst.model_dump(mode="json", by_alias=True, exclude={"clauses"}) for lst in given}
 
     out = []
-    before, after = lists(old), lists(new)
+    before, after = lists(old_lists), lists(new_lists)
     out += [("added", f"list {lid}", f"version {after[lid]['version']}")
             for lid in sorted(after.keys() - before.keys())]
     out += [("removed", f"list {lid}", f"was version {before[lid]['version']}")
@@ -123,15 +136,15 @@ def clause_changes(old, new) -> list[tuple[str, str, str]]:
         fields = [k for k in sorted(before[lid].keys() | after[lid].keys()) if before[lid].get(k) != after[lid].get(k)]
         if fields:
             out.append(("changed", f"list {lid}", ", ".join(fields)))
-    return out + _clause_changes(old, new)
+    return out + _clause_changes(old_lists, new_lists)
 
 
-def _clause_changes(old, new) -> list[tuple[str, str, str]]:
-    def index(engine):
+def _clause_changes(old_lists, new_lists) -> list[tuple[str, str, str]]:
+    def index(given):
         return {f"{lst.id}/{c.id}": (lst.version, c.model_dump(mode="json", by_alias=True))
-                for lst in engine.lists for c in lst.clauses}
+                for lst in given for c in lst.clauses}
 
-    before, after = index(old), index(new)
+    before, after = index(old_lists), index(new_lists)
     out = [("added", ref, f"version {after[ref][0]}") for ref in sorted(after.keys() - before.keys())]
     out += [("removed", ref, f"was in version {before[ref][0]}") for ref in sorted(before.keys() - after.keys())]
     for ref in sorted(before.keys() & after.keys()):
@@ -141,3 +154,37 @@ def _clause_changes(old, new) -> list[tuple[str, str, str]]:
             what = ", ".join(f"effect {a['effect']} → {b['effect']}" if k == "effect" else k for k in fields)
             out.append(("changed", ref, f"{what} ({v0} → {v1})" if v0 != v1 else what))
     return out
+
+
+def lists_in_force(lists, on: dt.date) -> list:
+    """The lists in force on ``on``; :class:`DataError` if there is none (as an engine refuses them)."""
+    current = in_force(lists, on)
+    if not current:
+        raise DataError(f"no access list is in force on {on} ({coverage(lists)}); choose a date in that period")
+    return current
+
+
+def write_changes(changes: pd.DataFrame, output: str) -> None:
+    """Write a table of changes to a .csv (UTF-8 with BOM, formulas neutralised) or .json file, atomically."""
+    if Path(output).suffix.lower() == ".csv":
+        write_table(changes, output)  # formulas neutralised, as in every CSV zoning writes
+        return
+    with atomic_path(output) as tmp:
+        Path(tmp).write_text(changes.to_json(orient="records", force_ascii=False, indent=2), encoding="utf-8")
+
+
+def diff_report(rules: bool, result: RuleDiff | None, clauses, layers, effects) -> dict:
+    """``rules diff --format json``: with a registry the projects' counts, the clause changes, the projects and
+    notes; with the rule sets alone, the clause changes; then each layer comparison (``units``, ``zones``) and,
+    with rule sets and layers, the lists the layer changes touch (``scope``)."""
+    data: dict = {}
+    if result is not None:
+        data.update(rows=result.rows, errors=result.errors, changed=len(result.changes))
+    if rules:
+        data["clauses"] = [dict(zip(("change", "clause", "detail"), c)) for c in clauses]
+    if result is not None:
+        data.update(projects=result.changes.to_dict(orient="records"), notes=result.notes)
+    data.update({f"{d.layer}s": d.as_dict() for d in layers})
+    if rules and layers:
+        data["scope"] = effects
+    return data

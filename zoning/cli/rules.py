@@ -207,12 +207,21 @@ def test_(paths, units, zones, rules, io_engine, verbose):
 
 
 @rules.command()
-@click.argument("old", type=click.Path())
-@click.argument("new", type=click.Path())
-@click.option("--registry", required=True, type=click.Path(dir_okay=False),
-              help="Projects to compare on (any registry 'zoning screen' reads).")
+@click.argument("old", required=False, type=click.Path())
+@click.argument("new", required=False, type=click.Path())
+@click.option("--registry", type=click.Path(dir_okay=False),
+              help="Projects to compare on (any registry 'zoning screen' reads). Without it, only what changed in "
+                   "the lists and layers is listed.")
 @click.option("--units", type=click.Path(dir_okay=False), help="Unit layer. Default: the bundled sample.")
 @click.option("--zones", type=click.Path(dir_okay=False), help="Overlay zones. Default: the sample's, without --units.")
+@click.option("--old-units", type=click.Path(dir_okay=False),
+              help="Unit layer before a redraw, compared unit by unit with --new-units (with OLD NEW, OLD's layer).")
+@click.option("--new-units", type=click.Path(dir_okay=False), help="Unit layer after the redraw (NEW's layer).")
+@click.option("--old-zones", type=click.Path(dir_okay=False),
+              help="Zone layer before a redraw, compared zone by zone with --new-zones (with OLD NEW, OLD's zones).")
+@click.option("--new-zones", type=click.Path(dir_okay=False), help="Zone layer after the redraw (NEW's zones).")
+@click.option("--boundary-tolerance", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="METRES",
+              help="A boundary moved by no more than this (re-digitising noise, another CRS) counts as unchanged.")
 @io_engine_opt
 @as_of_opt
 @click.option("--old-as-of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
@@ -227,43 +236,114 @@ def test_(paths, units, zones, rules, io_engine, verbose):
 @click.option("--layer", help="Layer of a multi-layer GeoPackage.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Also write the changed projects to a .csv (UTF-8 with BOM, opens in Excel) or .json file.")
+@click.option("--layer-output", type=click.Path(dir_okay=False),
+              help="Also write the units and zones added, removed or changed to a .csv or .json file.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @handle_errors
-def diff(old, new, registry, units, zones, io_engine, as_of, old_as_of, new_as_of, cols, crs, min_overlap, encoding,
-         sheet, layer, output, fmt):
-    """Projects in REGISTRY whose result changes from the rules OLD to the rules NEW.
+def diff(old, new, registry, units, zones, old_units, new_units, old_zones, new_zones, boundary_tolerance, io_engine,
+         as_of, old_as_of, new_as_of, cols, crs, min_overlap, encoding, sheet, layer, output, layer_output, fmt):
+    """Projects in REGISTRY whose result changes from the rules OLD to the rules NEW; units and zones a
+    redraw of the layers changes.
 
     OLD and NEW are rule files or directories. A project changes when its
     verdict or its worst case (the verdict once missing inputs are given)
     differs. For each: both results, and the prohibit/restrict citations added
     and removed (the clauses responsible). Also lists the clauses added,
-    removed or edited.
+    removed or edited. --old-units/--new-units (--old-zones/--new-zones) are
+    compared by unit code (zone id): added, removed, attributes and boundaries
+    changed; with OLD NEW each rule set is loaded with its own layer, and the
+    lists in force that name a removed unit or select one whose type changed
+    are listed.
     """
-    from zoning.authoring.rulediff import diff_rules
+    from zoning.authoring.layerdiff import diff_units, diff_zones, layer_table, scope_effects, scope_lines
+    from zoning.authoring.rulediff import diff_report, diff_rules, list_changes, lists_in_force, write_changes
 
-    if output:
-        _check_output(output, registry)
-    dates = [d.date() if d else as_of for d in (old_as_of, new_as_of)]
-    engines = [Engine.load(units, [path], zones, io_engine=io_engine, as_of=date)
-               for path, date in zip((old, new), dates)]
-    if output:
-        _check_output(output, registry, *engines)
-    result = diff_rules(*engines, registry, min_overlap=list(min_overlap) or None, columns=key_values(cols, "--col"),
-                        crs=crs, encoding=encoding, sheet=sheet, layer=layer, io_engine=io_engine)
-    changes = result.changes
-    if output:
-        _write_changes(changes, output)
+    _diff_usage(old, new, registry, (units, zones), (old_units, new_units), (old_zones, new_zones), output,
+                layer_output)
+    outputs = [p for p in (output, layer_output) if p]
+    for path in outputs:
+        _check_output(path, [])
+    dates = [d.date() if d else as_of or dt.date.today() for d in (old_as_of, new_as_of)]
+    unit_paths = (old_units, new_units) if old_units else (units, units)
+    zone_paths = (old_zones, new_zones) if old_zones else (zones, zones)
+    if old is not None:
+        read = [Engine.read(u, [p], z, io_engine=io_engine) for p, u, z in zip((old, new), unit_paths, zone_paths)]
+        unit_layers, zone_layers = [r.units for r in read], [r.zones for r in read]
+        sources = [p for r in read for p in r.sources] + ([registry] if registry else [])
+    else:
+        unit_layers = [load_units(p, io_engine=io_engine) if old_units else None for p in unit_paths]
+        zone_layers = [load_zones(p, io_engine=io_engine) if old_zones else None for p in zone_paths]
+        sources = [p for p in (*unit_paths, *zone_paths) if p]
+    for path in outputs:
+        _check_output(path, sources)
+    layers = [compare(*frames, tolerance_m=boundary_tolerance, old_source=paths[0], new_source=paths[1])
+              for compare, frames, paths, on in ((diff_units, unit_layers, unit_paths, old_units),
+                                                 (diff_zones, zone_layers, zone_paths, old_zones)) if on]
+    result, clauses, effects = None, [], []
+    if old is not None:
+        current = lists_in_force(read[1].lists, dates[1])
+        effects = scope_effects(current, old_units=unit_layers[0], new_units=unit_layers[1],
+                                old_zones=zone_layers[0], new_zones=zone_layers[1]) if layers else []
+        if registry:
+            engines = [Engine.from_layers(r, as_of=d) for r, d in zip(read, dates)]
+            result = diff_rules(*engines, registry, min_overlap=list(min_overlap) or None,
+                                columns=key_values(cols, "--col"), crs=crs, encoding=encoding, sheet=sheet,
+                                layer=layer, io_engine=io_engine)
+            clauses = result.clauses
+            if output:
+                write_changes(result.changes, output)
+        else:
+            clauses = list_changes(lists_in_force(read[0].lists, dates[0]), current)
+    if layer_output:
+        write_changes(layer_table(layers), layer_output)
     if fmt == "json":
-        click.echo(json.dumps({"rows": result.rows, "errors": result.errors, "changed": len(changes),
-                               "clauses": [dict(zip(("change", "clause", "detail"), c)) for c in result.clauses],
-                               "projects": changes.to_dict(orient="records"), "notes": result.notes},
-                              ensure_ascii=False, indent=2, default=int))
+        click.echo(json.dumps(diff_report(old is not None, result, clauses, layers, effects), ensure_ascii=False,
+                              indent=2, default=int))
         return
     console = Console(soft_wrap=True, highlight=False, markup=False)
-    console.print(Text(f"Rule changes ({engines[0].as_of} → {engines[1].as_of})"
-                       if engines[0].as_of != engines[1].as_of else "Rule changes", style="bold"))
-    for change, ref, detail in result.clauses or [("", "(none in the lists in force)", "")]:
-        console.print(f"  {change:<8} {ref}  {detail}")
+    if old is not None:
+        console.print(Text(f"Rule changes ({dates[0]} → {dates[1]})" if dates[0] != dates[1] else "Rule changes",
+                           style="bold"))
+        for change, ref, detail in clauses or [("", "(none in the lists in force)", "")]:
+            console.print(f"  {change:<8} {ref}  {detail}")
+    for line in [x for d in layers for x in ("", *d.text_lines())] + (["", *scope_lines(effects)]
+                                                                      if old is not None and layers else []):
+        console.print(line)
+    if result is not None:
+        _print_projects(console, result)
+
+
+def _diff_usage(old, new, registry, shared, unit_pair, zone_pair, output, layer_output) -> None:
+    """Refuse ``rules diff`` options that contradict each other (exit 2)."""
+    for what, (before, after) in (("units", unit_pair), ("zones", zone_pair)):
+        if (before is None) != (after is None):
+            given, lacking = ("old", "new") if before is not None else ("new", "old")
+            raise click.UsageError(f"--{given}-{what} needs --{lacking}-{what}: the two {what[:-1]} layers to compare")
+    compared = unit_pair[0] is not None or zone_pair[0] is not None
+    problems = [
+        ((old is None) != (new is None), "give both rule sets, OLD and NEW"),
+        (old is None and not compared, "give the rule sets OLD NEW, or layers to compare: --old-units/--new-units, "
+                                       "--old-zones/--new-zones"),
+        (old is None and bool(registry or any(shared)), "--registry, --units and --zones go with rule sets OLD NEW"),
+        (bool(shared[0]) and unit_pair[0] is not None, "give --units (one layer for OLD and NEW) or "
+                                                       "--old-units/--new-units, not both"),
+        (bool(shared[1]) and zone_pair[0] is not None, "give --zones (one layer for OLD and NEW) or "
+                                                       "--old-zones/--new-zones, not both"),
+        (bool(output) and not registry, "-o writes the changed projects: give OLD NEW --registry (the unit and zone "
+                                        "changes go to --layer-output)"),
+        (bool(layer_output) and not compared, "--layer-output writes the unit and zone changes: give "
+                                              "--old-units/--new-units or --old-zones/--new-zones"),
+        (bool(output and layer_output) and Path(output).resolve() == Path(layer_output or ".").resolve(),
+         "-o and --layer-output name the same file"),
+    ]
+    for wrong, message in problems:
+        if wrong:
+            raise click.UsageError(message)
+
+
+def _print_projects(console: Console, result) -> None:
+    """The projects whose result changes, each with the citations added and removed."""
+    changes = result.changes
     for note in result.notes:
         console.print(f"Note: {note}")
     console.print(Text(f"\n{len(changes):,} of {result.rows:,} projects change verdict or worst case", style="bold")
@@ -282,26 +362,13 @@ def _result(verdict: str, worst: str) -> str:
     return verdict if worst in (verdict, "not_covered") else f"{verdict} (may be {worst})"
 
 
-def _check_output(output: str, registry: str, *engines) -> None:
-    """Refuse an output that would replace the registry or a file the rules or layers came from."""
+def _check_output(output: str, inputs: list) -> None:
+    """Refuse an output that is not .csv or .json, or that would replace a file the comparison reads."""
     if Path(output).suffix.lower() not in (".csv", ".json"):
         raise DataError(f"output {output}: unknown format {Path(output).suffix or '(no extension)'!r}; "
                         "write .csv or .json")
-    target = Path(output).resolve()
-    inputs = {Path(registry).resolve()} | {Path(p).resolve() for e in engines for p in e.sources}
-    if target in inputs:
+    if Path(output).resolve() in {Path(p).resolve() for p in inputs}:
         raise ParameterError(f"output {output} is one of the inputs; write the changes elsewhere")
-
-
-def _write_changes(changes, output: str) -> None:
-    from zoning.outputs.atomic import atomic_path
-    from zoning.outputs.writers import write_table
-
-    if Path(output).suffix.lower() == ".csv":
-        write_table(changes, output)  # formulas neutralised, as in every CSV zoning writes
-        return
-    with atomic_path(output) as tmp:
-        Path(tmp).write_text(changes.to_json(orient="records", force_ascii=False, indent=2), encoding="utf-8")
 
 
 @rules.command("import")
@@ -317,7 +384,8 @@ def _write_changes(changes, output: str) -> None:
 @click.option("--document", help="Source document to cite. Default: the file's name.")
 @click.option("--sheet", help="Excel sheet name (default: the first).")
 @click.option("--units", type=click.Path(dir_okay=False),
-              help="Unit layer to validate an Excel import against (a layer SOURCE is its own).")
+              help="Unit layer to validate an Excel import against, and whose PROV/CITY/AREA fields place rows "
+                   "without a unit code (a layer SOURCE is its own).")
 @io_engine_opt
 @click.option("--overwrite", is_flag=True, help="Replace drafts already in the directory.")
 @handle_errors
@@ -328,11 +396,13 @@ def import_(source, out_dir, issuer, date_, effective_from, version_, document, 
     fields KJBJYS, PWWPFGK, HJFXFK, ZYKFXLYQ) or an .xlsx table with one row
     per unit (环境管控单元编码, 名称, and one column per dimension: 空间布局约束,
     污染物排放管控, 环境风险防控, 资源利用效率). Each numbered item becomes a
-    review-only clause keeping its text; effects and GB/T 4754 industry codes
-    are proposed in comments for an engineer to confirm. The drafts are then
-    validated.
+    review-only clause keeping its text; effects, GB/T 4754 industry codes,
+    thresholds, exceptions (unless) and dates are proposed in comments for an
+    engineer to confirm. Excel rows without a unit code become province, city
+    or county lists when the row says whose they are; every row skipped is
+    listed with its reason. The drafts are then validated.
     """
-    from zoning.authoring.importing import read_excel_lists, read_layer_lists, write_drafts
+    from zoning.authoring.importing import import_lists
     from zoning.authoring.validation import validate as run_validation
 
     if not Path(source).exists():
@@ -342,18 +412,25 @@ def import_(source, out_dir, issuer, date_, effective_from, version_, document, 
         raise DataError(f"{source}: give a unit layer (.gpkg, .shp, .geojson) or an .xlsx workbook; "
                         "save the table as .xlsx (Excel: Save As, Excel Workbook)")
     is_excel = suffix in (".xlsx", ".xlsm")
-    frame = read_excel_lists(source, sheet=sheet) if is_excel else read_layer_lists(source, io_engine=io_engine)
-    drafts = write_drafts(frame, out_dir, source_name=document or Path(source).name, issuer=issuer,
-                          date=date_.date(), effective_from=effective_from.date() if effective_from else None,
-                          version=version_, overwrite=overwrite)
+    layer = units or (None if is_excel else source)
+    unit_layer = load_units(layer, io_engine=io_engine) if layer else None
+    imported = import_lists(source, out_dir, issuer=issuer, date=date_.date(), version=version_, document=document,
+                            effective_from=effective_from.date() if effective_from else None, sheet=sheet,
+                            units=unit_layer, io_engine=io_engine, overwrite=overwrite)
+    drafts = imported.drafts
     console = Console(soft_wrap=True, highlight=False, markup=False)
+    wide = [d for d in drafts if d.level != "unit"]
     console.print(f"{len(drafts)} list(s) written to {out_dir}: {sum(d.clauses for d in drafts)} review-only "
-                  f"clause(s), {sum(d.proposed for d in drafts)} with proposed industry codes")
+                  f"clause(s), {sum(d.proposed for d in drafts)} with proposals (conditions, exceptions, dates)")
+    for d in wide:
+        console.print(f"  row {d.row}: no unit code, written as a {d.level} list: {d.path.name} (confirm its scope)")
+    if imported.skipped:
+        console.print("Not imported:")
+        for skip in imported.skipped:
+            console.print(f"  {skip}")
     if not drafts:
         return
-    layer = units or (None if is_excel else source)
-    findings, _ = run_validation([out_dir], load_units(layer, io_engine=io_engine) if layer else None,
-                                 units_source=str(layer or "unit layer"))
+    findings, _ = run_validation([out_dir], unit_layer, units_source=str(layer or "unit layer"))
     errors = [f for f in findings if f.severity == "error"]
     for f in errors:
         console.print(f"{f.location}: error: {f.where + ': ' if f.where else ''}{f.message}")
