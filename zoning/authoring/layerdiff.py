@@ -38,11 +38,11 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from zoning.evaluate.compile import _unit_scope
+from zoning.evaluate.compile import unit_scope
 from zoning.geodesy import EQUAL_AREA, GEOGRAPHIC, measure
 from zoning.inputs.crs import GaussKruger
 from zoning.inputs.units import TEXT_FIELDS, UNIT_TYPES, zone_mask
-from zoning.rules.references import _within_specs
+from zoning.rules.references import zone_specs
 
 #: boundary moves no wider than this many metres are noise (re-digitising, reprojection)
 DEFAULT_TOLERANCE_M = 1.0
@@ -367,7 +367,7 @@ def _unit_effects(lists, old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> list[d
                         f"({o.at[code, 'name']}) in scope.units: the new unit layer no longer has it")
                 for i, code in enumerate(lst.scope.units) if code in removed]
         if lst.scope.unit_types and len(retyped):
-            was, now = _unit_scope(lst, before), _unit_scope(lst, after)
+            was, now = unit_scope(lst, before), unit_scope(lst, after)
             out += [_effect(lst, ("scope", "unit_types"), "now selects" if now[j] else "no longer selects",
                             retyped[j], f"({after.at[j, 'name']}): its type changed {change[j]}, and scope.unit_types "
                                         f"is {lst.scope.unit_types}")
@@ -387,7 +387,7 @@ def _zone_effects(lists, old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> list[d
     for lst in lists:
         selections = [(("scope",), lst.scope, "scope")] + [
             (loc, spec, f"clause {clause.id}, {loc[-1]}") for c, clause in enumerate(lst.clauses)
-            for part in ("conditions", "unless") for loc, spec in _within_specs(getattr(clause, part),
+            for part in ("conditions", "unless") for loc, spec in zone_specs(getattr(clause, part),
                                                                                 ("clauses", c, part))]
         for loc, chosen, what in selections:
             out += [_effect(lst, (*loc, "zones", i), "names a removed zone", z,

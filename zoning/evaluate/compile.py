@@ -119,7 +119,7 @@ def compile_rules(lists: list[AccessList], units: gpd.GeoDataFrame, zones: gpd.G
         return len(records) - 1
 
     for lst in lists:
-        unit_ok = _unit_scope(lst, units)
+        unit_ok = unit_scope(lst, units)
         meta = {"list": lst.id, "list_title": lst.title, "level": lst.level, "version": lst.version,
                 "list_path": lst.path}
         zone_list = bool(lst.scope.zones or lst.scope.zone_kinds)
@@ -210,7 +210,7 @@ def _layer_text_clauses(units: gpd.GeoDataFrame, unit_source: str, first: int, a
 
 
 
-def _unit_scope(lst: AccessList, units: gpd.GeoDataFrame) -> np.ndarray:
+def unit_scope(lst: AccessList, units: gpd.GeoDataFrame) -> np.ndarray:
     ok = np.ones(len(units), bool)
     scope = lst.scope
     if scope.admin:

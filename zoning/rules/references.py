@@ -45,7 +45,7 @@ def reference_findings(lists, unit_codes, zone_ids, zone_kinds, zone_polygonal=N
                     f"list {lst.id}, field scope.{field}")
         for c, clause in enumerate(lst.clauses):
             for part in ("conditions", "unless"):
-                for loc, spec in _within_specs(getattr(clause, part), ("clauses", c, part)):
+                for loc, spec in zone_specs(getattr(clause, part), ("clauses", c, part)):
                     where = f"list {lst.id}, clause {clause.id}, field {loc[-1]}"
                     if getattr(spec, "min_share", None) is not None and polygonal:
                         lines = sorted(z for z, kind in kind_of.items() if not polygonal[z]
@@ -68,17 +68,17 @@ def reference_findings(lists, unit_codes, zone_ids, zone_kinds, zone_polygonal=N
     return out
 
 
-def _within_specs(node, loc: tuple):
+def zone_specs(node, loc: tuple):
     """(location, spec) of every within_distance and inside node in a validated node tree."""
     if isinstance(node, list):
         for i, n in enumerate(node):
-            yield from _within_specs(n, (*loc, i))
+            yield from zone_specs(n, (*loc, i))
     elif isinstance(node, WithinDistanceNode):
         yield (*loc, "within_distance"), node.within_distance
     elif isinstance(node, InsideNode):
         yield (*loc, "inside"), node.inside
     elif isinstance(node, (AllNode, AnyNode)):
-        yield from _within_specs(node.all if isinstance(node, AllNode) else node.any,
+        yield from zone_specs(node.all if isinstance(node, AllNode) else node.any,
                                  (*loc, "all" if isinstance(node, AllNode) else "any"))
     elif isinstance(node, NotNode):
-        yield from _within_specs(node.not_, (*loc, "not"))
+        yield from zone_specs(node.not_, (*loc, "not"))
