@@ -21,7 +21,7 @@ from zoning.rules.hints import schema_findings
 from zoning.rules.parameters import load_parameters
 from zoning.rules.schema import AccessList
 from zoning.rules.versions import version_findings
-from zoning.rules.yamlfile import line_of, read_yaml
+from zoning.rules.yamlfile import read_model, read_yaml
 from zoning.vocabulary import Declarations, Vocabulary, builtin
 
 #: files beside the lists that are not lists, by kind: rule tests (see :mod:`zoning.authoring.ruletests`)
@@ -59,15 +59,7 @@ def load_vocabulary(paths: Iterable[str | Path]) -> Vocabulary:
     """The built-in attributes and those the ``*.attributes.yaml`` files under ``paths`` declare."""
     vocabulary = builtin()
     for path in rule_files(paths, kind="attributes"):
-        data, lines = read_yaml(path)
-        try:
-            declarations = Declarations.model_validate(data or {})
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise DataError(f"{path}:{line_of(lines, first['loc']) or 1}: field {where}: "
-                            f"{first['msg'].removeprefix('Value error, ')} (fix: see README, Declaring "
-                            "attributes)") from None
+        declarations, _ = read_model(path, Declarations, "Declaring attributes")
         vocabulary = vocabulary.extended(declarations, str(path))
     return vocabulary
 

@@ -31,12 +31,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from zoning.errors import DataError
 from zoning.rules.nodes import StrictModel
 from zoning.rules.schema import Identifier, Source
-from zoning.rules.yamlfile import line_of, read_yaml
+from zoning.rules.yamlfile import line_of, read_model
 
 Key = Literal["unit", "unit_type", "admin", "zone", "zone_kind", "column"]
 #: keys that give each zone its value, not each unit
@@ -104,14 +104,7 @@ def load_parameters(files: Iterable[Path]) -> list[ParameterSpec]:
     must not overlap in time. Problems raise :class:`DataError` naming ``file:line``."""
     out: list[ParameterSpec] = []
     for path in files:
-        data, lines = read_yaml(path)
-        try:
-            parsed = _File.model_validate(data or {})
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise DataError(f"{path}:{line_of(lines, first['loc']) or 1}: field {where}: "
-                            f"{first['msg'].removeprefix('Value error, ')} (fix: see README, Parameters)") from None
+        parsed, lines = read_model(path, _File, "Parameters")
         for i, spec in enumerate(parsed.parameters):
             values = dict(spec.values)
             if spec.file:

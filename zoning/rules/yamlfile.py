@@ -17,14 +17,20 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from zoning import limits
+from zoning.errors import DataError
 from zoning.rules.findings import FileError, Finding
 
 #: libyaml's parser when PyYAML was built with it (it does not recurse); else the pure-Python one
 _EVENTS_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
@@ -203,3 +209,16 @@ def line_of(lines: dict[tuple, int], loc) -> int | None:
         if loc[:end] in lines:
             return lines[loc[:end]]
     return 1 if lines else None
+
+
+def read_model(path: Path, model: type[M], readme: str) -> tuple[M, dict[tuple, int]]:
+    """A YAML file read and validated as ``model``, with its lines; the first problem raises
+    :class:`DataError` naming ``file:line`` and the field, pointing at the README section ``readme``."""
+    data, lines = read_yaml(path)
+    try:
+        return model.model_validate(data or {}), lines
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise DataError(f"{path}:{line_of(lines, first['loc']) or 1}: field {where}: "
+                        f"{first['msg'].removeprefix('Value error, ')} (fix: see README, {readme})") from None
