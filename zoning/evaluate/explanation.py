@@ -174,9 +174,9 @@ class _Values:
                 values = rows.parameter(leaf.name)
                 spec = rows.parameters.specs.get(leaf.name) if rows.parameters else None
                 unit = f" {spec.unit}" if spec is not None and spec.unit else ""
-                keys = np.array([rows.parameters.key(leaf.name, int(u), int(z)) if rows.parameters else ""
-                                 for u, z in zip(_or_minus(rows.units, rows.n), _or_minus(rows.zones, rows.n))],
-                                dtype=object)
+                keys = (rows.parameters.key_rows(leaf.name, _or_minus(rows.units, rows.n),
+                                                 _or_minus(rows.zones, rows.n))
+                        if rows.parameters and leaf.name in rows.parameters.specs else np.full(rows.n, "", object))
                 text = np.where(np.isnan(values), "not given", pd.Series(values).map(number_text).astype(object)
                                 + unit + " (" + keys + ")")
                 parts.append(f"${leaf.name} = " + text.astype(object))

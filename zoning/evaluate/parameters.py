@@ -38,6 +38,13 @@ class ParameterValues:
         table = np.append(self.values[name], np.nan)  # index -1 (no zone) reads the NaN at the end
         return table[np.where(index < 0, len(table) - 1, index)]
 
+    def key_rows(self, name: str, units: np.ndarray, zones: np.ndarray) -> np.ndarray:
+        """Per row, what the value was looked up by ("" where the row has no unit or zone for it)."""
+        spec = self.specs[name]
+        index = zones if spec.by_zone else units
+        table = np.append(np.asarray(self.keys[name], dtype=object).astype(str).astype(object), "")
+        return table[np.where(index < 0, len(table) - 1, index)]
+
     def key(self, name: str, unit: int, zone: int) -> str:
         """What the value for this unit (or zone) was looked up by, for a citation."""
         spec = self.specs[name]

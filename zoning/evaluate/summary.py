@@ -18,8 +18,9 @@ import pandas as pd
 
 from zoning.evaluate.compile import CompiledRules
 from zoning.evaluate.evaluation import Evaluation
-from zoning.evaluate.results import obligation_text
+from zoning.rules.expressions import PROBLEMS
 from zoning.verdicts import EFFECT_LABELS, Verdict
+from zoning.vocabulary import number_text
 
 #: the columns a batch result adds to each row (``check_many``, ``zoning screen``)
 RESULT_COLUMNS = ("verdict", "worst_case", "unit_codes", "unit_types", "clauses", "reasons", "missing",
@@ -93,10 +94,22 @@ def _obligation_texts(ev: Evaluation, rules: CompiledRules, n: int) -> np.ndarra
     if found is None or not len(found):
         return out
     ids = (rules.clauses["list"] + "/" + rules.clauses["clause"]).to_numpy(dtype=object)
-    texts = [ids[c] + " " + obligation_text(name, None if p else float(a), u, f, int(p))
-             for c, name, a, u, f, p in zip(found["clause"], found["name"], found["amount"], found["unit_text"],
-                                           found["formula"], found["problem"])]
-    joined = pd.Series(texts, index=found["project"].to_numpy()).groupby(level=0, sort=False).agg(" | ".join)
+    problem = found["problem"].to_numpy(dtype=np.int64)
+    amount = np.round(found["amount"].to_numpy(dtype=float), 6)
+    # as obligation_text writes them, on arrays: whole numbers without ".0", others as numpy prints them
+    # (rounded to 6 decimals, the shortest text is the same as number_text's)
+    number = amount.astype(str).astype(object)
+    whole = (problem == 0) & (np.mod(amount, 1) == 0) & (np.abs(amount) < 1e15)
+    number[whole] = amount[whole].astype(np.int64).astype(str).astype(object)
+    huge = np.flatnonzero((problem == 0) & (np.abs(amount) >= 1e15))  # rare: written as number_text does
+    number[huge] = [number_text(v) for v in amount[huge]]
+    unit = found["unit_text"].to_numpy(dtype=object)
+    computed = pd.Series(number + " " + unit).str.rstrip().to_numpy(dtype=object) + " (= " + found["formula"] + ")"
+    reasons = np.asarray([p or "not given" for p in PROBLEMS], dtype=object)
+    unknown = found["formula"] + " (" + reasons[np.clip(problem, 0, len(PROBLEMS) - 1)] + ")"
+    texts = ids[found["clause"].to_numpy()] + " " + found["name"] + ": " + np.where(problem == 0, computed, unknown)
+    joined = pd.Series(texts.to_numpy(dtype=object), index=found["project"].to_numpy()).groupby(
+        level=0, sort=False).agg(" | ".join)
     out[joined.index.to_numpy(dtype=np.int64)] = joined.to_numpy(dtype=object)
     return out
 
