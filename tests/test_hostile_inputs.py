@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +27,7 @@ import pytest
 import yaml
 from conftest import TWO_UNITS, make_units, run
 
-from zoning import DataError, Engine
+from zoning import DataError, Engine, sample
 from zoning.geodesy import GEOGRAPHIC
 from zoning.inputs.units import load_units
 from zoning.limits import Limits, using
@@ -504,3 +505,18 @@ def test_no_broken_input_gives_a_traceback(tmp_path, command):
         assert result.exit_code in (1, 2), (name, result.exit_code, result.output)
         assert "Traceback" not in result.output and "internal error" not in result.output, (name, result.output)
         assert json.dumps(result.output)  # printable
+
+
+def test_a_parameter_csv_with_an_overlong_cell_is_one_line_naming_the_file(tmp_path):
+    """A parameter table's CSV with a cell over the csv module's limit: a one-line error naming the file."""
+    rules = tmp_path / "rules"
+    shutil.copytree(sample.rules_dir(), rules)
+    (rules / "hebei" / "big.csv").write_text("key,value\n13," + "x" * 200_000 + "\n", encoding="utf-8")
+    (rules / "hebei" / "big.parameters.yaml").write_text(
+        "parameters:\n  - name: bigcap\n    by: admin\n    file: big.csv\n"
+        "    source: {document: d, issuer: i, date: 2021-01-01, article: a}\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "zoning", "check", "--rules", str(rules), "--lon", "115.97",
+                             "--lat", "38.93"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "big.csv" in result.stderr and "not a readable CSV table" in result.stderr

@@ -126,6 +126,8 @@ def _csv_values(csv_path: Path, declared_in: Path, line: int | None) -> dict[str
         raise DataError(f"{where}: parameter file {csv_path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise DataError(f"{where}: parameter file {csv_path}: not UTF-8 text") from None
+    except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit
+        raise DataError(f"{where}: parameter file {csv_path}: not a readable CSV table ({exc})") from None
     values: dict[str, float] = {}
     for number, row in enumerate(rows, 1):
         if len(row) < 2:
