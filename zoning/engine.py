@@ -299,18 +299,26 @@ class Engine:
             yield self, good
             return
         codes, days = pd.factorize(projects["date"].to_numpy(dtype=object), use_na_sentinel=True)
-        engines: list[Engine | None] = []
-        for day in days:  # one per distinct date in the chunk: a few hundred at most
-            engine, reason = self._versions_on(day)
-            engines.append(engine)
+        # the versions in force change only at the lists' and tables' boundaries: one engine per period
+        periods = [(lst.effective_from, lst.effective_to) for lst in self.all_lists] + [
+            (p.effective_from, p.effective_to) for p in self.all_parameters]
+        bounds = np.array(sorted({d.toordinal() for start, end in periods
+                                  for d in (start, end and end + dt.timedelta(days=1)) if d is not None}))
+        period = np.searchsorted(bounds, np.array([d.toordinal() for d in days], dtype=np.int64), side="right")
+        engine_of_day = np.zeros(len(days) + 1, np.int64)  # the last entry, for rows without a date: this engine
+        engines: dict[int, Engine] = {id(self): self}
+        for p in np.unique(period).tolist():
+            at = np.flatnonzero(period == p)
+            engine, reason = self._versions_on(days[at[0]])
             if engine is None:
-                problems.add(good & (codes == len(engines) - 1), "no list in force", f"field 'date': {reason}")
+                problems.add(good & np.isin(codes, at), "no list in force", f"field 'date': {reason}")
+                continue
+            engines.setdefault(id(engine), engine)
+            engine_of_day[at] = list(engines).index(id(engine))
         good = ~problems.bad
-        engine_of_day = np.array([id(e) for e in engines] + [id(self)], dtype=np.int64)[codes]
-        for engine in {id(e): e for e in [*engines, self] if e is not None}.values():
-            rows = good & (engine_of_day == id(engine))
-            if rows.any():
-                yield engine, rows
+        row_engine = engine_of_day[codes]
+        for e in np.unique(row_engine[good]).tolist():
+            yield list(engines.values())[e], good & (row_engine == e)
 
     def _versions_on(self, day: dt.date) -> tuple[Engine | None, str]:
         """The engine for the list and parameter versions in force on ``day`` (one per distinct set of
