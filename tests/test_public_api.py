@@ -182,3 +182,16 @@ def test_join_cache_keys_do_not_depend_on_the_item_dtype():
     (second,) = join_per_project(np.array([0]), np.array([1], dtype=np.int64), 1, (names, ";"), cache=cache)
     (third,) = join_per_project(np.array([0, 0]), np.array([1, 0], dtype=np.int64), 1, (names, ";"), cache=cache)
     assert list(first) == ["y;x"] and list(second) == ["y"] and list(third) == ["y;x"]
+
+
+def test_check_many_refuses_an_unknown_errors_mode(two_units):
+    import geopandas as gpd
+    import shapely
+    from conftest import make_list
+
+    from zoning.geodesy import GEOGRAPHIC
+
+    engine = Engine(two_units, [make_list([{"id": "K", "effect": "prohibit"}])])
+    frame = gpd.GeoDataFrame({"industry": ["C3120"]}, geometry=[shapely.Point(116.05, 38.95)], crs=GEOGRAPHIC)
+    with pytest.raises(ValueError, match="errors='bogus'.*'collect' or 'raise'"):
+        engine.check_many(frame, errors="bogus")

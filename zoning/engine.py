@@ -251,6 +251,8 @@ class Engine:
         ``explain`` adds a column ``explain``: per project, each
         prohibit/restrict clause considered with its conditions' values and truths.
         """
+        if errors not in ("collect", "raise"):
+            raise ParameterError(f"{parameter('errors', str(errors))}: use 'collect' or 'raise'")
         projects, problems = normalise(frame, errors="collect", vocabulary=self.vocabulary)
         if errors == "raise":
             problems.raise_first()
