@@ -170,7 +170,8 @@ def rewrite_rules(source: Path, target: Path, share: float) -> tuple[int, int]:
                                           "article": name}})
                 test = {"expr": f"${name} >= 0"}
                 original = clause.get("conditions")
-                clause["conditions"] = [test] if original is None else {"all": [original, test]}
+                clause["conditions"] = ([test] if original is None else [*original, test] if isinstance(original, list)
+                                        else {"all": [original, test]})
             rewritten += 1
         path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     (target / "bench.parameters.yaml").write_text(yaml.safe_dump({"parameters": tables}), encoding="utf-8")

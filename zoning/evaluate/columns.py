@@ -126,8 +126,7 @@ class Columns:
         """Per row, the value of parameter ``name`` for the row's unit (or zone); NaN where none is known."""
         if self.parameters is None or self.units is None:
             return np.full(self.n, np.nan)
-        zones = self.zones if self.zones is not None else np.full(self.n, -1)
-        return self.parameters.rows(name, self.units, zones)
+        return self.parameters.rows(name, self.units, self.zones if self.zones is not None else -np.ones(self.n, int))
 
     def distance(self, condition) -> np.ndarray | None:
         """Per row, metres from the site piece to the nearest zone ``condition`` names (inf beyond its

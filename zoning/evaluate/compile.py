@@ -64,8 +64,10 @@ class CompiledRules:
     deciding_offsets: np.ndarray = field(init=False)
     deciding_clauses: np.ndarray = field(init=False)
     deciding_conds: np.ndarray = field(init=False)
-    #: (industry code, type index) -> per condition: can it be anything but false? (see zoning.evaluate.prefilter)
+    #: (industry code, type index) -> its column of possible_table (see zoning.evaluate.prefilter)
     possible_cache: dict = field(default_factory=dict)
+    #: condition x (industry code, type): can the condition be anything but false?
+    possible_table: np.ndarray | None = None
     #: batch text columns already built, by combination (see zoning.evaluate.summary.join_per_project)
     text_cache: dict = field(default_factory=dict)
 

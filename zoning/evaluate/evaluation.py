@@ -129,7 +129,7 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
     cols.parameters = rules.parameters
     if not detail and not explain:  # drop rows that the project's industry and type alone make false (most)
         key, table = possible(rules, cols)
-        keep = table.ravel()[rows.cond.astype(np.int64) * table.shape[1] + key[pieces.project][rows.pair]]
+        keep = table[rows.cond, key[pieces.project][rows.pair]]
         rows = rows.take(keep)
     project_of_row = pieces.project[rows.pair]
     true, unknown = _truths(rows, project_of_row, pieces, rules, cols)

@@ -33,8 +33,10 @@ class ParameterValues:
         """The value of parameter ``name`` for rows reached through ``units`` (or ``zones``, -1: none)."""
         spec = self.specs.get(name)
         index = None if spec is None else (zones if spec.by_zone else units)
-        if index is None:
+        if spec is None or index is None:
             return np.full(0 if units is None else len(units), np.nan)
+        if not spec.by_zone:  # every row has a unit
+            return self.values[name][index]
         table = np.append(self.values[name], np.nan)  # index -1 (no zone) reads the NaN at the end
         return table[np.where(index < 0, len(table) - 1, index)]
 

@@ -25,8 +25,9 @@ def possible(rules: CompiledRules, cols: Columns) -> tuple[np.ndarray, np.ndarra
     ``table[condition, key]``, false where the condition is false whatever the
     project's other inputs (evaluated with every attribute unknown; Kleene
     logic never turns a definite answer around when unknowns become known).
-    Results are cached in ``rules`` per (industry code, type), so later chunks
-    evaluate only combinations they are the first to bring.
+    Results are kept in ``rules``, one column per (industry code, type) in one
+    growing table, so later chunks evaluate only combinations they are the
+    first to bring and copy nothing.
     """
     combined = cols.industry_index.astype(np.int64) * 8 + (cols.type.astype(np.int64) + 1)
     present = np.zeros(int(combined.max(initial=0)) + 1, bool)  # small keys: compact by counting
@@ -43,7 +44,23 @@ def possible(rules: CompiledRules, cols: Columns) -> tuple[np.ndarray, np.ndarra
             frame[a] = np.nan
         probe = Columns.from_projects(frame, rules.vocabulary)
         open_ = np.array([~applies(c, u, probe).false for c, u in rules.conditions]).reshape(-1, len(new))
-        for i, combo in enumerate(new):
-            cache[combo] = open_[:, i]
-    table = np.column_stack([cache[c] for c in combos]) if combos else np.zeros((len(rules.conditions), 0), bool)
-    return key, table
+        _append_columns(rules, open_)
+        for combo in new:  # after _append_columns, which reads how many columns are in use
+            cache[combo] = len(cache)
+    column = np.array([cache[c] for c in combos], dtype=np.int64)
+    table = rules.possible_table
+    if table is None:
+        table = np.zeros((len(rules.conditions), 0), bool)
+    return column[key], table[:, :len(cache)]
+
+
+def _append_columns(rules: CompiledRules, columns: np.ndarray) -> None:
+    """Add combinations' columns to the kept table, growing it by doubling (each chunk adds few)."""
+    used = len(rules.possible_cache)
+    table = rules.possible_table
+    if table is None or table.shape[1] < used + columns.shape[1]:
+        grown = np.zeros((columns.shape[0], max(64, 2 * (used + columns.shape[1]))), bool)
+        if table is not None:
+            grown[:, :used] = table[:, :used]
+        rules.possible_table = table = grown
+    table[:, used:used + columns.shape[1]] = columns
