@@ -1,7 +1,7 @@
 """The package's layout, checked: imports only go down the layers, and modules stay small.
 
 Layers, top to bottom (README, "Layout"): the command line; the API (engine,
-screening, the rule authoring tools); outputs; evaluation; the rule model and
+screening, the rule authoring tools, siting guidance); outputs; evaluation; the rule model and
 inputs, side by side; base modules. A module may import from its own layer
 or any below it, never from above; the rule model and inputs do not import
 each other. Imports made only for annotations (under ``if TYPE_CHECKING:``)
@@ -27,7 +27,8 @@ MAX_LINES = 450
 def layer(module: str) -> str:
     """The layer of a module of the package, by its dotted name."""
     parts = module.split(".")
-    if module in ("zoning", "zoning.engine", "zoning.screening") or parts[:2] == ["zoning", "authoring"]:
+    if module in ("zoning", "zoning.engine", "zoning.screening") or parts[:2] in (["zoning", "authoring"],
+                                                                                ["zoning", "siting"]):
         return API
     if parts[:2] == ["zoning", "cli"] or module == "zoning.__main__":
         return CLI
