@@ -100,6 +100,8 @@ class Engine:
         #: engines for other dates' versions (registries with a date per row), by the versions in force
         self._versions: dict[tuple, tuple[Engine | None, str]] = {}
         self.sources: list[Path] = []  # files loaded (see load): outputs must not replace them
+        #: facts about the layers that callers compute once and keep (siting: which units overlap)
+        self.derived: dict[str, object] = {}
 
     @classmethod
     def load(cls, units: PathLike | None = None, rules: PathLike | Iterable[PathLike] | None = None,
@@ -154,6 +156,7 @@ class Engine:
         other = Engine(self.units, self.all_lists, self.zones, as_of=as_of, unit_source=self.unit_source,
                        vocabulary=self.vocabulary, parameters=self.all_parameters)
         other.sources = self.sources
+        other.derived = self.derived  # the same layers
         return other
 
     @property
@@ -200,6 +203,18 @@ class Engine:
         ``explain`` adds the audit trail (:attr:`Result.explanation`): every
         clause considered, each condition with the project's value and truth."""
         geometry, site_notes, source = read_site(lon=lon, lat=lat, site=site, crs=crs)
+        row = self.project_row(industry=industry, type=type, emissions=emissions, attributes=attributes)
+        frame = gpd.GeoDataFrame([row], geometry=[geometry], crs=GEOGRAPHIC)
+        result = self._check_rows(frame, names=[name], min_overlap=min_overlap, explain=explain)[0]
+        result.notes[:0] = site_notes  # what was read or repaired comes first: it changes what was checked
+        result.project["input_crs"] = source.label
+        return result
+
+    def project_row(self, *, industry: str | None = None, type: str | None = None,
+                    emissions: Mapping[str, object] | None = None,
+                    attributes: Mapping[str, object] | None = None) -> dict[str, object]:
+        """One project's inputs as a registry row (canonical attribute names), each checked: a bad
+        industry code, type or value raises :class:`InputError` naming it."""
         if industry is not None:
             industry_table().resolve(industry)  # report a bad code without a row number
         if type is not None:
@@ -212,11 +227,16 @@ class Engine:
                     raise InputError(f"attribute {canonical} is given twice")
                 self.vocabulary.value(canonical, value)  # refuse a bad value without a row number
                 row[canonical] = value  # normalise parses it (a category's code is not text)
-        frame = gpd.GeoDataFrame([row], geometry=[geometry], crs=GEOGRAPHIC)
-        result = self._check_rows(frame, names=[name], min_overlap=min_overlap, explain=explain)[0]
-        result.notes[:0] = site_notes  # what was read or repaired comes first: it changes what was checked
-        result.project["input_crs"] = source.label
-        return result
+        return row
+
+    def where(self, project: Mapping[str, object] | None = None, within: object = None) -> gpd.GeoDataFrame:
+        """Where ``project`` would be prohibited, restricted or permitted: polygons tiling every unit in
+        scope, split wherever a location-dependent clause changes the answer (see
+        :func:`zoning.siting.where.where`). ``project`` holds :meth:`check`'s ``industry``, ``type``,
+        ``emissions`` and ``attributes``; ``within`` limits the area (admin prefixes, unit codes, a box)."""
+        from zoning.siting.where import where
+
+        return where(self, project or {}, within)
 
     def _check_rows(self, frame: gpd.GeoDataFrame, names: list[str | None], min_overlap: MinOverlapLike = None,
                     explain: bool = False) -> list[Result]:

@@ -21,6 +21,7 @@ from zoning.cli.options import ZoningGroup
 from zoning.cli.report import report
 from zoning.cli.rules import rules
 from zoning.cli.screen import screen
+from zoning.cli.where import where
 
 
 def _limit(name: str, help_text: str):
@@ -50,3 +51,4 @@ main.add_command(export)
 main.add_command(report)
 main.add_command(map_)
 main.add_command(rules)
+main.add_command(where)

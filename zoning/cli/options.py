@@ -32,6 +32,7 @@ PARAMETER_FLAGS = {
     "min_overlap": "--min-overlap", "output_crs": "--output-crs", "as_of": "--as-of", "columns": "--col",
     "encoding": "--encoding", "sheet": "--sheet", "layer": "--layer", "chunk_size": "--chunk-size",
     "overwrite": "--overwrite", "explain": "--explain", "emissions": "--emission", "attributes": "--attr",
+    "within": "--within",
 }
 
 units_opt = click.option("--units", type=click.Path(dir_okay=False),

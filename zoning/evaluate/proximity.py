@@ -35,7 +35,7 @@ _METRES_PER_DEGREE_MAX = 111_700.0
 
 
 @functools.cache
-def _local(central_meridian: int) -> tuple[Transformer, Transformer]:
+def local_projection(central_meridian: int) -> tuple[Transformer, Transformer]:
     """To and from the CGCS2000 3° Gauss-Krüger projection with this central meridian."""
     local = CRS.from_epsg(GaussKruger("cgcs2000", 3).epsg(central_meridian // 3, prefixed=False))
     return Transformer.from_crs(GEOGRAPHIC, local, always_xy=True), to_geographic(local)
@@ -103,7 +103,7 @@ def _measure_pairs(sites: np.ndarray, targets: np.ndarray, s_idx: np.ndarray, t_
         meridian = np.clip(np.round(centre / 3) * 3, 75, 135).astype(int)
         for cm in np.unique(meridian):
             at = apart[meridian == cm]
-            forward, back = _local(int(cm))
+            forward, back = local_projection(int(cm))
             pairs_s, pairs_t = s_idx[at], t_idx[at]
             us, inv_s = np.unique(pairs_s, return_inverse=True)
             ut, inv_t = np.unique(pairs_t, return_inverse=True)
