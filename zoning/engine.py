@@ -194,20 +194,30 @@ class Engine:
     def check(self, *, lon: float | None = None, lat: float | None = None, site: object = None,
               crs: object = None, industry: str | None = None, type: str | None = None,
               emissions: Mapping[str, object] | None = None, attributes: Mapping[str, object] | None = None,
-              name: str | None = None, min_overlap: MinOverlapLike = None, explain: bool = False) -> Result:
+              name: str | None = None, min_overlap: MinOverlapLike = None, explain: bool = False,
+              guidance: bool = False) -> Result:
         """Check one project. Give ``lon``/``lat`` or ``site`` (WKT, a shapely
         geometry, or a site file; see :mod:`zoning.inputs.sites`), in ``crs``
         (default CGCS2000 lon/lat; see :func:`zoning.inputs.crs.parse_crs`).
         ``min_overlap`` (a :class:`~zoning.evaluate.min_overlap.MinOverlap` or
         texts such as ``["1%"]``) disregards slivers of line and polygon sites.
         ``explain`` adds the audit trail (:attr:`Result.explanation`): every
-        clause considered, each condition with the project's value and truth."""
+        clause considered, each condition with the project's value and truth. ``guidance`` adds what
+        would change the result (:attr:`Result.guidance`, see :mod:`zoning.siting.counterfactuals`):
+        input changes that lift the deciding clauses, each re-checked, and the nearest places where the
+        project would be less restricted."""
         geometry, site_notes, source = read_site(lon=lon, lat=lat, site=site, crs=crs)
         row = self.project_row(industry=industry, type=type, emissions=emissions, attributes=attributes)
         frame = gpd.GeoDataFrame([row], geometry=[geometry], crs=GEOGRAPHIC)
-        result = self._check_rows(frame, names=[name], min_overlap=min_overlap, explain=explain)[0]
+        result = self._check_rows(frame, names=[name], min_overlap=min_overlap, explain=explain or guidance)[0]
         result.notes[:0] = site_notes  # what was read or repaired comes first: it changes what was checked
         result.project["input_crs"] = source.label
+        if guidance:
+            from zoning.siting.counterfactuals import guidance as guidance_for
+
+            result.guidance = guidance_for(self, result, min_overlap=min_overlap)
+            if not explain:
+                result.explanation = None
         return result
 
     def project_row(self, *, industry: str | None = None, type: str | None = None,

@@ -9,6 +9,7 @@ registry's size.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -143,7 +144,8 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
            crs: object = None, encoding: str | None = None, sheet: str | int | None = None,
            layer: str | int | None = None, io_engine: str = DEFAULT_IO_ENGINE, chunk_size: int = DEFAULT_CHUNK,
            progress: Callable[[int, int | None], object] | None = None, min_overlap: MinOverlapLike = None,
-           output_crs: str | None = None, explain: bool = False, digest: Digest | None = None) -> Summary:
+           output_crs: str | None = None, explain: bool = False, digest: Digest | None = None,
+           guidance: bool = False) -> Summary:
     """Screen every project of the registry ``source`` and write them to ``output``.
 
     ``columns`` overrides header recognition (``{"lon": "东经", "VOCs": "VOC排放"}``);
@@ -152,7 +154,10 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
     slivers (see :class:`zoning.evaluate.min_overlap.MinOverlap`); ``output_crs``
     (``gcj02`` or ``bd09``) writes geometries for web maps instead of
     CGCS2000 lon/lat; ``explain`` adds a column ``explain`` (see
-    :func:`zoning.evaluate.explanation.explain_column`); ``digest`` (a :class:`Digest`) gathers what
+    :func:`zoning.evaluate.explanation.explain_column`); ``guidance`` adds a column ``guidance``: for
+    prohibited, restricted and undetermined rows, one line of re-checked changes that would lift their
+    deciding clauses (:func:`zoning.siting.registry_guidance.guidance_column`; no place part); ``digest`` (a
+    :class:`Digest`) gathers what
     a registry report needs; ``progress(done, total)`` is called after each chunk (``total`` may
     be None). Returns a :class:`Summary`. The output's format comes from its
     extension; it is written to a temporary file beside it and renamed only
@@ -177,7 +182,8 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
     summary.notes = registry.skipped  # filled in as reading proceeds
     renamed = {}
     dated = "date" in colmap.columns
-    for c in (*RESULT_COLUMNS, *(["explain"] if explain else []), *(["as_of"] if dated else [])):
+    for c in (*RESULT_COLUMNS, *(["explain"] if explain else []), *(["guidance"] if guidance else []),
+              *(["as_of"] if dated else [])):
         # never overwrite an input column
         name, k = c, 1
         while name in registry.headers:
@@ -217,6 +223,8 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
                 raw, projects, problems, numbers = item
                 results = engine.screen_columns(projects, problems, timings=timings, min_overlap=min_overlap,
                                                 explain=explain)
+                if guidance:
+                    results = _with_guidance(engine, projects, results, min_overlap)
                 out = pd.concat([raw, results.rename(columns=renamed)], axis=1)
                 sites = projects.geometry.to_numpy()
                 if web:
@@ -255,6 +263,26 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
             writer.abort()
             raise
     return summary
+
+
+def _with_guidance(engine: Engine, projects: gpd.GeoDataFrame, results: pd.DataFrame,
+                   min_overlap: MinOverlapLike) -> pd.DataFrame:
+    """``results`` with a column ``guidance`` before ``as_of``, each row's lines computed by the engine for
+    the date it was judged on."""
+    from zoning.siting.registry_guidance import guidance_column
+
+    text = np.full(len(results), "", dtype=object)
+    verdict = results["verdict"].to_numpy(dtype=object)
+    days = results["as_of"].to_numpy(dtype=object) if "as_of" in results else np.full(len(results), "", object)
+    for day in pd.unique(days):
+        rows = days == day
+        judged = engine if not day or day == engine.as_of.isoformat() else \
+            engine._versions_on(dt.date.fromisoformat(day))[0]
+        if judged is not None:
+            text[rows] = guidance_column(judged, projects[rows], verdict[rows], min_overlap=min_overlap)
+    results = results.copy()
+    results.insert(len(results.columns) - ("as_of" in results), "guidance", text)
+    return results
 
 
 class ProjectReader:

@@ -26,6 +26,10 @@ from zoning.outputs.formats import output_system
 @click.option("--explain", is_flag=True,
               help="Add the audit trail: every clause considered, each condition with the project's value and "
                    "whether it is true, false or unknown.")
+@click.option("--guidance", is_flag=True,
+              help="Add what would change the result: input changes that lift each deciding clause (each "
+                   "re-checked), the values of missing inputs that decide, and the nearest less strict places. "
+                   "Guidance, not a verdict; JSON key 'guidance'.")
 @layer_options
 @as_of_opt
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "geojson"]), default="text",
@@ -33,8 +37,8 @@ from zoning.outputs.formats import output_system
 @output_crs_opt
 @fail_on_opt
 @handle_errors
-def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name, explain, units, zones, rules,
-          io_engine, as_of, fmt, output_crs, fail_on):
+def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name, explain, guidance, units, zones,
+          rules, io_engine, as_of, fmt, output_crs, fail_on):
     """Check one project siting and cite every clause that decides it.
 
     \b
@@ -46,17 +50,24 @@ def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, nam
     if web and fmt != "geojson":
         raise click.UsageError("--output-crs applies to --format geojson (the site's coordinates)")
     engine = Engine.load(units, list(rules) or None, zones, io_engine=io_engine, as_of=as_of)
-    result = engine.check(**site_inputs(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name),
-                          explain=explain)
+    inputs = site_inputs(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name)
+    if guidance:
+        from zoning.siting.counterfactuals import check_with_guidance
+
+        result = check_with_guidance(engine, **inputs, explain=explain)
+    else:
+        result = engine.check(**inputs, explain=explain)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     elif fmt == "geojson":
         click.echo(json.dumps(result.to_feature(web), ensure_ascii=False, indent=2))
     else:
-        from zoning.cli.render import render_explanation, render_result
+        from zoning.cli.render import render_explanation, render_guidance, render_result
 
         render_result(result, illustrative=engine.illustrative)
         if explain:
             render_explanation(result)
+        if result.guidance is not None:
+            render_guidance(result.guidance)
     if fail_on and result.fails(fail_on):
         sys.exit(EXIT_FAILS)

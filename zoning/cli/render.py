@@ -167,3 +167,53 @@ def render_explanation(result: Result, console: Console | None = None) -> None:
                 if node["value"] is not None:
                     line.append(f": {node['value']}", style="cyan")
                 console.print(line)
+
+
+def render_guidance(guidance: dict, console: Console | None = None) -> None:
+    """What would change the result: per deciding clause the re-checked input changes that lift it, the
+    combination lifting them all, the clauses only another place lifts, the values of missing inputs that
+    decide, and the nearest places. Guidance, never a verdict."""
+    console = console or Console(soft_wrap=False, markup=False)
+    console.print(Text("\nWhat would change the result 改变结论的条件", style="bold"))
+    console.print(Text(guidance["note"], style="dim"))
+    if guidance.get("summary"):
+        console.print(guidance["summary"])
+    combined = guidance.get("combined")
+    if combined and combined.get("found"):
+        console.print(Text("All deciding clauses lifted by: ", style="bold").append(combined["text"]).append(
+            " → ").append(combined["verdict_after"], style=_STYLE[Verdict.of(combined["verdict_after"])]))
+        for other in combined.get("alternatives", []):
+            console.print(f"  or by: {other['text']} → {other['verdict_after']}")
+    elif combined:
+        console.print(Text(f"No combination lifts every deciding clause: {combined['reason']}"))
+    for c in guidance.get("clauses", []):
+        status = "applies 适用" if c["status"] == "applies" else "undecided 待定"
+        line = Text(f"  {c['clause']}  ").append(f"{c['effect']} {EFFECT_LABELS[c['effect']]}", style={
+            "prohibit": "red", "restrict": "yellow"}[c["effect"]]).append(f" · {status}")
+        console.print(line)
+        for change in c["changes"]:
+            after = Verdict.of(change["verdict_after"])
+            console.print(Text(f"      lifted by {change['text']} → ").append(after.key, style=_STYLE[after]))
+        if not c["liftable"]:
+            console.print(Text(f"      not liftable by the project: {c['reason']}", style="bold"))
+        if c.get("industry_only"):
+            console.print(Text(f"      (only by industry, not suggested: {'; '.join(c['industry_only'])})",
+                               style="dim"))
+    for u in guidance.get("undetermined", []):
+        if u["decides"]:
+            console.print(f"  Missing {u['input']}: {u['text']}")
+    undecisive = [u["input"] for u in guidance.get("undetermined", []) if not u["decides"]]
+    if undecisive:
+        console.print(Text(f"  Missing, not deciding alone: {', '.join(undecisive)}", style="dim"))
+    places = guidance.get("places")
+    if places is not None and not places.get("available", True):
+        console.print(Text(f"  Places: {places['reason']}", style="dim"))
+    elif places is not None:
+        for target, label in (("permitted", "permitted"), ("at_most_restricted", "at most restricted")):
+            place = places.get(target)
+            if place is None:
+                console.print(f"  Nearest place {label}: none within {places['searched_km']:g} km")
+            else:
+                console.print(f"  Nearest place {label}: {place['distance_m'] / 1000:,.1f} km {place['direction']} "
+                              f"(lon {place['lon']}, lat {place['lat']}, unit {place['unit']}; re-checked: "
+                              f"{place['verdict_checked']})")

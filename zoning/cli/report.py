@@ -21,9 +21,12 @@ map_width_opt = click.option("--map-width", type=click.FloatRange(min=0.1, max=5
 @click.option("--title", help="Report title. Default: 生态环境分区管控符合性分析 Zoning-control compliance analysis.")
 @map_width_opt
 @click.option("--no-map", is_flag=True, help="Leave out the location map.")
+@click.option("--guidance", is_flag=True,
+              help="Add the section 'What would change the result' (改变结论的条件): input changes that lift each "
+                   "deciding clause, each re-checked, and the nearest less strict places. Guidance, not a verdict.")
 @handle_errors
 def report(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name, units, zones, rules,
-           io_engine, as_of, output, title, map_width, no_map):
+           io_engine, as_of, output, title, map_width, no_map, guidance):
     """Write the compliance report for one project siting: the project, the verdict and its
     conclusion, the location map, the units the site lies in, every clause in force for them by
     level and dimension with its text, source and the project's status, the missing inputs, and
@@ -41,10 +44,15 @@ def report(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, na
 
     document_format(output)  # refuse an unknown extension before any work
     engine = Engine.load(units, list(rules) or None, zones, io_engine=io_engine, as_of=as_of)
-    result = engine.check(**site_inputs(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name),
-                          explain=True)
+    inputs = site_inputs(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name)
+    result = engine.check(**inputs, explain=True)
+    found = None
+    if guidance:
+        from zoning.siting.counterfactuals import guidance as guidance_of
+
+        found = guidance_of(engine, result, min_overlap=inputs["min_overlap"])
     figure = None if no_map else location_map(engine, result, width_m=map_width * 1000 if map_width else None)
-    doc = compliance_report(engine, result, location_png=figure, title=title)
+    doc = compliance_report(engine, result, location_png=figure, title=title, guidance=found)
     for path in write_document(doc, output):
         click.echo(f"wrote {path}")
     click.echo(f"verdict: {result.verdict}" + (f" (may be {result.worst_case})"

@@ -50,6 +50,10 @@ from zoning.verdicts import Verdict
 @click.option("--explain", is_flag=True,
               help="Add a column 'explain': for each prohibit/restrict clause considered, its outcome and each "
                    "condition with the project's value and ✓ true, ✗ false or ? unknown. Slower, and long.")
+@click.option("--guidance", is_flag=True,
+              help="Add a column 'guidance': for prohibited, restricted and undetermined rows, one line of input "
+                   "changes that would lift their deciding clauses, each re-checked, and the verdict after "
+                   "(no nearest-place part: use zoning check --guidance for one site). Guidance, not a verdict.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False),
               help="Also write a summary report in this directory (created if missing; its parent must exist): "
                    "report.docx, "
@@ -59,7 +63,7 @@ from zoning.verdicts import Verdict
 @fail_on_opt
 @handle_errors
 def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet, layer, units, zones, rules,
-           io_engine, as_of, chunk_size, explain, report_dir, quiet, fail_on):
+           io_engine, as_of, chunk_size, explain, guidance, report_dir, quiet, fail_on):
     """Screen every project in REGISTRY and write them, annotated, to OUTPUT.
 
     REGISTRY is an Excel workbook (.xlsx), a CSV (UTF-8 or GBK, detected), a
@@ -93,7 +97,7 @@ def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet
                                   sheet=sheet, layer=layer, io_engine=io_engine, chunk_size=chunk_size,
                                   progress=progress, min_overlap=list(min_overlap) or None,
                                   output_crs=output_crs, explain=explain,
-                                  digest=digest)
+                                  digest=digest, guidance=guidance)
     print_summary(summary, Console(soft_wrap=False, markup=False), illustrative=engine.illustrative)
     if report:
         from zoning.outputs.reports import write_registry_report

@@ -48,6 +48,8 @@ class Result:
     disregarded: list[dict] = field(default_factory=list)  # units overlapped less than min_overlap
     provenance: dict = field(default_factory=dict)  # engine version, as-of date, rule and layer hashes
     explanation: list[dict] | None = None  # with explain: every clause considered, condition by condition
+    #: with guidance: what would change the result (:func:`zoning.siting.counterfactuals.guidance`), not a verdict
+    guidance: dict | None = None
 
     @property
     def obligations(self) -> list[dict]:
@@ -77,6 +79,7 @@ class Result:
             "project": self.project,
             "provenance": self.provenance,
             **({"explanation": self.explanation} if self.explanation is not None else {}),
+            **({"guidance": self.guidance} if self.guidance is not None else {}),
         }
 
     def to_feature(self, webmap: str | None = None) -> dict:

@@ -25,6 +25,7 @@ from zoning.errors import InputError
 from zoning.evaluate.results import Result, str_or_none
 from zoning.inputs.units import UNIT_TYPES
 from zoning.outputs.documents import Document, Fields, Figure, Heading, Paragraph, Table, write_document
+from zoning.outputs.guidance_section import guidance_blocks
 from zoning.outputs.maps import registry_map
 from zoning.rules.schema import DIMENSIONS, LEVELS
 from zoning.verdicts import EFFECT_LABELS, SERIOUSNESS, Verdict
@@ -47,8 +48,9 @@ MAP_CAPTION = "项目位置与环境管控单元关系图 Site and environmental
 
 
 def compliance_report(engine: Engine, result: Result, *, location_png: bytes | None = None, title: str | None = None,
-                      created: dt.datetime | None = None) -> Document:
-    """The report for one project; ``result`` must come from ``engine.check(..., explain=True)``."""
+                      created: dt.datetime | None = None, guidance: dict | None = None) -> Document:
+    """The report for one project; ``result`` must come from ``engine.check(..., explain=True)``. ``guidance``
+    (:func:`zoning.siting.counterfactuals.guidance`'s dict) adds the section "What would change the result"."""
     if result.explanation is None:
         raise InputError("a compliance report needs the audit trail: check with explain=True")
     p = result.project
@@ -113,6 +115,8 @@ def compliance_report(engine: Engine, result: Result, *, location_png: bytes | N
         doc.add(Paragraph("无：判定所需的输入均已提供。 "
                           "None: every input a prohibit or restrict clause needs was given."))
 
+    if guidance is not None:
+        doc.add(*guidance_blocks(guidance))
     doc.add(Heading("版本与依据 Versions and provenance"), Fields(_provenance_rows(result, engine, doc.created)))
     return doc
 
