@@ -30,7 +30,7 @@ def layer(module: str) -> str:
     if module in ("zoning", "zoning.engine", "zoning.screening") or parts[:2] in (["zoning", "authoring"],
                                                                                 ["zoning", "siting"]):
         return API
-    if parts[:2] == ["zoning", "cli"] or module == "zoning.__main__":
+    if parts[:2] in (["zoning", "cli"], ["zoning", "service"]) or module == "zoning.__main__":
         return CLI
     return {"rules": RULES, "inputs": INPUTS, "evaluate": EVALUATE, "outputs": OUTPUTS}.get(parts[1], BASE)
 

@@ -27,7 +27,7 @@ import shapely
 
 from zoning import sample
 from zoning._version import __version__
-from zoning.errors import DataError, InputError, ParameterError, parameter
+from zoning.errors import DataError, InputError, ParameterError, ZoningError, parameter
 from zoning.evaluate.compile import compile_rules
 from zoning.evaluate.evaluation import evaluate
 from zoning.evaluate.explanation import explain_column, explain_results
@@ -219,6 +219,43 @@ class Engine:
             if not explain:
                 result.explanation = None
         return result
+
+    def check_each(self, projects: list[Mapping[str, object]]) -> list[Result | ZoningError]:
+        """Check several projects, each given as :meth:`check`'s keywords (without ``explain``): one
+        :class:`Result` per project, in order, or the error that project raised. The projects are
+        evaluated together, as ``check_many`` evaluates a frame."""
+        out: list[Result | ZoningError] = [DataError("not checked")] * len(projects)
+        groups: dict[str, tuple[MinOverlap | None, list[tuple[int, object, dict, list[str], str, str | None]]]] = {}
+        for i, project in enumerate(projects):
+            kwargs = dict(project)
+            try:
+                geometry, notes, source = read_site(lon=kwargs.pop("lon", None), lat=kwargs.pop("lat", None),
+                                                    site=kwargs.pop("site", None), crs=kwargs.pop("crs", None))
+                name = kwargs.pop("name", None)
+                overlap = MinOverlap.coerce(kwargs.pop("min_overlap", None))  # type: ignore[arg-type]
+                row = self.project_row(**kwargs)  # type: ignore[arg-type]
+            except ZoningError as exc:
+                out[i] = exc
+                continue
+            except TypeError as exc:
+                out[i] = InputError(f"project {i + 1}: {exc}")
+                continue
+            groups.setdefault(repr(overlap), (overlap, []))[1].append(
+                (i, geometry, row, notes, source.label, name if isinstance(name, str) else None))
+        for overlap, items in groups.values():
+            frame = gpd.GeoDataFrame([row for _, _, row, _, _, _ in items],
+                                     geometry=[geometry for _, geometry, _, _, _, _ in items], crs=GEOGRAPHIC)
+            try:
+                results = self._check_rows(frame, names=[name for *_, name in items], min_overlap=overlap)
+            except ZoningError as exc:  # a value the row parser refuses: say it for each project of the group
+                for i, *_ in items:
+                    out[i] = exc
+                continue
+            for (i, _, _, notes, label, _), result in zip(items, results, strict=True):
+                result.notes[:0] = notes
+                result.project["input_crs"] = label
+                out[i] = result
+        return out
 
     def project_row(self, *, industry: str | None = None, type: str | None = None,
                     emissions: Mapping[str, object] | None = None,

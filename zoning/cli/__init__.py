@@ -21,6 +21,7 @@ from zoning.cli.options import ZoningGroup
 from zoning.cli.report import report
 from zoning.cli.rules import rules
 from zoning.cli.screen import screen
+from zoning.cli.serve import serve
 from zoning.cli.where import where
 
 
@@ -52,3 +53,4 @@ main.add_command(report)
 main.add_command(map_)
 main.add_command(rules)
 main.add_command(where)
+main.add_command(serve)
