@@ -76,27 +76,30 @@ def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise", labels: dict
     if projects.crs is None:
         raise InputError("project geometries have no CRS")
     problems = RowErrors(projects.index)
-    geoms = projects.geometry.array
+    site = projects.geometry  # made anew at each access: once
+    geoms = site.array
     absent = np.asarray(geoms.isna() | geoms.is_empty)
     coords, owner = shapely.get_coordinates(np.asarray(geoms), return_index=True)
     absent[owner[~np.isfinite(coords).all(axis=1)]] = True  # e.g. POINT (nan 38.9) from a blank lon
     problems.add(absent, "missing location", "field 'geometry': missing, empty or non-numeric location")
-    geometry = projects.geometry.where(~absent, None) if absent.any() else projects.geometry
-    out = gpd.GeoDataFrame(index=projects.index, geometry=geometry.to_crs(GEOGRAPHIC))
+    geometry = site.where(~absent, None) if absent.any() else site
     table = industry_table()
-
+    # the columns are gathered, then the frame is made once: a column added to a frame at a time costs
+    # more than a one-row check's whole evaluation
+    columns: dict[str, object] = {}
     industries = projects["industry"] if "industry" in projects else pd.Series(None, index=projects.index)
-    out["industry"] = _map_unique(industries, lambda v: table.resolve(_industry_text(v)),
-                                  labels.get("industry", "industry"), problems, "unknown industry")
+    columns["industry"] = _map_unique(industries, lambda v: table.resolve(_industry_text(v)),
+                                      labels.get("industry", "industry"), problems, "unknown industry")
     types = projects["type"] if "type" in projects else pd.Series(None, index=projects.index)
-    out["type"] = _map_unique(types, project_type, labels.get("type", "type"), problems, "unknown project type")
+    columns["type"] = _map_unique(types, project_type, labels.get("type", "type"), problems, "unknown project type")
     if "date" in projects:  # the lists in force on each row's own date judge it
-        out["date"] = _map_unique(projects["date"], project_date, labels.get("date", "date"), problems, "bad date")
+        columns["date"] = _map_unique(projects["date"], project_date, labels.get("date", "date"), problems,
+                                      "bad date")
 
     seen: dict[str, str] = {}
     emissions = set(vocabulary.emissions)
     for column in projects.columns:
-        if column in ("industry", "type", "date", projects.geometry.name):
+        if column in ("industry", "type", "date", site.name):
             continue
         name = vocabulary.lookup(column)
         if name is None:
@@ -107,13 +110,19 @@ def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise", labels: dict
         kind = "non-numeric emission" if name in emissions else "bad attribute value"
         label = labels.get(column, column)
         if vocabulary[name].kind == "number":
-            out[name] = _numbers(projects[column], name, label, problems, kind, vocabulary)
+            columns[name] = _numbers(projects[column], name, label, problems, kind, vocabulary)
         else:
-            out[name] = _map_unique(projects[column], lambda v, n=name: vocabulary.value(n, v), label, problems, kind)
+            columns[name] = _map_unique(projects[column], lambda v, n=name: vocabulary.value(n, v), label, problems,
+                                        kind)
+    n = len(projects)
     for name in vocabulary:
-        if name not in out:
-            out[name] = np.nan
-        out[name] = out[name].astype(float)
+        given = columns.get(name)
+        columns[name] = np.full(n, np.nan) if given is None else np.asarray(given, dtype=float)
+    for name in ("industry", "type", "date"):  # as objects: pandas would make text columns strings
+        if name in columns:
+            columns[name] = pd.Series(np.asarray(columns[name], dtype=object), index=projects.index, dtype=object)
+    out = gpd.GeoDataFrame({"geometry": geometry.to_crs(GEOGRAPHIC).array, **columns}, index=projects.index,
+                           geometry="geometry")
     if errors == "raise":
         problems.raise_first()
         return out
@@ -209,6 +218,9 @@ def _numbers(values: pd.Series, name: str, field: str, problems: RowErrors, kind
         numeric = pc.fill_null(pc.match_substring_regex(text, _NUMBER), False)
         parsed = pc.cast(pc.if_else(numeric, text, pa.scalar(None, pa.string())), pa.float64())
         number = parsed.to_numpy(zero_copy_only=False).astype(float, copy=True)
+    elif isinstance(values.dtype, np.dtype) and values.dtype.kind in "iuf":  # numbers already: blank is NaN
+        number = values.to_numpy(dtype=float, copy=True)
+        blank = np.isnan(number)
     else:
         raw = values.to_numpy(dtype=object)
         series = pd.Series(raw, dtype=object)  # as objects: no conversion to Arrow strings

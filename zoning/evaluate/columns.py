@@ -9,6 +9,7 @@ measured on demand. Missing inputs are tracked as bitmasks
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 import numpy as np
@@ -55,11 +56,13 @@ class InputBits:
         """The inputs a bitmask names, in order."""
         return [name for name in self.names if bits & self.bit[name]]
 
-    def missing(self, cols: Columns) -> np.ndarray:
-        """Per project of ``cols``, a bitmask of the inputs not supplied."""
+    def missing(self, cols: Columns, among: int = -1) -> np.ndarray:
+        """Per project of ``cols``, a bitmask of the inputs not supplied (of those in ``among``, a bitmask:
+        the attributes outside it are not read, their bits left 0; default all)."""
         bits = np.zeros(cols.n, np.int64)
         for name in self.names[:-len(OTHER_INPUTS)]:
-            bits |= np.where(np.isnan(cols.attribute(name)), self.bit[name], 0)
+            if among & self.bit[name]:
+                bits |= np.where(np.isnan(cols.attribute(name)), self.bit[name], 0)
         bits |= np.where(cols.industry_level == 0, self.bit["industry"], 0)
         bits |= np.where((cols.industry_level > 0) & (cols.industry_level < 4),
                          self.bit["industry class (4-digit)"], 0)
@@ -95,20 +98,15 @@ class Columns:
         attributes of ``vocabulary`` (default: the built-in one)."""
         # work on the distinct codes, then spread by integer index
         index, distinct = pd.factorize(projects["industry"].to_numpy(dtype=object), use_na_sentinel=True)
-        codes = pd.Series(list(distinct) + [""], dtype=object)  # the last entry stands for "not given"
-        level = np.where(codes.str.isalpha(), 1, codes.str.len().clip(upper=4)).astype(np.int8)
-        level[(codes == "").to_numpy()] = 0
-        sections = codes.str[:2].map(industry_table().section_of).fillna("")
-        keys = {1: _keys(sections, 1)}
-        for width in (2, 3, 4):
-            keys[width] = np.where(level >= width, _keys(codes.str[:width], width), -1)
+        codes = [*distinct.tolist(), ""]  # the last entry stands for "not given"
+        table = np.array([_code_keys(code) for code in codes], dtype=np.int64).reshape(len(codes), 5)
         index = np.where(index < 0, len(distinct), index)
-        industry = {width: k[index] for width, k in keys.items()}
-        level = level[index]
+        industry = {width: table[:, width][index] for width in (1, 2, 3, 4)}
+        level = table[:, 0].astype(np.int8)[index]
         t_index, t_distinct = pd.factorize(projects["type"].to_numpy(dtype=object), use_na_sentinel=True)
         type_ = np.array([PROJECT_TYPES.index(t) for t in t_distinct] + [-1], dtype=np.int8)[t_index]
-        attrs = {a: projects[a].to_numpy(dtype=float) for a in (vocabulary or builtin())}
-        return cls(industry, level, type_, attrs, index, codes.tolist())
+        attrs = _Read(projects, list(vocabulary or builtin()))
+        return cls(industry, level, type_, attrs, index, codes)
 
     def take(self, idx: np.ndarray, units: np.ndarray | None = None, zones: np.ndarray | None = None,
              pieces: np.ndarray | None = None) -> Columns:
@@ -142,6 +140,31 @@ class Columns:
         return self.proximity.inside(condition.key, self.pieces)
 
 
+class _Read:
+    """The attribute columns of a frame as float arrays, each read when a condition first reads it (a
+    check reads a few of the vocabulary's attributes; a column read from a frame costs more than its use)."""
+
+    def __init__(self, frame: pd.DataFrame, names: list[str]):
+        self._frame, self._names = frame, names
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._cache:
+            if key not in self._names:
+                raise KeyError(key)
+            self._cache[key] = self._frame[key].to_numpy(dtype=float)
+        return self._cache[key]
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def items(self):
+        return ((k, self[k]) for k in self._names)
+
+
 class _Taken:
     """A mapping of arrays, indexed by ``idx`` on first access (each key at most once)."""
 
@@ -158,13 +181,12 @@ class _Taken:
         return ((k, self[k]) for k in self._arrays)
 
 
-def _keys(prefixes: pd.Series, width: int) -> np.ndarray:
-    """Integer keys of code prefixes (-1 for empty)."""
-    if width == 1:
-        codes, letters = pd.factorize(prefixes)
-        return np.array([ord(t) if t else -1 for t in letters] + [-1])[codes]
-    numeric = pd.to_numeric(prefixes, errors="coerce")
-    return numeric.fillna(-1).astype(np.int64).to_numpy()
-
-
-
+@functools.cache
+def _code_keys(code: str) -> tuple[int, int, int, int, int]:
+    """A canonical industry code's level (0: not given, 1: a section letter, else its digits up to 4)
+    and its integer key at each tree level 1 to 4 (-1 where the code does not reach that level): the
+    section letter's code point, then the prefix of 2, 3 and 4 digits as a number."""
+    level = 1 if code.isalpha() else min(len(code), 4)
+    section = industry_table().section_of.get(code[:2]) or ""
+    digits = [int(code[:w]) if level >= w and code[:w].isascii() and code[:w].isdigit() else -1 for w in (2, 3, 4)]
+    return level, ord(section) if section else -1, digits[0], digits[1], digits[2]

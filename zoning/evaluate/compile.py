@@ -70,6 +70,11 @@ class CompiledRules:
     possible_table: np.ndarray | None = None
     #: batch text columns already built, by combination (see zoning.evaluate.summary.join_per_project)
     text_cache: dict = field(default_factory=dict)
+    #: STRtrees of the unit and zone layers' geometries, for single checks (see zoning.evaluate.overlay.kept_tree)
+    trees: dict = field(default_factory=dict)
+    #: facts of the layers read once and kept: clause and unit facts results quote (see
+    #: zoning.evaluate.results), the zones each zone selection names (see zoning.evaluate.proximity)
+    citing: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.clause_cond = self.clauses["cond"].to_numpy(dtype=np.int64)

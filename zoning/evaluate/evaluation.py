@@ -40,6 +40,11 @@ from zoning.verdicts import Verdict, keys_of
 
 #: share of a line or polygon site that may lie outside every unit before the verdict is at least undetermined
 UNCOVERED_SHARE = 1e-3
+#: empty frames as evaluations give them, copied rather than made anew (a frame costs more than a point check)
+_NONE_DISREGARDED = pd.DataFrame({"project": np.zeros(0, np.intp), "unit": np.zeros(0, np.intp),
+                                  "overlap": np.zeros(0), "share": np.zeros(0)})
+_NO_OBLIGATIONS = pd.DataFrame(columns=["project", "pair", "unit", "zone", "clause", "name", "amount", "unit_text",
+                                        "formula", "problem"])
 
 
 @dataclass
@@ -110,7 +115,13 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
     ``explain`` keeps every row considered, false ones included, in
     ``considered`` (project, pair, unit, clause, cond, zone, outcome 0 false /
     1 true / 2 unknown): every clause with ``detail``, else the prohibit and
-    restrict clauses (the batch prefilter is then skipped).
+    restrict clauses (the prefilter is then skipped).
+
+    Without ``explain``, rows that the project's industry and type alone make
+    false are dropped before conditions run (:mod:`zoning.evaluate.prefilter`),
+    for one project as for a million: a false row gives no verdict, citation or
+    obligation. A few sites (a check) are looked up in a tree of the units kept
+    in ``rules`` (see :func:`zoning.evaluate.overlay.overlay`).
     """
     started = time.perf_counter()
     n = len(projects)
@@ -120,20 +131,23 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
     sites[~usable] = None
     site_measure = np.zeros(n)
     site_measure[usable] = measure(sites[usable])
-    pieces, covered, disregarded = _assign_units(sites, site_measure, units, min_overlap)
+    pieces, covered, disregarded = _assign_units(sites, site_measure, units, min_overlap, rules.trees)
     rows = _clause_rows(pieces, zones, rules, detail)
     assigned = time.perf_counter()
 
     cols = Columns.from_projects(projects, rules.vocabulary)
-    cols.proximity = Proximity(pieces.piece, zones)
+    cols.proximity = Proximity(pieces.piece, zones, rules.citing.setdefault("zone selections", {}))
     cols.parameters = rules.parameters
-    if not detail and not explain:  # drop rows that the project's industry and type alone make false (most)
+    if not explain:  # drop rows that the project's industry and type alone make false (most): neither a
+        # verdict, a citation nor an obligation comes from a false row; only the audit trail lists them
         key, table = possible(rules, cols)
         keep = table[rows.cond, key[pieces.project][rows.pair]]
         rows = rows.take(keep)
     project_of_row = pieces.project[rows.pair]
     true, unknown = _truths(rows, project_of_row, pieces, rules, cols)
-    missing = np.where(unknown, rules.cond_inputs[rows.cond] & rules.inputs.missing(cols)[project_of_row], 0)
+    # the inputs undecided rows lack (only those their conditions read are looked at)
+    wanted = int(np.bitwise_or.reduce(rules.cond_inputs[rows.cond[unknown]], initial=0))
+    missing = np.where(unknown, rules.cond_inputs[rows.cond] & rules.inputs.missing(cols, wanted)[project_of_row], 0)
 
     rank = rules.clause_rank[rows.clause]
     pair_level, level, worst = _verdicts(rows.pair, rank, true, unknown, pieces.project, n)
@@ -171,11 +185,11 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
 
 
 def _assign_units(sites: np.ndarray, site_measure: np.ndarray, units: gpd.GeoDataFrame,
-                  min_overlap: MinOverlap | None) -> tuple[_Pieces, np.ndarray, pd.DataFrame]:
+                  min_overlap: MinOverlap | None, trees: dict) -> tuple[_Pieces, np.ndarray, pd.DataFrame]:
     """The (project, unit) pieces to evaluate, each project's measure inside some unit, and the slivers
     set aside as below ``min_overlap`` (project, unit, overlap, share)."""
     n = len(sites)
-    p_idx, u_idx, pieces, overlap = overlay(sites, units.geometry.to_numpy())
+    p_idx, u_idx, pieces, overlap = overlay(sites, units.geometry.to_numpy(), trees)
     covered = np.bincount(p_idx, weights=overlap, minlength=n)  # slivers too: they lie in a unit
     sliver = np.zeros(len(p_idx), bool)
     if min_overlap is not None and len(p_idx):
@@ -183,8 +197,11 @@ def _assign_units(sites: np.ndarray, site_measure: np.ndarray, units: gpd.GeoDat
         dims = np.full(n, -1)
         dims[present] = shapely.get_dimensions(sites[present])
         sliver = min_overlap.slivers(p_idx, overlap, site_measure[p_idx], dims[p_idx])
-    disregarded = pd.DataFrame({"project": p_idx[sliver], "unit": u_idx[sliver], "overlap": overlap[sliver],
-                                "share": np.divide(overlap[sliver], site_measure[p_idx[sliver]])})
+    if not sliver.any() and p_idx.dtype == u_idx.dtype == _NONE_DISREGARDED["project"].dtype:
+        disregarded = _NONE_DISREGARDED.copy()  # the usual case: a copy costs a tenth of a new frame
+    else:
+        disregarded = pd.DataFrame({"project": p_idx[sliver], "unit": u_idx[sliver], "overlap": overlap[sliver],
+                                    "share": np.divide(overlap[sliver], site_measure[p_idx[sliver]])})
     keep = ~sliver
     return _Pieces(p_idx[keep], u_idx[keep], pieces[keep], overlap[keep]), covered, disregarded
 
@@ -207,7 +224,7 @@ def _clause_rows(pieces: _Pieces, zones: gpd.GeoDataFrame, rules: CompiledRules,
 def _zone_rows(pieces: _Pieces, zones: gpd.GeoDataFrame, rules: CompiledRules, detail: bool) -> _Rows:
     """Rows of the zone-scoped lists: each pair's piece against the zones, kept where the list's
     unit scope also covers the pair's unit."""
-    z_piece, z_idx, _, _ = overlay(pieces.piece, zones.geometry.to_numpy())
+    z_piece, z_idx, _, _ = overlay(pieces.piece, zones.geometry.to_numpy(), rules.trees)
     owner, z_clause = expand_csr(z_idx, rules.zone_offsets, rules.zone_clauses)
     z_pair = z_piece[owner]
     ok = rules.zone_unit_ok[rules.clause_zone_list[z_clause], pieces.unit[z_pair]]
@@ -257,28 +274,49 @@ def _obligations(rows: _Rows, project_of_row: np.ndarray, true: np.ndarray, piec
     has = np.zeros(len(rules.clauses), bool)
     has[list(rules.obligations)] = True
     chosen = np.flatnonzero(true & has[rows.clause])
-    parts = []
+    columns = ["project", "pair", "unit", "zone", "clause", "name", "amount", "unit_text", "formula", "problem"]
+    parts: dict[str, list] = {c: [] for c in columns}
     for clause in np.unique(rows.clause[chosen]).tolist():
         group = chosen[rows.clause[chosen] == clause]
         sub = cols.take(project_of_row[group], pieces.unit[rows.pair[group]], rows.zone[group], rows.pair[group])
         for name, amount, unit, formula in rules.obligations[clause]:
             value, problem = amount.values(sub, len(group))
-            parts.append(pd.DataFrame({
-                "project": project_of_row[group], "pair": rows.pair[group], "unit": pieces.unit[rows.pair[group]],
-                "zone": rows.zone[group], "clause": clause, "name": name, "amount": value, "unit_text": unit,
-                "formula": formula, "problem": problem}))
-    columns = ["project", "pair", "unit", "zone", "clause", "name", "amount", "unit_text", "formula", "problem"]
-    if not parts:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(parts, ignore_index=True).drop_duplicates(["pair", "clause", "name"]).sort_values(
-        ["project", "clause"], kind="stable")[columns]
+            size = len(group)
+            for column, part in (("project", project_of_row[group]), ("pair", rows.pair[group]),
+                                 ("unit", pieces.unit[rows.pair[group]]), ("zone", rows.zone[group]),
+                                 ("clause", np.full(size, clause, np.int64)), ("name", np.full(size, name, object)),
+                                 ("amount", np.broadcast_to(np.asarray(value, dtype=float), (size,))),
+                                 ("unit_text", np.full(size, unit, object)),
+                                 ("formula", np.full(size, formula, object)),
+                                 ("problem", np.broadcast_to(np.asarray(problem), (size,)))):
+                parts[column].append(part)
+    if not parts["project"]:
+        return _NO_OBLIGATIONS.copy()
+    found = {c: np.concatenate(parts[c]) for c in columns}
+    # one row per (pair, clause, obligation), the first found; then by project and clause, stably
+    names, name_code = np.unique(found["name"].astype(str), return_inverse=True)
+    first = _first_of(found["pair"], found["clause"], name_code)
+    order = first[np.lexsort((found["clause"][first], found["project"][first]))]
+    return pd.DataFrame({c: found[c][order] for c in columns}, index=order)  # text columns: pandas' str type
+
+
+def _first_of(*keys: np.ndarray) -> np.ndarray:
+    """Positions of the first row of each distinct combination of ``keys``, in row order."""
+    order = np.lexsort(keys[::-1])  # stable: of equal keys, the first row comes first
+    new = np.ones(len(order), bool)
+    new[1:] = np.logical_or.reduce([key[order][1:] != key[order][:-1] for key in keys])
+    return np.sort(order[new])
 
 
 def _ordered(columns: dict[str, np.ndarray]) -> pd.DataFrame:
     """Row columns as a frame ordered by project, pair and clause, one row per (pair, clause): a clause
     reached both through the unit and through a zone is kept once."""
-    return pd.DataFrame(columns).sort_values(["project", "pair", "clause"], kind="stable").drop_duplicates(
-        ["pair", "clause"])
+    order = np.lexsort((columns["clause"], columns["pair"], columns["project"]))  # stable
+    pair, clause = columns["pair"][order], columns["clause"][order]
+    first = np.ones(len(order), bool)  # a pair belongs to one project: its rows are together once sorted
+    first[1:] = (pair[1:] != pair[:-1]) | (clause[1:] != clause[:-1])
+    keep = order[first]
+    return pd.DataFrame({c: values[keep] for c, values in columns.items()}, index=keep)
 
 
 def _level(definite: np.ndarray, worst: np.ndarray) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 An STRtree on the sites is queried with the polygons, prepared once per
 polygon object, so a point-in-polygon test runs against each unit's
-prepared index. A point on a shared boundary is in every polygon it touches;
+prepared index. A few sites (a single check) are looked up instead in a
+tree of the polygons that the caller keeps (:func:`kept_tree`): the same
+pairs, without testing every polygon's bounds at each call. A point on a shared boundary is in every polygon it touches;
 a line or polygon site counts only where the shared part has length or area,
 measured on the ellipsoid (:func:`zoning.geodesy.measure`). Zones may also be
 lines or points: a site is in such a zone where they share a part of the
@@ -19,22 +21,48 @@ import shapely
 
 from zoning.geodesy import measure
 
+#: a few sites (fewer than one per this many polygons: a check) are looked up in a kept tree of the
+#: polygons; more (a batch) get a tree of their own, queried with every polygon
+FEW_SITES = 16
 
-def overlay(sites: np.ndarray, polygons: np.ndarray):
-    """(site index, polygon index, piece, measure) for every site-polygon overlap.
+
+def kept_tree(cache: dict, polygons: np.ndarray) -> shapely.STRtree:
+    """An STRtree of ``polygons`` (a layer's geometry array), built once and kept in ``cache``."""
+    kept = cache.get(id(polygons))
+    if kept is None or kept[0] is not polygons:
+        if len(cache) >= 8:  # a layer's array is one object for its lifetime; a few layers at most
+            cache.clear()
+        kept = cache[id(polygons)] = (polygons, shapely.STRtree(polygons))
+    return kept[1]
+
+
+def overlay(sites: np.ndarray, polygons: np.ndarray, trees: dict | None = None):
+    """(site index, polygon index, piece, measure) for every site-polygon overlap, by site, then polygon.
 
     Points count where they intersect the polygon (boundary included); lines
     and polygons only where the shared part has length or area. ``polygons``
     may hold lines and points too (zones): a site of higher dimension counts
     where the shared part has the zone's dimension (and length, for a line).
+
+    ``trees``, a dict the caller keeps with the layer (see :func:`kept_tree`),
+    lets a few sites (a single check) be looked up in a tree of the polygons
+    instead of testing every polygon's bounds against a tree of the sites;
+    the pairs found, and their order, are the same.
     """
     if len(sites) == 0 or len(polygons) == 0:
         empty = np.zeros(0, np.int64)
         return empty, empty, np.array([], dtype=object), np.zeros(0)
-    shapely.prepare(polygons)  # once per polygon object: later calls find them prepared
-    tree = shapely.STRtree(sites)
-    poly_idx, site_idx = tree.query(polygons, predicate="intersects")  # ordered by polygon
-    order = np.argsort(site_idx, kind="stable")  # by site, then polygon
+    if trees is not None and len(sites) * FEW_SITES < len(polygons):
+        site_idx, poly_idx = kept_tree(trees, polygons).query(sites)  # bounds overlap: candidates
+        candidates = polygons[poly_idx]
+        shapely.prepare(candidates)  # once per polygon object: later calls find them prepared
+        hit = shapely.intersects(candidates, sites[site_idx])
+        site_idx, poly_idx = site_idx[hit], poly_idx[hit]
+        order = np.lexsort((poly_idx, site_idx))  # by site, then polygon
+    else:
+        shapely.prepare(polygons)  # once per polygon object: later calls find them prepared
+        poly_idx, site_idx = shapely.STRtree(sites).query(polygons, predicate="intersects")  # by polygon
+        order = np.argsort(site_idx, kind="stable")  # by site, then polygon
     site_idx, poly_idx = site_idx[order], poly_idx[order]
     pieces = sites[site_idx]
     amount = np.zeros(len(site_idx))

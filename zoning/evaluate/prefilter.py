@@ -9,6 +9,8 @@ those rows before evaluating conditions row by row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -64,3 +66,15 @@ def _append_columns(rules: CompiledRules, columns: np.ndarray) -> None:
             grown[:, :used] = table[:, :used]
         rules.possible_table = table = grown
     table[:, used:used + columns.shape[1]] = columns
+
+
+def prime(rules: CompiledRules, codes: Iterable[str]) -> None:
+    """Fill the kept table for every industry code of ``codes`` and none, with every project type and none,
+    so that no later check pays for a combination it is the first to bring (every condition evaluated
+    once, about 40 ms for a thousand conditions). Already known combinations are not evaluated again."""
+    industries = [*codes, None]
+    types = [*PROJECT_TYPES, None]
+    frame = pd.DataFrame({"industry": [c for c in industries for _ in types],
+                          "type": [t for _ in industries for t in types],
+                          **{a: np.nan for a in rules.vocabulary}}, dtype=object)
+    possible(rules, Columns.from_projects(frame, rules.vocabulary))

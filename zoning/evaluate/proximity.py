@@ -127,14 +127,19 @@ class Proximity:
     whether a piece lies inside the zones and the share of it that does.
     """
 
-    def __init__(self, pieces: np.ndarray, zones):
+    def __init__(self, pieces: np.ndarray, zones, selections: dict | None = None):
         self.pieces = pieces
         self.zones = zones
         self._cache: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._inside: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        #: the zones each selection names, kept by the caller with the zone layer (they depend on nothing else)
+        self._selections = {} if selections is None else selections
 
     def _chosen(self, zone_ids, zone_kinds) -> np.ndarray:
-        return np.flatnonzero(zone_mask(self.zones, zone_ids, zone_kinds))
+        key = (zone_ids, zone_kinds)
+        if key not in self._selections:
+            self._selections[key] = np.flatnonzero(zone_mask(self.zones, zone_ids, zone_kinds))
+        return self._selections[key]
 
     def measure(self, key: tuple, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``key`` is (zone ids, zone kinds, limit in metres; None: no limit); ``rows`` are piece
