@@ -22,7 +22,7 @@ from pathlib import Path
 from zoning import Engine
 from zoning.outputs.documents import write_document
 from zoning.outputs.maps import registry_map
-from zoning.outputs.reports import registry_report
+from zoning.outputs.registry_report import registry_report
 from zoning.screening import Digest, screen
 
 

@@ -28,7 +28,8 @@ def layer(module: str) -> str:
     """The layer of a module of the package, by its dotted name."""
     parts = module.split(".")
     if module in ("zoning", "zoning.engine", "zoning.screening") or parts[:2] in (["zoning", "authoring"],
-                                                                                ["zoning", "siting"]):
+                                                                                ["zoning", "siting"],
+                                                                                ["zoning", "db"]):
         return API
     if parts[:2] in (["zoning", "cli"], ["zoning", "service"]) or module == "zoning.__main__":
         return CLI
@@ -97,6 +98,7 @@ def test_every_module_has_a_layer_and_the_layers_are_the_documented_ones():
     assert {layer(n) for n in names} == set(RANK)
     assert layer("zoning.rules.conditions") == RULES and layer("zoning.inputs.registry") == INPUTS
     assert layer("zoning.authoring.validation") == API and layer("zoning.projects") == BASE
+    assert layer("zoning.db.publish") == API
 
 
 def test_no_module_imports_from_a_layer_above_it():

@@ -386,7 +386,7 @@ def test_no_map_writes_no_figure(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.docx", "r.md"]
     assert "![" not in (tmp_path / "r.md").read_text(encoding="utf-8")
     d = docx.Document(str(tmp_path / "r.docx"))
-    assert len(d.inline_shapes) == 0 and not any(p.text.startswith("图1") for p in d.paragraphs)
+    assert len(d.inline_shapes) == 0 and not any(p.text.startswith("图 1") for p in d.paragraphs)
 
 
 def test_markdown_figure_path_taken_by_a_directory_is_a_one_line_error(tmp_path):

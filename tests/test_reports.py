@@ -24,7 +24,7 @@ from zoning.sample import registry_path
 # review-only clauses
 SITE = {"lon": 115.97, "lat": 38.93, "industry": "C2614", "type": "new",
         "emissions": {"VOCs": "12.5", "NOx": "3"}, "name": "示例华岳化工有机化学原料新建项目"}
-PRIORITY_GREEN = (0x9F, 0xD8, 0x9F)
+PRIORITY_GREEN = tuple(int(maps.TYPE_COLOURS[1][i:i + 2], 16) for i in (1, 3, 5))  # its fill
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +152,7 @@ def test_docx_has_the_tables_and_the_figure(document, tmp_path):
     assert any(r[0] == "in_park" for r in texts)  # the missing-inputs table
     assert any(r[0] == "规则集校验值 Rules SHA-256" and re.fullmatch(r"[0-9a-f]{64}", r[1]) for r in texts)
     body = "\n".join(p.text for p in d.paragraphs)
-    assert "禁止 PROHIBITED" in body and "图1" in body
+    assert "禁止 PROHIBITED" in body and "图 1  项目位置" in body  # the caption: label, SEQ field, text
     shapes = d.inline_shapes
     assert len(shapes) == 1
     blob = shapes[0]._inline.graphic.graphicData.pic.blipFill.blip.embed

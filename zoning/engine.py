@@ -24,6 +24,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from geopandas.array import from_shapely
 
 from zoning import sample
 from zoning._version import __version__
@@ -32,12 +33,14 @@ from zoning.evaluate.compile import compile_rules
 from zoning.evaluate.evaluation import evaluate
 from zoning.evaluate.explanation import explain_column, explain_results
 from zoning.evaluate.min_overlap import MinOverlap
-from zoning.evaluate.overlay import overlay
+from zoning.evaluate.overlay import kept_tree, overlay
+from zoning.evaluate.prefilter import prime
 from zoning.evaluate.provenance import provenance
-from zoning.evaluate.results import Result, build_results
+from zoning.evaluate.results import Result, build_results, project_record
 from zoning.evaluate.summary import RESULT_COLUMNS, summary_columns
 from zoning.geodesy import GEOGRAPHIC
 from zoning.industries import table as industry_table
+from zoning.inputs.frames import projects_of_frame
 from zoning.inputs.sites import read_site
 from zoning.inputs.units import empty_zones, load_units, load_zones
 from zoning.inputs.vector import DEFAULT_IO_ENGINE
@@ -68,6 +71,7 @@ class Layers:
     sources: list[Path] = field(default_factory=list)  # every file read: outputs must not replace them
     vocabulary: Vocabulary = field(default_factory=builtin)  # the attributes the rule set knows
     parameters: list[ParameterSpec] = field(default_factory=list)  # its parameter tables, every version
+    release: dict | None = None  # read from a database (zoning.db): the published release, named in provenance
 
 
 class Engine:
@@ -97,11 +101,14 @@ class Engine:
         self.rules = compile_rules(self.lists, units, self.zones, unit_source=unit_source, vocabulary=self.vocabulary,
                                    parameters=parameters_in_force(self.all_parameters, self.as_of))
         self._warm = False  # see warm()
+        self._warm_industries = False  # see warm(industries=True)
         #: engines for other dates' versions (registries with a date per row), by the versions in force
         self._versions: dict[tuple, tuple[Engine | None, str]] = {}
         self.sources: list[Path] = []  # files loaded (see load): outputs must not replace them
         #: facts about the layers that callers compute once and keep (siting: which units overlap)
         self.derived: dict[str, object] = {}
+        #: the database release the layers were read from (see :mod:`zoning.db`), or None for files
+        self.release: dict | None = None
 
     @classmethod
     def load(cls, units: PathLike | None = None, rules: PathLike | Iterable[PathLike] | None = None,
@@ -147,6 +154,7 @@ class Engine:
         loaded = cls(layers.units, layers.lists, layers.zones, as_of=as_of, unit_source=layers.unit_source,
                      vocabulary=layers.vocabulary, parameters=layers.parameters)
         loaded.sources = layers.sources
+        loaded.release = layers.release
         return loaded
 
     def on(self, as_of: dt.date | None) -> Engine:
@@ -156,6 +164,7 @@ class Engine:
         other = Engine(self.units, self.all_lists, self.zones, as_of=as_of, unit_source=self.unit_source,
                        vocabulary=self.vocabulary, parameters=self.all_parameters)
         other.sources = self.sources
+        other.release = self.release
         other.derived = self.derived  # the same layers
         return other
 
@@ -167,20 +176,33 @@ class Engine:
     @functools.cached_property
     def provenance(self) -> dict:
         """Engine version, the as-of date and lists in force, and content hashes of the
-        rule set and the unit and zone layers (see :mod:`zoning.evaluate.provenance`)."""
-        return provenance(version=__version__, as_of=self.as_of, lists=self.all_lists, in_force=self.lists,
-                          units=self.units, units_source=self.unit_source, zones=self.zones,
-                          vocabulary=self.vocabulary, parameters=self.all_parameters)
+        rule set and the unit and zone layers (see :mod:`zoning.evaluate.provenance`); ``release``, the
+        database release they were read from (see :mod:`zoning.db`), when they were."""
+        record = provenance(version=__version__, as_of=self.as_of, lists=self.all_lists, in_force=self.lists,
+                            units=self.units, units_source=self.unit_source, zones=self.zones,
+                            vocabulary=self.vocabulary, parameters=self.all_parameters)
+        if self.release is not None:
+            record["release"] = dict(self.release)
+        return record
 
-    def warm(self) -> None:
+    def warm(self, *, industries: bool = False) -> None:
         """Build every unit's point-in-polygon index now, rather than on first use.
 
         Prepared polygons build their index the first time a site is tested
         against them; a single check pays for the few units it touches, a
         registry screening for all of them. Screening calls this once before
         its first chunk (about 1 s for 40,000 detailed units), so chunks run
-        at the same speed; later calls return at once.
+        at the same speed; later calls return at once. It also builds the
+        spatial index of each layer that single checks look sites up in.
+
+        ``industries`` (for a server) also decides, for every industry code and
+        project type, which clauses they alone rule out: otherwise the first check
+        of each combination does (tens of milliseconds with a thousand distinct
+        conditions; for all of them at once, about 2 s and 20 MB).
         """
+        if industries and not self._warm_industries:
+            self._warm_industries = True
+            prime(self.rules, industry_table().frame["code"])
         if self._warm:
             return
         self._warm = True
@@ -189,6 +211,7 @@ class Engine:
             parts = shapely.get_parts(polygons)
             probes = shapely.get_point(shapely.get_exterior_ring(parts), 0)  # a vertex: on the boundary
             overlay(probes, polygons)  # the same prepared test screening runs, once per polygon
+            kept_tree(self.rules.trees, polygons)  # what a check looks its site up in
 
     # -- one project ---------------------------------------------------------
     def check(self, *, lon: float | None = None, lat: float | None = None, site: object = None,
@@ -208,7 +231,9 @@ class Engine:
         project would be less restricted."""
         geometry, site_notes, source = read_site(lon=lon, lat=lat, site=site, crs=crs)
         row = self.project_row(industry=industry, type=type, emissions=emissions, attributes=attributes)
-        frame = gpd.GeoDataFrame([row], geometry=[geometry], crs=GEOGRAPHIC)
+        # column by column: a frame from a list of records costs more than the whole evaluation
+        frame = gpd.GeoDataFrame({"geometry": from_shapely([geometry], crs=GEOGRAPHIC),
+                                  **{key: [value] for key, value in row.items()}}, geometry="geometry")
         result = self._check_rows(frame, names=[name], min_overlap=min_overlap, explain=explain or guidance)[0]
         result.notes[:0] = site_notes  # what was read or repaired comes first: it changes what was checked
         result.project["input_crs"] = source.label
@@ -234,23 +259,15 @@ class Engine:
                 name = kwargs.pop("name", None)
                 overlap = MinOverlap.coerce(kwargs.pop("min_overlap", None))  # type: ignore[arg-type]
                 row = self.project_row(**kwargs)  # type: ignore[arg-type]
-            except ZoningError as exc:
-                out[i] = exc
-                continue
-            except TypeError as exc:
-                out[i] = InputError(f"project {i + 1}: {exc}")
+            except (ZoningError, TypeError) as exc:  # TypeError: a keyword check does not take
+                out[i] = exc if isinstance(exc, ZoningError) else InputError(f"project {i + 1}: {exc}")
                 continue
             groups.setdefault(repr(overlap), (overlap, []))[1].append(
                 (i, geometry, row, notes, source.label, name if isinstance(name, str) else None))
         for overlap, items in groups.values():
             frame = gpd.GeoDataFrame([row for _, _, row, _, _, _ in items],
                                      geometry=[geometry for _, geometry, _, _, _, _ in items], crs=GEOGRAPHIC)
-            try:
-                results = self._check_rows(frame, names=[name for *_, name in items], min_overlap=overlap)
-            except ZoningError as exc:  # a value the row parser refuses: say it for each project of the group
-                for i, *_ in items:
-                    out[i] = exc
-                continue
+            results = self._check_rows(frame, names=[name for *_, name in items], min_overlap=overlap)
             for (i, _, _, notes, label, _), result in zip(items, results, strict=True):
                 result.notes[:0] = notes
                 result.project["input_crs"] = label
@@ -291,7 +308,7 @@ class Engine:
         projects = normalise(frame, vocabulary=self.vocabulary)
         ev = evaluate(projects, self.units, self.zones, self.rules, min_overlap=MinOverlap.coerce(min_overlap),
                       explain=explain)
-        inputs = [_project_dict(projects, i, names[i], self.vocabulary) for i in range(len(projects))]
+        inputs = [project_record(projects, i, names[i], self.vocabulary) for i in range(len(projects))]
         results = build_results(ev, projects, self.units, self.zones, self.rules, inputs)
         trails = explain_results(ev, projects, self.units, self.zones, self.rules) if explain else None
         for i, result in enumerate(results):
@@ -302,13 +319,18 @@ class Engine:
         return results
 
     # -- many projects -------------------------------------------------------
-    def check_many(self, frame: gpd.GeoDataFrame, *, errors: str = "collect",
+    def check_many(self, frame: pd.DataFrame, *, errors: str = "collect",
                    timings: dict[str, float] | None = None, min_overlap: MinOverlapLike = None,
-                   explain: bool = False) -> gpd.GeoDataFrame:
-        """Evaluate a GeoDataFrame of projects; return a copy with the batch result columns added.
+                   explain: bool = False, columns: Mapping[str, str] | None = None,
+                   crs: object = None) -> gpd.GeoDataFrame:
+        """Evaluate a frame of projects; return a copy with the batch result columns added.
 
-        Input columns: geometry (with a CRS), ``industry``, ``type`` and any
-        attribute columns (``VOCs``, ``NOx``… named or aliased as :attr:`vocabulary` declares).
+        ``frame`` is a GeoDataFrame (geometry with a CRS), or a plain DataFrame located by its
+        lon/lat or WKT columns (in ``crs``, default CGCS2000 lon/lat). Its headers are recognised
+        as ``zoning screen`` recognises a registry's (``行业代码``, ``建设性质``, ``VOCs排放量(kg/a)``…;
+        ``columns`` overrides, ``{"industry": "HYDM"}``); the mapping used is in the result's
+        ``attrs["zoning_columns"]``, and a warning names the headers taken under another name.
+        Attribute columns (``VOCs``, ``NOx``…) are named or aliased as :attr:`vocabulary` declares.
         Adds the columns of :data:`~zoning.evaluate.summary.RESULT_COLUMNS`
         (replacing any of the same name). A row that cannot be evaluated (no
         location, unknown industry, non-numeric emission…) gets verdict
@@ -320,13 +342,15 @@ class Engine:
         """
         if errors not in ("collect", "raise"):
             raise ParameterError(f"{parameter('errors', str(errors))}: use 'collect' or 'raise'")
-        projects, problems = normalise(frame, errors="collect", vocabulary=self.vocabulary)
+        projects, problems, mapped = projects_of_frame(frame, columns, crs, self.vocabulary)
         if errors == "raise":
             problems.raise_first()
-        out = frame.copy()
+        out = frame.copy() if isinstance(frame, gpd.GeoDataFrame) else gpd.GeoDataFrame(
+            frame.copy(), geometry=projects.geometry.to_numpy(), crs=GEOGRAPHIC)
         results = self.screen_columns(projects, problems, timings=timings, min_overlap=min_overlap, explain=explain)
         for column in results.columns:
             out[column] = results[column].to_numpy()
+        out.attrs["zoning_columns"] = mapped
         return out
 
     def screen_columns(self, projects: gpd.GeoDataFrame, problems: RowErrors, *,
@@ -418,26 +442,3 @@ class Engine:
             result[column][rows] = summary[column]
         if explain:
             result["explain"][rows] = explain_column(ev, subset, self.units, self.zones, self.rules)
-
-
-def _project_dict(projects: gpd.GeoDataFrame, i: int, name: str | None, vocabulary: Vocabulary) -> dict:
-    """The normalised input, as reported back in results."""
-    row = projects.iloc[i]
-    geom = row.geometry
-    centre = geom.representative_point() if geom.geom_type != "Point" else geom
-    out: dict[str, object] = {"name": name} if name else {}
-    code = row["industry"]
-    if code is not None:
-        ind = industry_table().get(code)
-        out["industry"] = {"code": ind.label, "name": ind.name}
-    else:
-        out["industry"] = None
-    out["type"] = row["type"]
-    out["location"] = {"lon": round(centre.x, 7), "lat": round(centre.y, 7), "crs": "EPSG:4490"}
-    out["geometry_type"] = geom.geom_type
-    attrs = {}
-    for a, spec in vocabulary.attributes.items():
-        if pd.notna(row[a]):
-            attrs[a] = bool(row[a]) if spec.flag else spec.choices[int(row[a])] if spec.category else float(row[a])
-    out["attributes"] = attrs
-    return out

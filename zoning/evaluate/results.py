@@ -10,7 +10,9 @@ and the provenance of the rules. :func:`build_results` makes them from an
 
 from __future__ import annotations
 
+import functools
 import json
+from collections import namedtuple
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,13 +26,14 @@ from zoning.evaluate.compile import CompiledRules
 from zoning.evaluate.evaluation import Evaluation
 from zoning.evaluate.proximity import Proximity
 from zoning.geojson import geojson_geometries
+from zoning.industries import table as industry_table
 from zoning.inputs.units import UNIT_TYPES
 from zoning.inputs.webmap import to_webmap
 from zoning.rules.conditions import TOLERANCE_M, Inside, WithinDistance, walk
 from zoning.rules.expressions import PROBLEMS
 from zoning.rules.schema import DIMENSIONS
 from zoning.verdicts import Verdict
-from zoning.vocabulary import number_text
+from zoning.vocabulary import Vocabulary, number_text
 
 
 @dataclass
@@ -95,6 +98,12 @@ class Result:
             properties["geometry_crs"] = webmap.upper()  # the geometry, not project.location, is in it
         return {"type": "Feature", "geometry": geom, "properties": properties}
 
+    def _repr_html_(self) -> str:
+        """The result as a notebook shows it (see :mod:`zoning.evaluate.result_html`)."""
+        from zoning.evaluate.result_html import result_html
+
+        return result_html(self)
+
     def fails(self, threshold: str) -> bool:
         """True when the result is, or may be, at least as strict as ``threshold``.
 
@@ -107,22 +116,24 @@ def build_results(ev: Evaluation, projects: gpd.GeoDataFrame, units: gpd.GeoData
                   rules: CompiledRules, inputs: list[dict]) -> list[Result]:
     """Per-project :class:`Result` objects (for single checks and small batches)."""
     results = []
-    rows_by_project = dict(tuple(ev.rows.groupby("project", sort=False)))
-    pairs_by_project = dict(tuple(ev.pairs.groupby("project", sort=False)))
-    slivers_by_project = dict(tuple(ev.disregarded.groupby("project", sort=False)))
+    rows_by_project = _by_project(ev.rows)
+    pairs_by_project = _by_project(ev.pairs)
+    slivers_by_project = _by_project(ev.disregarded)
     citing = _Citations(ev, units, zones, rules)
+    sites = projects.geometry.to_numpy()
     for i in range(len(projects)):
-        pairs = pairs_by_project.get(i, ev.pairs.iloc[:0])
         extended = ev.site_measure[i] > 0
-        areal = shapely.get_dimensions(projects.geometry.iloc[i]) == 2  # else a line, measured in m
+        areal = shapely.get_dimensions(sites[i]) == 2  # else a line, measured in m
         measure = ev.site_measure[i] if extended else 0.0
-        unit_list = [_unit_entry(units, pair.unit, pair.overlap, measure, areal, verdict=pair.verdict)
-                     for pair in pairs.itertuples()]
+        unit_list = [_unit_entry(units, pair.unit, pair.overlap, measure, areal, verdict=pair.verdict,
+                                 facts=citing.unit_facts(pair.unit))
+                     for pair in pairs_by_project.get(i, [])]
         slivers = slivers_by_project.get(i)
         disregarded = [] if slivers is None or ev.min_overlap is None else [
             _unit_entry(units, piece.unit, piece.overlap, measure, areal,
-                        reason=f"overlap below {parameter('min_overlap')} {ev.min_overlap.describe()}")
-            for piece in slivers.itertuples()]
+                        reason=f"overlap below {parameter('min_overlap')} {ev.min_overlap.describe()}",
+                        facts=citing.unit_facts(piece.unit))
+            for piece in slivers]
         citations, missing = citing.project(i, rows_by_project.get(i))
         project = dict(inputs[i])
         if extended:
@@ -130,9 +141,30 @@ def build_results(ev: Evaluation, projects: gpd.GeoDataFrame, units: gpd.GeoData
         results.append(Result(
             verdict=ev.verdict[i], worst_case=ev.worst[i],
             units=unit_list, citations=citations, missing=missing, project=project,
-            notes=_notes(ev, i, areal, disregarded), geometry=projects.geometry.iloc[i], disregarded=disregarded,
+            notes=_notes(ev, i, areal, disregarded), geometry=sites[i], disregarded=disregarded,
         ))
     return results
+
+
+@functools.cache
+def _record_type(columns: tuple[str, ...]) -> type:
+    return namedtuple("Row", ("Index", *columns))  # what itertuples gives
+
+
+def _by_project(frame: pd.DataFrame, keys: tuple[str, ...] = ("project",)) -> dict[Any, list]:
+    """The rows of ``frame`` by the value of its ``keys`` columns (one key: the value; several: a tuple),
+    in frame order, each row a named tuple of Python values as ``itertuples`` gives, without a frame per
+    group: results are made for one project at a time, where pandas' per-group cost is most of it."""
+    if not len(frame):
+        return {}
+    record = _record_type(tuple(frame.columns))
+    at = [frame.columns.get_loc(k) for k in keys]
+    groups: dict[Any, list] = {}
+    # as objects, numbers become Python's: what itertuples gives (read at once: a column at a time costs more)
+    for label, values in zip(frame.index.tolist(), frame.to_numpy(dtype=object).tolist()):
+        key = values[at[0]] if len(at) == 1 else tuple(values[a] for a in at)
+        groups.setdefault(key, []).append(record(label, *values))
+    return groups
 
 
 class _Citations:
@@ -140,18 +172,31 @@ class _Citations:
 
     def __init__(self, ev: Evaluation, units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, rules: CompiledRules):
         self.ev, self.units, self.zones, self.rules = ev, units, zones, rules
-        self.near_nodes: dict[int, list] = {}  # condition index -> its within_distance and inside nodes
+        #: condition index -> its within_distance and inside nodes (kept: they depend on the condition alone)
+        self.near_nodes: dict[int, list] = rules.citing.setdefault("near nodes", {})
         found = ev.obligations
-        self.obligations = {} if found is None or not len(found) else dict(
-            tuple(found.groupby(["project", "unit", "clause"], sort=False)))
+        self.obligations = {} if found is None else _by_project(found, ("project", "unit", "clause"))
+        #: what a citation quotes of each clause, and what a unit entry names of each unit, read once per
+        #: clause and unit of the layers ``rules`` was compiled against, and kept with it
+        self.clause_facts = rules.citing.setdefault("clauses", {})
+        self.unit_facts_ = rules.citing.setdefault("units", {})
+        self.parameter_names: dict[int, frozenset[str]] = rules.citing.setdefault("parameter names", {})
 
-    def project(self, i: int, rows: pd.DataFrame | None) -> tuple[list[dict], list[str]]:
+    def unit_facts(self, unit: int) -> dict:
+        """A unit's code, name, type, county and city, read once."""
+        facts = self.unit_facts_.get(unit)
+        if facts is None:
+            u = self.units.iloc[unit]
+            facts = self.unit_facts_[unit] = {k: u[k] for k in ("code", "name", "type", "county", "city")}
+        return facts
+
+    def project(self, i: int, rows: list | None) -> tuple[list[dict], list[str]]:
         """Project ``i``'s citations, and the inputs that left a prohibit or restrict clause undecided."""
         citations: list[dict] = []
         missing: set[str] = set()
         if rows is None:
             return citations, []
-        for row in rows.itertuples():
+        for row in rows:
             names = self.rules.inputs.names_of(int(row.missing))
             if self.rules.clause_rank[row.clause] >= Verdict.RESTRICTED:  # only these change the verdict
                 missing.update(names)
@@ -160,7 +205,12 @@ class _Citations:
 
     def citation(self, i: int, row: Any, missing: list[str]) -> dict:
         """One clause row as a citation: unit, list, clause, status, text, source and distances measured."""
-        c = self.rules.clauses.iloc[row.clause]
+        c = self.clause_facts.get(row.clause)
+        if c is None:
+            clause = self.rules.clauses.iloc[row.clause]
+            c = self.clause_facts[row.clause] = {k: clause[k] for k in (
+                "list", "version", "list_title", "level", "clause", "dimension", "effect", "review_only", "text",
+                "text_en", "document", "issuer", "date", "article")}
         cond = int(self.rules.clause_cond[row.clause])
         if cond not in self.near_nodes:
             condition, unless = self.rules.conditions[cond]
@@ -168,7 +218,7 @@ class _Citations:
                                      if isinstance(n, (WithinDistance, Inside))]
         near = self.near_nodes[cond]
         return {
-            "unit": self.units.at[row.unit, "code"],
+            "unit": self.unit_facts(row.unit)["code"],
             "list": c["list"], "version": c["version"], "list_title": c["list_title"], "level": c["level"],
             "clause": c["clause"], "dimension": c["dimension"],
             "dimension_name": DIMENSIONS[c["dimension"]], "effect": c["effect"],
@@ -184,10 +234,13 @@ class _Citations:
 
     def parameters(self, row: Any, cond: int) -> dict:
         """The parameter values the clause read, each with the key it was looked up by and its source."""
-        condition, unless = self.rules.conditions[cond]
-        names = condition.parameters() | (unless.parameters() if unless is not None else frozenset())
-        names |= {n for _, amount, _, _ in self.rules.obligations.get(int(row.clause), [])
-                  for n in amount.parameters()}
+        names = self.parameter_names.get(row.clause)
+        if names is None:  # what the clause reads depends on the clause alone: found once
+            condition, unless = self.rules.conditions[cond]
+            names = condition.parameters() | (unless.parameters() if unless is not None else frozenset())
+            names |= {n for _, amount, _, _ in self.rules.obligations.get(int(row.clause), [])
+                      for n in amount.parameters()}
+            self.parameter_names[row.clause] = names
         if not names:
             return {}
         table = self.rules.parameters
@@ -214,7 +267,7 @@ class _Citations:
             {"name": o.name, "amount": None if o.problem else round(float(o.amount), 9), "unit": o.unit_text,
              "formula": o.formula, "text": obligation_text(o.name, None if o.problem else float(o.amount),
                                                            o.unit_text, o.formula, int(o.problem))}
-            for o in found.itertuples()]}
+            for o in found]}
 
 
 def _notes(ev: Evaluation, i: int, areal: bool, disregarded: list[dict]) -> list[str]:
@@ -239,9 +292,10 @@ def _notes(ev: Evaluation, i: int, areal: bool, disregarded: list[dict]) -> list
 
 
 def _unit_entry(units: gpd.GeoDataFrame, unit: int, overlap: float, site_measure: float, areal: bool,
-                **extra: str) -> dict:
-    """A unit as results list it; a line or polygon site's overlap in m² and ha, or m, and as a share."""
-    u = units.iloc[unit]
+                facts: dict | None = None, **extra: str) -> dict:
+    """A unit as results list it; a line or polygon site's overlap in m² and ha, or m, and as a share.
+    ``facts`` are the unit's columns the entry names, if already read (see :meth:`_Citations.unit_facts`)."""
+    u = facts if facts is not None else units.iloc[unit]
     entry = {"code": u["code"], "name": u["name"], "type": int(u["type"]),
              "type_name": UNIT_TYPES[int(u["type"])][1], **extra, "county": u["county"], "city": u["city"]}
     if site_measure > 0:
@@ -289,3 +343,26 @@ def obligation_text(name: str, amount: float | None, unit: str, formula: str, pr
 def str_or_none(value: object) -> str | None:
     """Clause text fields as JSON-safe values: pandas may hold a missing string as NaN."""
     return value if isinstance(value, str) else None
+
+
+def project_record(projects: gpd.GeoDataFrame, i: int, name: str | None, vocabulary: Vocabulary) -> dict:
+    """The normalised input, as reported back in results."""
+    row = dict(zip(projects.columns, projects.iloc[i].tolist()))  # a dict: a Series looks each label up slowly
+    geom = row["geometry"]
+    centre = geom.representative_point() if geom.geom_type != "Point" else geom
+    out: dict[str, object] = {"name": name} if name else {}
+    code = row["industry"]
+    if code is not None:
+        ind = industry_table().get(code)
+        out["industry"] = {"code": ind.label, "name": ind.name}
+    else:
+        out["industry"] = None
+    out["type"] = row["type"]
+    out["location"] = {"lon": round(centre.x, 7), "lat": round(centre.y, 7), "crs": "EPSG:4490"}
+    out["geometry_type"] = geom.geom_type
+    attrs = {}
+    for a, spec in vocabulary.attributes.items():
+        if pd.notna(row[a]):
+            attrs[a] = bool(row[a]) if spec.flag else spec.choices[int(row[a])] if spec.category else float(row[a])
+    out["attributes"] = attrs
+    return out

@@ -1,10 +1,18 @@
 """Checks made before (or as) a file is read, so that a hostile or broken file cannot exhaust memory.
 
-* :func:`check_archive`: a zip-based input (an ``.xlsx`` workbook) may expand
-  to at most ``expanded_mb`` megabytes (the sizes its directory declares,
-  which Python's zip reader enforces), and no text run in its XML parts may
-  be longer than a cell may be: both are found by streaming the parts, never
-  by building them.
+* :func:`check_archive`: a zip-based input (an ``.xlsx``, ``.xlsm``,
+  ``.xlsb`` workbook or an ``.ods`` spreadsheet) may expand to at most
+  ``expanded_mb`` megabytes (the sizes its directory declares, which
+  Python's zip reader enforces), and no text run in its XML parts may be
+  longer than a cell may be: both are found by streaming the parts, never by
+  building them. (An ``.xlsb`` keeps its cells in binary parts: a long text
+  there is bounded by the expanded size and refused by :func:`check_cells`
+  once read.)
+* :func:`check_ods_repeats`: an ``.ods`` may not repeat non-empty cells
+  (``number-rows-repeated``, ``number-columns-repeated``) to more cells than
+  the expanded size allows, the spreadsheet form of a compressed bomb.
+* :func:`check_size`: an uncompressed workbook (``.xls``) may be at most
+  ``expanded_mb`` megabytes.
 * :func:`check_cells`: no text cell of a frame read from a layer or file may
   be longer than ``cell_chars`` characters.
 
@@ -13,6 +21,7 @@ See :mod:`zoning.limits` for the limits and how to raise them.
 
 from __future__ import annotations
 
+import re
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -27,6 +36,9 @@ from zoning.errors import DataError
 _BLOCK = 1 << 24  # bytes decompressed at a time
 #: UTF-8 needs at most this many bytes for one character: a run longer than limit × this is surely too long
 _BYTES_PER_CHAR = 4
+#: what a reader holds per cell, at least: the expanded-size limit over this bounds the cells an .ods may repeat to
+_BYTES_PER_CELL = 32
+_KINDS = {".ods": "an OpenDocument spreadsheet", ".xlsb": "an Excel binary workbook"}
 
 
 def check_archive(path: str | Path, what: str) -> None:
@@ -48,8 +60,61 @@ def check_archive(path: str | Path, what: str) -> None:
                 if member.filename.endswith(".xml") and member.file_size > longest_run:
                     _check_runs(archive, member, longest_run, path, what)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-        raise DataError(f"{what} {path}: cannot read as an Excel workbook (damaged, or not an .xlsx?): "
+        kind = _KINDS.get(path.suffix.lower(), "an Excel workbook")
+        raise DataError(f"{what} {path}: cannot read as {kind} (damaged, or not a {path.suffix.lower() or 'zip'}?): "
                         f"{type(exc).__name__}: {exc}") from None
+
+
+def check_size(path: str | Path, what: str) -> None:
+    """Refuse an uncompressed workbook (``.xls``) larger than the expanded-size limit."""
+    path = Path(path)
+    allowed = limits.current().expanded_mb
+    size = path.stat().st_size
+    if size > allowed * 2**20:
+        raise DataError(f"{what} {path}: {size / 2**20:,.0f} MB, more than the limit of {allowed:,} MB "
+                        f"({limits.how_to_raise('expanded_mb')})")
+
+
+_REPEATED_ROW = re.compile(rb'<table:table-row\b[^>]*?number-rows-repeated="(\d+)"[^>]*?(?<!/)>(.*?)</table:table-row>',
+                           re.DOTALL)
+#: a cell with content (not self-closing) repeated across columns
+_REPEATED_CELL = re.compile(rb'<table:table-cell\b[^>]*?number-columns-repeated="(\d+)"[^>]*?(?<!/)>')
+_CELL_END = b"</table:table-cell>"
+_ROW_END = b"</table:table-row>"
+
+
+def check_ods_repeats(path: str | Path, what: str) -> None:
+    """Refuse an ``.ods`` whose repeated rows and cells with content expand to more cells than the limit allows
+    (empty cells repeated to the sheet's edge, as LibreOffice writes them, cost nothing and are not counted)."""
+    path = Path(path)
+    allowed = limits.current().expanded_mb * 2**20 // _BYTES_PER_CELL
+    cells = 0
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("content.xml") as stream:
+            carry = b""
+            while True:
+                block = stream.read(_BLOCK)
+                data = carry + block
+                cut = len(data) if not block else data.rfind(_ROW_END) + len(_ROW_END)
+                if cut < len(_ROW_END):  # no row ends in this block yet
+                    carry = data
+                    continue
+                part, carry = data[:cut], data[cut:]
+                inside = 0  # repeated cells counted within repeated rows
+                for rows, content in _REPEATED_ROW.findall(part):
+                    repeated = [int(n) for n in _REPEATED_CELL.findall(content)]
+                    per_row = content.count(_CELL_END) + sum(repeated) - len(repeated)
+                    cells += int(rows) * per_row
+                    inside += sum(repeated) - len(repeated)
+                cells += sum(int(n) - 1 for n in _REPEATED_CELL.findall(part)) - inside
+                if cells > allowed:
+                    raise DataError(f"{what} {path}: content.xml repeats cells to more than {allowed:,} cells "
+                                    f"(the limit of {limits.current().expanded_mb:,} MB at {_BYTES_PER_CELL} bytes "
+                                    f"a cell; {limits.how_to_raise('expanded_mb')})")
+                if not block:
+                    return
+    except KeyError:
+        raise DataError(f"{what} {path}: cannot read as an OpenDocument spreadsheet (no content.xml)") from None
 
 
 def _check_runs(archive: zipfile.ZipFile, member: zipfile.ZipInfo, longest: int, path: Path, what: str) -> None:

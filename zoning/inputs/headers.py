@@ -81,6 +81,8 @@ _UNITLIKE = re.compile(r"/|^[万千]?[a-zμ0-9.·]+$|[吨克升方米煤时年�
 
 #: no recognised header is longer than this (with its unit and notes)
 _LONGEST_HEADER = 200
+#: joins the levels of a two-row header (排放量·SO2, 坐标·经度; see :mod:`zoning.inputs.workbooks`)
+LEVEL = "·"
 
 
 def header_key(header: object) -> str:
@@ -89,8 +91,17 @@ def header_key(header: object) -> str:
 
 
 def _split_header(header: str) -> tuple[str, str | None]:
-    """(name, unit) of a header: trailing bracketed notes are dropped; a unit-like one is the unit."""
-    key, unit = header_key(header), None
+    """(name, unit) of a header: trailing bracketed notes are dropped; a unit-like one is the unit. A header of
+    two levels (``排放量(t/a)·SO2``) is named by its lower level, with the upper level's unit if it has none."""
+    levels = header_key(header).split(LEVEL)
+    key, unit = _split_level(levels[-1])
+    for upper in reversed(levels[:-1]):
+        unit = unit or _split_level(upper)[1]
+    return key, unit
+
+
+def _split_level(key: str) -> tuple[str, str | None]:
+    unit = None
     while (m := _TRAILING_BRACKETS.match(key)) and m.group(1):
         key, inner = m.group(1), m.group(2)
         if unit is None and _UNITLIKE.search(inner) and not _NOTE.search(inner):
@@ -181,7 +192,12 @@ def match_header(header: str, vocabulary: Vocabulary | None = None) -> tuple[str
         return None, 0
     rank = _headers(vocabulary).rank
     key = _split_header(header)[0]
-    for candidate in (key, _AFFIXES.sub("", key)):
+    candidates = [key, _AFFIXES.sub("", key)]
+    levels = header_key(header).split(LEVEL)
+    if len(levels) > 1:  # 坐标·经度 by its lower level (above); SO2·排放量 by the levels read together
+        joined = "".join(_split_level(level)[0] for level in levels)
+        candidates += [joined, _AFFIXES.sub("", joined)]
+    for candidate in candidates:
         if candidate in rank:
             return rank[candidate]
     return None, 0

@@ -1,6 +1,7 @@
 """Project registries as bureaus keep them, opened for reading in chunks of raw rows.
 
-A registry is a table of projects: an Excel workbook, a CSV saved by Excel
+A registry is a table of projects: a workbook (``.xlsx``, ``.xlsb``, ``.xls``,
+``.ods``; :mod:`zoning.inputs.workbooks`), a CSV saved by Excel
 (often GBK in a Chinese locale), a vector layer (GeoPackage, Shapefile,
 GeoJSON, GeoJSON text sequences) or a site file (KML, DXF, red-line TXT:
 one row per feature). :func:`open_registry` reads it in chunks of raw rows,
@@ -11,7 +12,6 @@ recognised by :mod:`zoning.inputs.headers` and rows located by
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +26,13 @@ from pyproj import CRS
 from zoning.errors import DataError, parameter
 from zoning.inputs.crs import SourceCRS, from_pyproj
 from zoning.inputs.csvfile import open_csv
-from zoning.inputs.guards import check_archive, check_cells
-from zoning.inputs.headers import header_row, refuse_repeated_fields
+from zoning.inputs.guards import check_cells
 from zoning.inputs.sitefiles import SITE_FORMATS, is_red_line
 from zoning.inputs.sites import read_site_layer
 from zoning.inputs.vector import DEFAULT_IO_ENGINE, check_io_engine
+from zoning.inputs.workbooks import WORKBOOKS, open_workbook
 
-TABULAR = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+TABULAR = {".csv": "csv", ".txt": "csv", ".tsv": "csv", **WORKBOOKS}
 VECTOR = {".gpkg": "gpkg", ".shp": "shp", ".geojson": "geojson", ".json": "geojson",
           ".geojsons": "geojsons", ".geojsonl": "geojsons", ".geojsonseq": "geojsons"}
 #: site-file formats screened one feature per row (read whole, see zoning.sites); .txt may also be a red-line file
@@ -72,15 +72,13 @@ def open_registry(path, *, encoding: str | None = None, sheet=None, layer=None,
     if not path.exists():
         raise DataError(f"registry {path}: no such file")
     suffix = path.suffix.lower()
-    if suffix == ".xls":
-        raise DataError(f"registry {path}: old .xls workbooks are not supported; save it as .xlsx")
     if suffix in SITE_ONLY or (suffix == ".txt" and is_red_line(path)):
         return _open_site_file(path, io_engine)
     if suffix in TABULAR:
         fmt = TABULAR[suffix]
         if fmt == "csv":
             return _open_csv(path, encoding, chunk_size)
-        return _open_xlsx(path, sheet, chunk_size)
+        return _open_workbook(path, sheet, chunk_size)
     if suffix in VECTOR:
         check_io_engine(io_engine)
         return _open_vector(path, VECTOR[suffix], layer, io_engine, chunk_size)
@@ -99,100 +97,15 @@ def _open_csv(path: Path, encoding: str | None, chunk_size: int) -> Registry:
                     _chunks=chunks())
 
 
-def _open_xlsx(path: Path, sheet, chunk_size: int) -> Registry:
-    import openpyxl  # here, not at module level: it adds 0.1 s to every command's start-up
-
-    check_archive(path, "registry")
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds (even TypeError) for a damaged file
-        raise DataError(f"registry {path}: cannot read as an Excel workbook (damaged?): "
-                        f"{type(exc).__name__}: {_first_line(exc)}") from None
-    if sheet is None:
-        ws = book.worksheets[0]
-    elif str(sheet) in book.sheetnames:
-        ws = book[str(sheet)]
-    elif str(sheet).isdigit() and 1 <= int(sheet) <= len(book.worksheets):
-        ws = book.worksheets[int(sheet) - 1]
-    else:
-        raise DataError(f"registry {path}: no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
-    position = [0]  # 1-based sheet row of the last row read
-    rows = _guarded(ws.iter_rows(values_only=True), path, position)
-    head = []
-    for row in rows:
-        position[0] += 1
-        head.append(row)
-        if len(head) == 12:
-            break
-    header_at = max(header_row(head), 0)
-    header = head[header_at] if head else ()
-    if not header or all(v is None for v in header):
-        raise DataError(f"registry {path}: sheet {ws.title!r} has no header row")
-    raw_names = [str(h).strip() for h in header if h is not None and str(h).strip()]
-    refuse_repeated_fields(path, sorted({h for h in raw_names if raw_names.count(h) > 1}))
-    headers = _unique_headers(header)
-    total = max((ws.max_row or 0) - header_at - 1, 0) if ws.max_row else None
-    skipped = [f"skipped {header_at} row(s) above the header row"] if header_at else []
-    blank = []
+def _open_workbook(path: Path, sheet, chunk_size: int) -> Registry:
+    book = open_workbook(path, sheet, chunk_size)
 
     def chunks():
-        pending = iter(head[header_at + 1:])
-        sheet_row = header_at + 1  # the header's row
-        data, numbers = [], []
-        for row in itertools.chain(pending, rows):
-            sheet_row += 1
-            position[0] = sheet_row
-            values = list(row[:len(headers)]) + [None] * (len(headers) - len(row))
-            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-                blank.append(sheet_row)
-                continue
-            data.append(values)
-            numbers.append(sheet_row)
-            if len(data) == chunk_size:
-                yield _checked(data, headers, numbers, path), None, np.array(numbers), None
-                data, numbers = [], []
-        if data:
-            yield _checked(data, headers, numbers, path), None, np.array(numbers), None
-        if blank:
-            skipped.append(f"skipped {len(blank)} empty row(s)")
-        book.close()
+        for rows, numbers in book.chunks:
+            yield rows, None, numbers, None
 
-    return Registry(path, "xlsx", headers, total, skipped=skipped, _chunks=chunks(), sheet=ws.title,
-                    sheets=list(book.sheetnames))
-
-
-def _checked(data: list[list], headers: list[str], numbers: list[int], path: Path) -> pd.DataFrame:
-    """A sheet's rows as a chunk, its cells checked against the cell limit (rows named as the sheet shows them)."""
-    frame = pd.DataFrame(data, columns=headers, dtype=object)
-    check_cells(frame, f"registry {path}", rows=numbers)
-    return frame
-
-
-def _guarded(rows, path: Path, position: list[int]):
-    """Rows of a workbook, with a damaged file reported as a one-line error (``position[0]``: last row read)."""
-    try:
-        yield from rows
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a damaged sheet
-        raise DataError(f"registry {path}: the workbook is damaged near row {position[0] + 1}: "
-                        f"{type(exc).__name__}: {_first_line(exc)}") from None
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-
-
-def _unique_headers(header) -> list[str]:
-    out: list[str] = []
-    seen: dict[str, int] = {}
-    for i, h in enumerate(header):
-        name = str(h).strip() if h is not None and str(h).strip() else f"column_{i + 1}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}.{seen[name]}"
-        else:
-            seen[name] = 0
-        out.append(name)
-    return out
+    return Registry(path, book.format, book.headers, book.total, skipped=book.notes, _chunks=chunks(),
+                    sheet=book.sheet, sheets=book.sheets)
 
 
 def _open_vector(path: Path, fmt: str, layer, io_engine: str, chunk_size: int) -> Registry:

@@ -4,8 +4,10 @@ A report is built once as a :class:`Document`, a list of blocks (headings,
 paragraphs, key-value lists, tables with group rows, figures), and written in
 the format its file's extension names (:func:`write_document`):
 
-- DOCX through python-docx, editable: real Word tables with repeated header
-  rows, the figure as an inline picture, Chinese in 宋体/黑体 (SimSun/SimHei);
+- DOCX through python-docx (:mod:`zoning.outputs.docx_writer`), editable and ready to
+  file: header, page numbers, a table of contents, caption fields, Word's heading styles,
+  wide tables on landscape pages, Chinese in 宋体/黑体 (SimSun/SimHei) with language zh-CN;
+  optionally built on a consultancy's own template;
 - HTML in one file: the CSS inline, figures as ``data:`` URIs and the Chinese
   glyphs the page uses embedded as a font subset (:func:`zoning.fonts.css_font_face`),
   so it looks the same offline and on a machine with no Chinese font;
@@ -19,7 +21,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
-import io
 import re
 import urllib.parse
 from dataclasses import dataclass, field
@@ -62,6 +63,8 @@ class Table:
     caption: str | None = None
     #: relative column widths (DOCX and HTML)
     widths: list[float] | None = None
+    #: a wide table: on a landscape page in DOCX
+    wide: bool = False
 
 
 @dataclass
@@ -77,6 +80,8 @@ class Document:
     title: str
     subtitle: str = ""
     blocks: list = field(default_factory=list)
+    #: the running header of a DOCX report (project, date, rules hash); default: the title and date
+    header: str = ""
     created: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
 
     def add(self, *blocks) -> Document:
@@ -91,9 +96,10 @@ def document_format(path) -> str:
     return FORMATS[suffix]
 
 
-def write_document(doc: Document, path) -> list[Path]:
+def write_document(doc: Document, path, template=None) -> list[Path]:
     """Write ``doc`` to ``path`` in the format of its extension; returns the files written
-    (a Markdown report's figures come first)."""
+    (a Markdown report's figures come first). ``template``: a .docx or .dotx whose styles, page
+    set-up and header a DOCX report is built on (other formats do not use it)."""
     path = Path(path)
     fmt = document_format(path)
     written = []
@@ -106,7 +112,9 @@ def write_document(doc: Document, path) -> list[Path]:
                 written.append(target)
     with atomic_path(path) as tmp:
         if fmt == "docx":
-            _docx(doc).save(str(tmp))
+            from zoning.outputs.docx_writer import to_docx
+
+            to_docx(doc, template).save(str(tmp))
         elif fmt == "html":
             tmp.write_text(to_html(doc), encoding="utf-8")
         else:
@@ -256,147 +264,9 @@ def to_html(doc: Document) -> str:
     return "\n".join(out)
 
 
-# --- DOCX ---------------------------------------------------------------------------------------
+# --- DOCX: zoning.outputs.docx_writer ------------------------------------------------------------
 
-_BODY_FONT = ("Times New Roman", "宋体")  # Latin, East Asian: what Chinese technical reports use
-_HEADING_FONT = ("Arial", "黑体")
-_SHADE = {"header": "E8EDF2", "group": "F4F6F8"}
-_VERDICT_COLOURS = {Verdict.PROHIBITED.key: "C00000", Verdict.RESTRICTED.key: "C65F00",
-                    Verdict.UNDETERMINED.key: "7030A0", Verdict.PERMITTED.key: "1A7F37",
-                    Verdict.NOT_COVERED.key: "1F5FA8", Verdict.ERROR.key: "1F5FA8"}
-
-
-#: characters XML 1.0 (and so Word) cannot hold
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _x(text) -> str:
-    """Text as Word can hold it: control characters other than tab and newline dropped."""
-    return _NOT_XML.sub("", str(text))
-
-
-def _docx(doc: Document):
-    import docx
-    from docx.enum.section import WD_ORIENT
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Cm, Pt
-
-    d = docx.Document()
-    section = d.sections[0]
-    section.orientation = WD_ORIENT.PORTRAIT
-    section.page_width, section.page_height = Cm(21), Cm(29.7)
-    for side in ("left_margin", "right_margin"):
-        setattr(section, side, Cm(2.2))
-    section.top_margin = section.bottom_margin = Cm(2.2)
-    _font(d.styles["Normal"], *_BODY_FONT, size=Pt(10.5))
-    for name in ("Title", "Heading 1", "Heading 2", "Heading 3", "Caption"):
-        _font(d.styles[name], *_HEADING_FONT)
-    props = d.core_properties
-    # Word's document properties hold at most 255 characters
-    props.title, props.author, props.comments = _x(doc.title)[:255], "zoning", _x(doc.subtitle)[:255]
-    props.created = doc.created.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    width = section.page_width - section.left_margin - section.right_margin  # type: ignore[operator]
-
-    d.add_heading(_x(doc.title), level=0)
-    if doc.subtitle:
-        d.add_paragraph(_x(doc.subtitle))
-    figures = tables = 0
-    for block in doc.blocks:
-        if isinstance(block, Heading):
-            d.add_heading(_x(block.text), level=min(block.level, 3))
-        elif isinstance(block, Paragraph):
-            p = d.add_paragraph()
-            run = p.add_run(_x(block.text))
-            style = block.style or ""
-            if style.startswith("verdict"):
-                run.bold = True
-                run.font.size = Pt(12)
-                colour = _VERDICT_COLOURS.get(style.removeprefix("verdict-"))
-                if colour:
-                    run.font.color.rgb = docx.shared.RGBColor.from_string(colour)
-            elif style == "note":
-                run.font.size = Pt(9)
-        elif isinstance(block, Fields):
-            table = d.add_table(rows=0, cols=2)
-            table.style = "Table Grid"
-            for k, v in block.rows:
-                cells = table.add_row().cells
-                cells[0].text, cells[1].text = _x(k), _x(v)
-                _shade(cells[0], _SHADE["group"])
-                cells[0].paragraphs[0].runs[0].bold = True
-            _widths(table, [1, 3], width)
-            d.add_paragraph()
-        elif isinstance(block, Table):
-            tables += 1
-            if block.caption:
-                cap = d.add_paragraph(f"表{tables}  {_x(block.caption)}", style="Caption")
-                cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            _table(d, block, width)
-            d.add_paragraph()
-        elif isinstance(block, Figure):
-            figures += 1
-            d.add_picture(io.BytesIO(block.png), width=min(width, Cm(16)))
-            d.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-            cap = d.add_paragraph(f"图{figures}  {_x(block.caption)}", style="Caption")
-            cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    return d
-
-
-def _font(style, latin: str, east_asian: str, size=None) -> None:
-    from docx.oxml.ns import qn
-
-    style.font.name = latin
-    rpr = style.element.get_or_add_rPr()
-    rfonts = rpr.find(qn("w:rFonts"))
-    if rfonts is None:
-        rfonts = rpr.makeelement(qn("w:rFonts"), {})
-        rpr.append(rfonts)
-    rfonts.set(qn("w:eastAsia"), east_asian)
-    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        rfonts.attrib.pop(qn(attr), None)  # theme fonts would override the names
-    if size is not None:
-        style.font.size = size
-
-
-def _shade(cell, fill: str) -> None:
-    from docx.oxml.ns import qn
-
-    tcpr = cell._tc.get_or_add_tcPr()
-    shd = tcpr.makeelement(qn("w:shd"), {qn("w:val"): "clear", qn("w:color"): "auto", qn("w:fill"): fill})
-    tcpr.append(shd)
-
-
-def _widths(table, weights, width) -> None:
-    total = sum(weights)
-    table.autofit = False
-    for i, column in enumerate(table.columns):
-        w = int(width * weights[i] / total)
-        column.width = w
-        for cell in column.cells:
-            cell.width = w
-
-
-def _table(d, block: Table, width) -> None:
-    from docx.oxml.ns import qn
-
-    n = len(block.columns)
-    table = d.add_table(rows=1, cols=n)
-    table.style = "Table Grid"
-    header = table.rows[0]
-    trpr = header._tr.get_or_add_trPr()
-    trpr.append(trpr.makeelement(qn("w:tblHeader"), {qn("w:val"): "true"}))  # repeat on every page
-    for cell, name in zip(header.cells, block.columns):
-        cell.text = _x(name)
-        cell.paragraphs[0].runs[0].bold = True
-        _shade(cell, _SHADE["header"])
-    for row in block.rows:
-        cells = table.add_row().cells
-        if isinstance(row, str):
-            merged = cells[0].merge(cells[-1])
-            merged.text = _x(row)
-            merged.paragraphs[0].runs[0].bold = True
-            _shade(merged, _SHADE["group"])
-        else:
-            for cell, value in zip(cells, row):
-                cell.text = _x(value)
-    _widths(table, block.widths or [1] * n, width)
+#: the colour of a verdict's conclusion line (DOCX), by verdict key
+VERDICT_COLOURS = {Verdict.PROHIBITED.key: "C00000", Verdict.RESTRICTED.key: "C65F00",
+                   Verdict.UNDETERMINED.key: "7030A0", Verdict.PERMITTED.key: "1A7F37",
+                   Verdict.NOT_COVERED.key: "1F5FA8", Verdict.ERROR.key: "1F5FA8"}

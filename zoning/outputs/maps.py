@@ -7,6 +7,9 @@ distance: a transverse Mercator centred on the frame for extents up to
 The frame is labelled in longitude and latitude where graticule lines cross
 it; the north arrow points to true north at the frame's centre. Text is set in
 the fonts of :mod:`zoning.outputs.fonts`, so Chinese renders without a system font.
+Background layers (:mod:`zoning.outputs.backgrounds`: county boundaries, rivers,
+roads) are drawn over the unit fills and under the zones and the site; labels
+(:mod:`zoning.outputs.labels`) never overlap.
 
 :func:`location_figure` and :func:`registry_figure` draw the matplotlib
 figures; :func:`location_map` and :func:`registry_map` return them encoded
@@ -16,6 +19,7 @@ figures; :func:`location_map` and :func:`registry_map` return them encoded
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,19 +32,23 @@ from pyproj.crs.coordinate_operation import AlbersEqualAreaConversion, Transvers
 
 from zoning.errors import InputError
 from zoning.inputs.units import UNIT_TYPES
-from zoning.outputs import fonts
+from zoning.outputs import backgrounds, fonts, labels
 from zoning.outputs.atomic import atomic_path
+from zoning.outputs.backgrounds import Background
 from zoning.outputs.cartography import graticule, north_arrow, scale_bar
 from zoning.verdicts import Verdict
 
-#: unit fills by type: priority protection green, key control orange, general control pale yellow
-TYPE_COLOURS = {1: "#9fd89f", 2: "#f7b27f", 3: "#fbf1b4"}
-#: registry dots by verdict key, most serious first (drawn last, on top)
-VERDICT_COLOURS = {Verdict.PROHIBITED.key: "#d7191c", Verdict.RESTRICTED.key: "#f08c00",
-                   Verdict.UNDETERMINED.key: "#8e44ad", Verdict.PERMITTED.key: "#1a9641",
-                   Verdict.NOT_COVERED.key: "#2b83ba"}
+#: unit fills by type, pale so that no verdict colour resembles them (CIEDE2000 above 25 from each):
+#: priority protection pale green, key control pale salmon, general control light grey
+TYPE_COLOURS = {1: "#c8e3c0", 2: "#f1cdbf", 3: "#e9e9e4"}
+#: verdicts (registry dots, siting areas), most serious first (drawn last, on top): the Okabe–Ito
+#: colour-blind-safe palette (vermillion, orange, reddish purple, bluish green, blue), dots outlined in black
+VERDICT_COLOURS = {Verdict.PROHIBITED.key: "#d55e00", Verdict.RESTRICTED.key: "#e69f00",
+                   Verdict.UNDETERMINED.key: "#cc79a7", Verdict.PERMITTED.key: "#009e73",
+                   Verdict.NOT_COVERED.key: "#0072b2"}
 SITE_COLOUR = "#e0001b"
 ZONE_COLOUR = "#1f5fa8"
+ZONE_LABEL_COLOUR = "#17477e"
 #: widest longitude span drawn in transverse Mercator
 TM_SPAN = 6.0
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -86,12 +94,15 @@ def registry_map(engine, lon, lat, verdict, *, fmt: str = "png", dpi: int = 200,
 
 
 def location_figure(engine, result, *, width_m: float | None = None, title: str | None = None,
-                    size_cm: tuple[float, float] = (16.0, 14.0)):
+                    size_cm: tuple[float, float] = (16.0, 14.0), background: list[Background] | None = None):
     """The site of ``result`` (a :class:`zoning.verdicts.Result` from ``engine``) over the units
-    around it, coloured by type, with the unit codes labelled (those the site lies in, in bold),
-    overlay zones outlined, a scale bar, a north arrow and a longitude/latitude frame.
+    around it, coloured by type, with the unit codes labelled (those the site lies in, boxed),
+    overlay zones outlined and named, background layers with their names, a scale bar, a north
+    arrow and a longitude/latitude frame.
 
-    ``width_m`` is the frame's width in metres (default: 2.5 times the site's extent, at least 8 km).
+    ``width_m`` is the frame's width in metres (default: 2.5 times the site's extent, at least 8 km);
+    ``background``: layers of :mod:`zoning.outputs.backgrounds` (default: :func:`~zoning.outputs.
+    backgrounds.resolve`'s, i.e. the sample's county boundaries on the sample units).
     """
     if result.geometry is None:
         raise InputError("the result has no site geometry to map")
@@ -114,28 +125,39 @@ def location_figure(engine, result, *, width_m: float | None = None, title: str 
         fig, ax = _figure(size_cm, title)
         units = _in_frame(engine.units, frame, crs)
         _draw_units(ax, units, edge=0.6)
+        shown = draw_backgrounds(ax, engine, background, frame, crs)
         zones = _in_frame(engine.zones, frame, crs) if len(engine.zones) else engine.zones.iloc[:0]
         if len(zones):
             zones.plot(ax=ax, facecolor="none", edgecolor=ZONE_COLOUR, linewidth=0.9, linestyle="--", zorder=3)
             zones.plot(ax=ax, facecolor="none", edgecolor=ZONE_COLOUR, linewidth=0, hatch="//", alpha=0.35,
                        zorder=3)
+        labeller = labels.Labeller(ax, frame)
+        labels.furniture(labeller)
+        site = local.iloc[0]
+        if shapely.get_dimensions(site) == 0:
+            labeller.reserve(site, pad_pt=7)
         inside = {u["code"] for u in result.units}
-        _label_units(ax, units, inside, frame, local.iloc[0])
-        _draw_site(ax, local.iloc[0])
+        labels.label_units(labeller, units, inside, site, MAX_LABELS, mine=True)  # boxed, always
+        labels.label_zones(labeller, zones, ZONE_LABEL_COLOUR)
+        labels.label_units(labeller, units, inside, site, MAX_LABELS, mine=False)
+        label_backgrounds(labeller, shown)
+        _draw_site(ax, site)
         handles = _type_handles()
         if len(zones):
             handles.append(_patch(facecolor="none", edgecolor=ZONE_COLOUR, hatch="///", linestyle="--",
                                   label="叠加管控区 overlay zone"))
-        handles.append(_site_handle(local.iloc[0]))
+        handles += [backgrounds.handle(b) for b, _ in shown]
+        handles.append(_site_handle(site))
         _finish(fig, ax, frame, crs, title, handles)
-        _footer(fig, crs, engine, extra=f"管控要求执行日期 rules as of {engine.as_of}")
+        _footer(fig, crs, engine, extra=f"管控要求执行日期 rules as of {engine.as_of}", shown=shown)
         return fig
 
 
 def registry_figure(engine, lon: np.ndarray, lat: np.ndarray, verdict: np.ndarray, *, title: str | None = None,
-                    size_cm: tuple[float, float] = (16.0, 14.0)):
-    """Every located project of a screened registry as a dot coloured by verdict (the most serious
-    drawn last, on top), over the units of the frame."""
+                    size_cm: tuple[float, float] = (16.0, 14.0), background: list[Background] | None = None):
+    """Every located project of a screened registry as a dot coloured by verdict, outlined in black
+    (the most serious drawn last, on top), over the units of the frame and the background layers
+    (default as :func:`location_figure`'s)."""
     import matplotlib
 
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
@@ -160,26 +182,30 @@ def registry_figure(engine, lon: np.ndarray, lat: np.ndarray, verdict: np.ndarra
 
         fig, ax = _figure(size_cm, title)
         units = _in_frame(engine.units, frame, crs, simplify=width / 1500)
-        _draw_units(ax, units, edge=0.5 if len(units) < 2000 else 0.0, alpha=0.55)
+        _draw_units(ax, units, edge=0.5 if len(units) < 2000 else 0.0)
+        layers = draw_backgrounds(ax, engine, background, frame, crs, simplify=width / 1500)
         shown = verdict[located]
         n = int(located.sum())
-        dot = 16.0 if n <= 1_000 else 5.0 if n <= 50_000 else 0.6
+        dot, outline = (16.0, 0.4) if n <= 1_000 else (5.0, 0.2) if n <= 50_000 else (0.6, 0.0)
         selected = {v: shown == v for v in VERDICT_COLOURS}
         for v in reversed(list(VERDICT_COLOURS)):  # prohibited last, on top
             sel = selected[v]
-            ax.scatter(x[sel], y[sel], s=dot, c=VERDICT_COLOURS[v], edgecolors="black" if n <= 1_000 else "none",
-                       linewidths=0.3, zorder=5, rasterized=n > 1_000)
-        handles = _type_handles()
+            ax.scatter(x[sel], y[sel], s=dot, c=VERDICT_COLOURS[v], edgecolors="black" if outline else "none",
+                       linewidths=outline, zorder=5, rasterized=n > 1_000)
+        labeller = labels.Labeller(ax, frame)
+        labels.furniture(labeller)
+        label_backgrounds(labeller, layers)
+        handles = _type_handles() + [backgrounds.handle(b) for b, _ in layers]
         for v in VERDICT_COLOURS:
             count = int(selected[v].sum())
             handles.append(matplotlib.lines.Line2D([], [], marker="o", linestyle="none", markersize=5,
                                                    markerfacecolor=VERDICT_COLOURS[v], markeredgecolor="black",
-                                                   markeredgewidth=0.3,
+                                                   markeredgewidth=0.4,
                                                    label=f"{Verdict.of(v).zh_short} {Verdict.of(v).en} ({count:,})"))
         _finish(fig, ax, frame, crs, title, handles)
         unplaced = len(lon) - n
         _footer(fig, crs, engine, extra=f"{n:,} 个项目 projects mapped"
-                + (f"; {unplaced:,} without a location or verdict not shown" if unplaced else ""))
+                + (f"; {unplaced:,} without a location or verdict not shown" if unplaced else ""), shown=layers)
         return fig
 
 
@@ -191,7 +217,7 @@ def write_map(data: bytes, path) -> None:
 
 
 #: margins around the map, in cm: left, right, bottom (coordinates, legend, footer), top (coordinates)
-_MARGINS = (1.2, 1.0, 2.6, 0.9)
+_MARGINS = (1.2, 1.0, 2.9, 0.9)
 _TITLE_CM = 0.8
 
 
@@ -251,51 +277,21 @@ def _draw_units(ax, units: gpd.GeoDataFrame, *, edge: float, alpha: float = 1.0)
                      alpha=alpha, zorder=1)
 
 
-def _label_units(ax, units: gpd.GeoDataFrame, inside: set, frame, site) -> None:
-    """Unit codes at a point inside each visible piece, clear of the site: the site's units first
-    (boxed), then the largest pieces, up to :data:`MAX_LABELS`; pieces too small to hold a label
-    are skipped."""
-    from matplotlib import patheffects
+def draw_backgrounds(ax, engine, given: list[Background] | None, frame, crs: CRS, simplify: float = 0.0) -> list:
+    """Draw the map's background layers (:func:`zoning.outputs.backgrounds.resolve`) in ``frame``;
+    returns (layer, its features in the frame) for each layer that has some there."""
+    shown = []
+    for layer in backgrounds.resolve(engine, given):
+        features = _in_frame(layer.features, frame, crs, simplify=simplify)
+        if backgrounds.draw(ax, layer, features):
+            shown.append((layer, features))
+    return shown
 
-    if not len(units):
-        return
-    area = units.geometry.area.to_numpy()
-    frame_area = (frame[2] - frame[0]) * (frame[3] - frame[1])
-    mine = units["code"].isin(inside).to_numpy()
-    keep = mine | (area > frame_area * 0.006)
-    order = np.lexsort((-area, ~mine))
-    order = order[keep[order]]
-    pieces = units.geometry.to_numpy()[order]
-    # a point far enough inside each piece for its label to stay in it and in the frame
-    width = frame[2] - frame[0]
-    inner = shapely.buffer(pieces, -width * 0.06)
-    if shapely.get_dimensions(site) == 0:  # keep labels off the site's marker
-        inner = shapely.difference(inner, shapely.buffer(site, width * 0.05))
-    room = ~shapely.is_empty(inner)
-    points = np.where(room, shapely.point_on_surface(inner), shapely.point_on_surface(pieces))
-    order, points = order[room | mine[order]][:MAX_LABELS], points[room | mine[order]][:MAX_LABELS]
-    halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
-    placed: list[tuple[float, float]] = []
-    for k, p in zip(order, points):
-        code = units["code"].iat[k]
-        x, y = p.x, p.y
-        while any(abs(x - a) < width * 0.16 and abs(y - b) < width * 0.035 for a, b in placed):
-            if not mine[k]:
-                break
-            y -= width * 0.04  # the site's units are always labelled: move down clear of the others
-        else:
-            placed.append((x, y))
-        if (x, y) not in placed:
-            continue
-        p = shapely.Point(x, y)
-        if mine[k]:  # the site's units, boxed
-            ax.annotate(code, (p.x, p.y), ha="center", va="center", fontsize=6.5,
-                        color="#1a1a1a", zorder=6, annotation_clip=True,
-                        bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": "#333333",
-                              "linewidth": 0.5, "alpha": 0.85})
-        else:
-            ax.annotate(code, (p.x, p.y), ha="center", va="center", fontsize=5.5, color="#1a1a1a",
-                        path_effects=halo, zorder=6, annotation_clip=True)
+
+def label_backgrounds(labeller, shown: list) -> None:
+    """Name the features of the background layers ``shown`` (after the units and zones)."""
+    for layer, features in shown:
+        backgrounds.label(layer, features, labeller)
 
 
 def _draw_site(ax, geom) -> None:
@@ -347,11 +343,11 @@ def _finish(fig, ax, frame, crs: CRS, title: str | None, handles: list) -> None:
     north_arrow(ax, frame, back, forth)
     if title:
         ax.set_title(title, fontsize=10, pad=16)
-    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.7 / fig.get_figheight() / 2.54),
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.95 / fig.get_figheight() / 2.54),
                ncol=3, fontsize=6.5, frameon=False, columnspacing=1.4, handletextpad=0.5)
 
 
-def _footer(fig, crs: CRS, engine, extra: str) -> None:
+def _footer(fig, crs: CRS, engine, extra: str, shown: Sequence = ()) -> None:
     operation = crs.coordinate_operation
     assert operation is not None  # frame_crs makes projected CRSs
     method = operation.method_name
@@ -360,8 +356,10 @@ def _footer(fig, crs: CRS, engine, extra: str) -> None:
     source = Path(engine.sources[0]).name if engine.sources else "units layer"
     illustrative = engine.illustrative
     units = f"管控单元 units: {source}" + ("（示例数据，仅供演示 illustrative sample）" if illustrative else "")
-    fig.text(0.5, 0.01, f"坐标系 CGCS2000，{projection}，中央经线 central meridian {lon0:.4f}°E\n{units}；{extra}",
-             ha="center", va="bottom", fontsize=5.5, color="#444444", linespacing=1.5)
+    credits = "；".join(dict.fromkeys(layer.credit for layer, _ in shown))
+    fig.text(0.5, 0.01, f"坐标系 CGCS2000，{projection}，中央经线 central meridian {lon0:.4f}°E\n{units}；{extra}"
+             + (f"\n背景 background: {credits}" if credits else ""),
+             ha="center", va="bottom", fontsize=5.5, color="#444444", linespacing=1.4)
 
 
 def _encode(fig, fmt: str, dpi: int) -> bytes:

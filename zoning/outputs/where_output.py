@@ -3,8 +3,8 @@
 :func:`write_where` writes the polygons of :meth:`zoning.engine.Engine.where`
 atomically (CSV without geometry); :func:`where_figure` draws them coloured
 by verdict, with the cartography of :mod:`zoning.outputs.maps` (projected
-frame, scale bar, north arrow, graticule, footer), encouraged areas hatched
-and overlay zones outlined.
+frame, scale bar, north arrow, graticule, footer, background layers with
+their names), encouraged areas hatched and overlay zones outlined and named.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import pandas as pd
 import shapely
 
 from zoning.errors import DataError, ParameterError
-from zoning.outputs import fonts, maps
+from zoning.outputs import backgrounds, fonts, labels, maps
 from zoning.outputs.atomic import atomic_path
+from zoning.outputs.backgrounds import Background
 from zoning.outputs.formats import output_format
 from zoning.outputs.writers import open_writer, write_table
 from zoning.verdicts import Verdict
@@ -56,9 +57,10 @@ def where_map(engine, layer: gpd.GeoDataFrame, *, fmt: str = "png", dpi: int = 2
 
 
 def where_figure(engine, layer: gpd.GeoDataFrame, *, title: str | None = None,
-                 size_cm: tuple[float, float] = (16.0, 14.0)):
+                 size_cm: tuple[float, float] = (16.0, 14.0), background: list[Background] | None = None):
     """The polygons of a siting map filled by verdict, unit edges over them, encouraged areas hatched,
-    overlay zones dashed; the legend gives each verdict's area."""
+    overlay zones dashed and named, background layers (default as
+    :func:`zoning.outputs.maps.location_figure`'s) with their names; the legend gives each verdict's area."""
     import matplotlib
 
     with matplotlib.rc_context(fonts.rc()):
@@ -86,6 +88,7 @@ def where_figure(engine, layer: gpd.GeoDataFrame, *, title: str | None = None,
             encouraged.plot(ax=ax, facecolor="none", edgecolor="#0b5d1e", hatch="...", linewidth=0, zorder=2)
             handles.append(maps._patch(facecolor="none", edgecolor="#0b5d1e", hatch="...",
                                        label="鼓励 encouraged"))
+        shown_backgrounds = maps.draw_backgrounds(ax, engine, background, frame, crs, simplify=width / 1500)
         units = maps._in_frame(engine.units, frame, crs, simplify=simplify)
         units.plot(ax=ax, facecolor="none", edgecolor="#333333", linewidth=0.5 if len(units) < 2000 else 0.1,
                    zorder=3)
@@ -94,10 +97,16 @@ def where_figure(engine, layer: gpd.GeoDataFrame, *, title: str | None = None,
             zones.plot(ax=ax, facecolor="none", edgecolor=maps.ZONE_COLOUR, linewidth=0.8, linestyle="--", zorder=4)
             handles.append(maps._patch(facecolor="none", edgecolor=maps.ZONE_COLOUR, linestyle="--",
                                        label="叠加管控区 overlay zone"))
+        labeller = labels.Labeller(ax, frame)
+        labels.furniture(labeller)
+        labels.label_zones(labeller, zones, maps.ZONE_LABEL_COLOUR)
+        maps.label_backgrounds(labeller, shown_backgrounds)
+        handles += [backgrounds.handle(b) for b, _ in shown_backgrounds]
         maps._finish(fig, ax, frame, crs, title, handles)
         project = layer.attrs.get("project", {})
         described = "，".join(f"{k}={v}" for k, v in project.items())
-        maps._footer(fig, crs, engine, extra=f"选址引导 siting map for {described}; rules as of {engine.as_of}")
+        maps._footer(fig, crs, engine, extra=f"选址引导 siting map for {described}; rules as of {engine.as_of}",
+                     shown=shown_backgrounds)
         return fig
 
 

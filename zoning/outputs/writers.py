@@ -4,6 +4,11 @@
 called once per chunk and ``close`` at the end, so memory is bounded by the
 chunk, not the registry. Callers write to a temporary path from
 :func:`zoning.outputs.atomic.atomic_path`.
+
+CSV keeps every cell as read; the other formats write typed columns
+(numbers, flags, dates, null for a blank; :mod:`zoning.outputs.columns`)
+whose types are fixed by the first chunk. The Excel writer is
+:mod:`zoning.outputs.excel`.
 """
 
 from __future__ import annotations
@@ -22,14 +27,13 @@ import pyarrow.parquet as pq
 import pyogrio
 import shapely
 
-from zoning.errors import DataError
 from zoning.geodesy import GEOGRAPHIC
 from zoning.geojson import geojson_geometries
 from zoning.outputs.atomic import atomic_path
+from zoning.outputs.columns import ColumnTypes, text_array
+from zoning.outputs.excel import ExcelWriter
 from zoning.outputs.formats import output_format
 
-XLSX_MAX_ROWS = 1_048_576
-XLSX_MAX_CELL = 32_767
 RS = "\x1e"  # RFC 8142 record separator
 
 
@@ -64,12 +68,20 @@ def feature_strings(properties: pd.DataFrame, geometry: np.ndarray,
 class TableWriter:
     """Writes result chunks to one output file; see :func:`open_writer`."""
 
-    def __init__(self, path: Path, *, layer: str, geometry_type: str = "Unknown", verdict_column: str = "verdict"):
+    def __init__(self, path: Path, *, layer: str, geometry_type: str = "Unknown", verdict_column: str = "verdict",
+                 text_columns=(), parse_columns=()):
         self.path = path
         self.layer = layer
         self.geometry_type = geometry_type
         self.verdict_column = verdict_column  # where the verdict is (``zoning_verdict`` if the input had one)
         self.rows = 0
+        # typed formats: the columns that stay text, and those read as text whose numbers and flags are typed
+        self.types = ColumnTypes(text=text_columns, parse=parse_columns)
+
+    @property
+    def notes(self) -> list[str]:
+        """Cells that did not fit their column's type (written as null), per column."""
+        return self.types.notes()
 
     def write(self, frame: pd.DataFrame, geometry: np.ndarray | None, raw_json=None) -> None:
         """Append rows; ``raw_json`` ({column: JSON texts}) is only for GeoJSON outputs."""
@@ -118,118 +130,61 @@ class CsvWriter(TableWriter):
         self.file.close()
 
 
-class XlsxWriter(TableWriter):
-    """An Excel workbook, streamed (openpyxl write-only mode).
-
-    Sheets: ``screened`` (every row, input order), ``prohibited`` and
-    ``restricted`` (those rows again, for review), and ``summary``. Text
-    that begins with ``=`` is stored as text, never as a formula.
-    """
-
-    FLAGGED = ("prohibited", "restricted")
-
-    def __init__(self, path, **kw):
-        import openpyxl  # here, not at module level: it adds 0.1 s to every command's start-up
-
-        super().__init__(path, **kw)
-        self.book = openpyxl.Workbook(write_only=True)
-        self.sheets = {name: self.book.create_sheet(name) for name in ("screened", *self.FLAGGED, "summary")}
-        for name in ("screened", *self.FLAGGED):
-            self.sheets[name].freeze_panes = "A2"
-        self.columns = None
-
-    def write(self, frame, geometry, raw_json=None):
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
-
-        frame = _with_text_columns(frame, raw_json)
-        if self.rows + len(frame) >= XLSX_MAX_ROWS:
-            raise DataError(f"output {self.path.name}: more than {XLSX_MAX_ROWS - 1:,} rows do not fit in an "
-                            "Excel sheet; write .csv, .gpkg or .parquet instead")
-        screened = self.sheets["screened"]
-        if self.columns is None:
-            self.columns = [str(c) for c in frame.columns]
-            for name in ("screened", *self.FLAGGED):
-                self.sheets[name].append(self.columns)
-        cells = frame.astype(object).where(frame.notna(), None)
-        formula_rows = np.zeros(len(cells), bool)
-        for column in cells.columns:
-            values = cells[column]
-            text = values.map(lambda v: isinstance(v, str))
-            if text.any():
-                cleaned = values[text].str.replace(ILLEGAL_CHARACTERS_RE, "", regex=True)
-                long = cleaned.str.len() > XLSX_MAX_CELL
-                cleaned[long] = cleaned[long].str.slice(0, XLSX_MAX_CELL - 1) + "…"
-                cells.loc[text, column] = cleaned
-                formula_rows[text.to_numpy(dtype=bool)] |= cleaned.str.startswith("=").to_numpy(dtype=bool)
-        rows = cells.to_numpy(dtype=object).tolist()
-        # text that begins with "=" would be stored as a formula: those few rows get text cells
-        formula = set(np.flatnonzero(formula_rows).tolist())
-
-        def as_text_cells(row, sheet):
-            out = []
-            for v in row:
-                if isinstance(v, str) and v.startswith("="):
-                    cell = WriteOnlyCell(sheet, value=v)
-                    cell.data_type = "s"
-                    v = cell
-                out.append(v)
-            return out
-
-        verdicts = frame[self.verdict_column].to_numpy() if self.verdict_column in frame else np.array([])
-        for i, row in enumerate(rows):  # openpyxl's streaming API takes one row at a time
-            screened.append(as_text_cells(row, screened) if i in formula else row)
-        for name in self.FLAGGED:
-            sheet = self.sheets[name]
-            for i in np.flatnonzero(verdicts == name):
-                sheet.append(as_text_cells(rows[i], sheet) if i in formula else rows[i])
-        self.rows += len(frame)
-
-    def abort(self):
-        for sheet in self.sheets.values():  # finish each sheet's temporary stream before the file goes
-            sheet.close()
-
-    def close(self, summary=None):
-        sheet = self.sheets["summary"]
-        sheet.append(["section", "value", "rows"])
-        for row in summary or []:
-            sheet.append(list(row))
-        self.book.save(self.path)
-
-
 class GpkgWriter(TableWriter):
-    """A GeoPackage layer, appended chunk by chunk.
+    """A GeoPackage layer, appended chunk by chunk, in GeoPackage 1.2 (which GDAL 3.6 and QGIS 3.22 open
+    without a warning; GDAL writes 1.4 by default).
 
     GeoPackage column names are case-insensitive and ``fid`` is the feature
     id, so an input column ``FID``, or ``Remark`` beside ``remark``, gets a
     suffix (``FID_1``, ``remark_1``); :attr:`renamed` lists what changed.
     """
 
+    OPTIONS = {"VERSION": "1.2"}
+
     def __init__(self, path, **kw):
         super().__init__(path, **kw)
         self.renamed: dict[str, str] = {}
 
     def write(self, frame, geometry, raw_json=None):
-        frame = _as_text(_with_text_columns(frame, raw_json))
+        frame = _with_text_columns(frame, raw_json)
         if self.rows == 0:
             seen = {"fid", "geom", "geometry"}
             for column in frame.columns:
-                name, k = column, 0
+                name, k = str(column), 0
                 while name.lower() in seen:
                     k += 1
                     name = f"{column}_{k}"
                 seen.add(name.lower())
                 if name != column:
-                    self.renamed[column] = name
-        out = gpd.GeoDataFrame(frame.rename(columns=self.renamed), geometry=geometry, crs=GEOGRAPHIC)
-        pyogrio.write_dataframe(out, self.path, layer=self.layer, driver="GPKG", append=self.rows > 0,
-                                geometry_type=self.geometry_type,
-                                promote_to_multi=self.geometry_type.startswith("Multi"))
+                    self.renamed[str(column)] = name
+        table = self.types.table(frame).rename_columns([self.renamed.get(n, n) for n in map(str, frame.columns)])
+        geoms = np.asarray(geometry, dtype=object)
+        if self.geometry_type.startswith("Multi"):
+            geoms = _promoted(geoms, self.geometry_type)
+        table = table.append_column("geom", pa.array(shapely.to_wkb(geoms), type=pa.binary()))
+        pyogrio.write_arrow(table, self.path, layer=self.layer, driver="GPKG", geometry_name="geom",
+                            geometry_type=self.geometry_type, crs=GEOGRAPHIC.to_wkt(), append=self.rows > 0,
+                            **({} if self.rows else {"dataset_options": self.OPTIONS}))
         self.rows += len(frame)
 
     def close(self, summary=None):
         if self.rows == 0:  # an empty input still gives a (empty) layer
             pyogrio.write_dataframe(gpd.GeoDataFrame(geometry=[], crs=GEOGRAPHIC), self.path,
-                                    layer=self.layer, driver="GPKG", geometry_type=self.geometry_type)
+                                    layer=self.layer, driver="GPKG", geometry_type=self.geometry_type,
+                                    dataset_options=self.OPTIONS)
+
+
+def _promoted(geoms: np.ndarray, multi: str) -> np.ndarray:
+    """Single parts (Polygon) as one-part multi-geometries (MultiPolygon), for a layer of ``multi``."""
+    single = {"MultiPolygon": shapely.GeometryType.POLYGON, "MultiLineString": shapely.GeometryType.LINESTRING,
+              "MultiPoint": shapely.GeometryType.POINT}.get(multi)
+    parts = np.flatnonzero(shapely.get_type_id(geoms) == single) if single is not None else np.empty(0, int)
+    if len(parts):
+        build = {"MultiPolygon": shapely.multipolygons, "MultiLineString": shapely.multilinestrings,
+                 "MultiPoint": shapely.multipoints}[multi]
+        geoms = geoms.copy()
+        geoms[parts] = build(geoms[parts], indices=np.arange(len(parts)))
+    return geoms
 
 
 class GeoJsonWriter(TableWriter):
@@ -242,7 +197,7 @@ class GeoJsonWriter(TableWriter):
                         + ',"features":[\n')
 
     def write(self, frame, geometry, raw_json=None):
-        features = feature_strings(frame, geometry, raw_json)
+        features = feature_strings(typed_frame(self.types.table(frame)), geometry, raw_json)
         if len(features):
             self.file.write((",\n" if self.rows else "") + ",\n".join(features))
         self.rows += len(frame)
@@ -260,7 +215,7 @@ class GeoJsonSeqWriter(TableWriter):
         self.file = open(path, "w", encoding="utf-8", newline="\n")
 
     def write(self, frame, geometry, raw_json=None):
-        features = feature_strings(frame, geometry, raw_json)
+        features = feature_strings(typed_frame(self.types.table(frame)), geometry, raw_json)
         if len(features):
             self.file.write("".join(RS + features + "\n"))
         self.rows += len(frame)
@@ -270,7 +225,9 @@ class GeoJsonSeqWriter(TableWriter):
 
 
 class ParquetWriter(TableWriter):
-    """GeoParquet 1.1: WKB geometry with the ``geo`` metadata, written row group by row group."""
+    """GeoParquet 1.1: WKB geometry with the ``geo`` metadata, and a ``bbox`` covering column (a struct of
+    xmin, ymin, xmax, ymax per row, declared as the geometry's ``covering``) that readers use to skip row
+    groups outside a box; written row group by row group."""
 
     def __init__(self, path, **kw):
         super().__init__(path, **kw)
@@ -278,14 +235,17 @@ class ParquetWriter(TableWriter):
 
     def write(self, frame, geometry, raw_json=None):
         frame = _with_text_columns(frame, raw_json)
-        table = arrow_table(frame)
-        wkb = shapely.to_wkb(np.asarray(geometry, dtype=object))
-        table = table.append_column("geometry", pa.array(wkb, type=pa.binary()))
+        table = self.types.table(frame)
+        geoms = np.asarray(geometry, dtype=object)
+        bbox_name = "bbox" if "bbox" not in table.column_names else "geometry_bbox"
+        table = table.append_column("geometry", pa.array(shapely.to_wkb(geoms), type=pa.binary()))
+        table = table.append_column(bbox_name, _bbox(geoms))
         if self.writer is None:
             types = [] if self.geometry_type == "Unknown" else [self.geometry_type]
+            covering = {"bbox": {k: [bbox_name, k] for k in ("xmin", "ymin", "xmax", "ymax")}}
             geo = {"version": "1.1.0", "primary_column": "geometry",
                    "columns": {"geometry": {"encoding": "WKB", "crs": GEOGRAPHIC.to_json_dict(),
-                                            "geometry_types": types}}}
+                                            "geometry_types": types, "covering": covering}}}
             metadata = {**(table.schema.metadata or {}), b"geo": json.dumps(geo).encode()}
             self.schema = table.schema.with_metadata(metadata)
             self.writer = pq.ParquetWriter(self.path, self.schema)
@@ -295,6 +255,31 @@ class ParquetWriter(TableWriter):
     def close(self, summary=None):
         if self.writer is not None:
             self.writer.close()
+
+
+_BBOX = pa.struct([(k, pa.float64()) for k in ("xmin", "ymin", "xmax", "ymax")])
+
+
+def _bbox(geoms: np.ndarray) -> pa.Array:
+    """Each geometry's bounds as the GeoParquet covering struct (null for a missing or empty geometry)."""
+    bounds = shapely.bounds(geoms) if len(geoms) else np.empty((0, 4))
+    missing = np.isnan(bounds).any(axis=1)
+    fields = [pa.array(bounds[:, i], type=pa.float64()) for i in range(4)]
+    return pa.StructArray.from_arrays(fields, fields=list(_BBOX), mask=pa.array(missing))
+
+
+def typed_frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table of typed columns as a frame whose nulls serialise as JSON null (nullable integers and
+    flags, text as Python strings)."""
+    mapping = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(), pa.string(): object}
+    frame = table.to_pandas(types_mapper=lambda t: mapping.get(t) if t != pa.string() else None)
+    for name, column in zip(table.column_names, table.columns):
+        if column.type == pa.string():
+            frame[name] = frame[name].astype(object)
+        elif column.type == pa.date32():  # ISO dates, not timestamps
+            frame[name] = pd.Series(column.to_pylist(), dtype=object).map(lambda d: d.isoformat(),
+                                                                         na_action="ignore")
+    return frame
 
 
 #: what a spreadsheet runs as a formula when a cell starts with it (OWASP, "CSV injection")
@@ -330,15 +315,18 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, layer: str | None = No
             raise
 
 
-_WRITERS = {"csv": CsvWriter, "xlsx": XlsxWriter, "gpkg": GpkgWriter, "geojson": GeoJsonWriter,
+_WRITERS: dict[str, type] = {"csv": CsvWriter, "xlsx": ExcelWriter, "gpkg": GpkgWriter, "geojson": GeoJsonWriter,
             "geojsons": GeoJsonSeqWriter, "parquet": ParquetWriter}
 
 
-def open_writer(path, fmt: str, *, layer: str, geometry_type: str = "Unknown",
-                verdict_column: str = "verdict") -> TableWriter:
+def open_writer(path, fmt: str, *, layer: str, geometry_type: str = "Unknown", verdict_column: str = "verdict",
+                text_columns=(), parse_columns=()) -> TableWriter:
     """A chunk writer for ``fmt`` (see :data:`zoning.outputs.formats.OUTPUT_FORMATS`) at ``path``
-    (usually a temporary path)."""
-    return _WRITERS[fmt](Path(path), layer=layer, geometry_type=geometry_type, verdict_column=verdict_column)
+    (usually a temporary path). In the typed formats, ``text_columns`` stay text whatever they hold (result
+    columns) and the text of ``parse_columns`` (an input read as text, a CSV) is typed where a whole column is
+    numbers or flags (see :mod:`zoning.outputs.columns`)."""
+    return _WRITERS[fmt](Path(path), layer=layer, geometry_type=geometry_type, verdict_column=verdict_column,
+                         text_columns=text_columns, parse_columns=parse_columns)
 
 
 def _with_text_columns(frame: pd.DataFrame, raw_json) -> pd.DataFrame:
@@ -349,32 +337,6 @@ def _with_text_columns(frame: pd.DataFrame, raw_json) -> pd.DataFrame:
 
 
 def arrow_table(frame: pd.DataFrame) -> pa.Table:
-    """``frame`` as an Arrow table whose schema does not depend on the chunk.
-
-    Text and mixed (object) columns become Arrow strings, cell by cell as
-    ``str`` (missing cells stay null), so a column that is empty, numeric or
-    mixed in one chunk has the same type in the next.
-    """
-    arrays = []
-    for column in frame.columns:
-        values = frame[column]
-        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
-            try:  # all text already (the usual case): no per-cell conversion
-                arrays.append(pa.array(values, type=pa.string(), from_pandas=True))
-            except (pa.ArrowTypeError, pa.ArrowInvalid):  # numbers, dates… among the text (Excel)
-                text = values.where(values.isna(), values.astype(str))
-                arrays.append(pa.array(text, type=pa.string(), from_pandas=True))
-        else:
-            arrays.append(pa.array(values, from_pandas=True))
-    return pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
-
-
-def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Object columns as strings (None kept), so chunks of mixed cell types share one schema."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object:
-            values = out[column]
-            out[column] = values.where(values.isna(), values.astype(str)).astype(object)
-    out.columns = [str(c) for c in out.columns]
-    return out
+    """``frame`` as an Arrow table of text, every cell as it reads (``-5``, ``115.97``, ``True``), missing
+    cells null: the schema does not depend on the chunk (what a CSV writes)."""
+    return pa.Table.from_arrays([text_array(frame[c]) for c in frame.columns], names=[str(c) for c in frame.columns])

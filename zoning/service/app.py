@@ -45,11 +45,14 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        engine.warm()
+        engine.warm(industries=True)  # no first-check delay per industry and type
         service.jobs.start()
+        watcher = _release_watcher(service, settings)
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.stop()
             service.jobs.stop()
 
     app = FastAPI(title="zoning", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan,
@@ -91,12 +94,32 @@ def app_from_environment() -> FastAPI:
 
 
 def load_engine(load_args: dict[str, Any]) -> Engine:
-    """An engine from ``Engine.load``'s keywords as JSON holds them (dates as ISO text)."""
+    """An engine from ``Engine.load``'s keywords as JSON holds them (dates as ISO text), or from a
+    database release (``db``, ``release``: see :mod:`zoning.db`)."""
     from zoning.engine import Engine
 
     args = dict(load_args)
     as_of = args.pop("as_of", None)
-    return Engine.load(**args, as_of=dt.date.fromisoformat(as_of) if as_of else None)
+    day = dt.date.fromisoformat(as_of) if as_of else None
+    if args.get("db"):
+        from zoning.db.releases import load_engine as load_release
+
+        return load_release(args["db"], args.get("release"), day)
+    return Engine.load(**args, as_of=day)
+
+
+def _release_watcher(service: Service, settings: Settings):
+    """A server reading a database release it was not pinned to follows newer releases (started here)."""
+    args = settings.load_args or {}
+    if not args.get("db") or args.get("release") is not None or settings.db_poll_s <= 0:
+        return None
+    from zoning.service.releases import ReleaseWatcher
+
+    as_of = args.get("as_of")
+    watcher = ReleaseWatcher(service, args["db"], dt.date.fromisoformat(as_of) if as_of else None,
+                             settings.db_poll_s)
+    watcher.start()
+    return watcher
 
 
 def settings_from(config: dict[str, Any]) -> Settings:

@@ -29,7 +29,7 @@ MEDIA_TYPES = {
 def convert(source: Path, target: Path, fmt: str, *, summary: list | None = None) -> None:
     """Write the GeoParquet ``source`` as ``fmt`` to ``target`` (CSV without geometry)."""
     parquet = pq.ParquetFile(source)
-    names = [n for n in parquet.schema_arrow.names if n != "geometry"]
+    names = [n for n in parquet.schema_arrow.names if n not in ("geometry", "bbox")]  # bbox: the covering column
     verdict = "zoning_verdict" if "zoning_verdict" in names else "verdict"
     with atomic_path(target) as tmp:
         writer = open_writer(tmp, fmt, layer="screened", verdict_column=verdict)

@@ -85,6 +85,7 @@ def health(request: Request) -> JSONResponse:
         "zones_sha256": provenance.get("zones_sha256"), "units": len(engine.units), "zones": len(engine.zones),
         "lists_in_force": provenance.get("lists_in_force"), "bounds": [float(v) for v in engine.units.total_bounds],
         "illustrative": engine.illustrative, "basemap": service.settings.basemap,
+        "release": provenance.get("release"),
     })
 
 

@@ -28,3 +28,5 @@ class Settings:
     load_args: dict[str, Any] | None = None
     #: page size of GET /api/units and /api/zones
     page_size: int = 2_000
+    #: with ``load_args["db"]`` (zoning serve --db): seconds between asking the database for a newer release
+    db_poll_s: float = 30.0

@@ -33,8 +33,17 @@ class Service:
         self.settings = settings
         self.lock = threading.RLock()
         self._dates: OrderedDict[dt.date, Engine] = OrderedDict()
-        self.jobs = JobStore(settings.jobs_dir, load_args=settings.load_args, engine=engine,
+        # an engine read from a database follows its releases (see switch): jobs run with it, in threads
+        from_db = bool(settings.load_args and settings.load_args.get("db"))
+        self.jobs = JobStore(settings.jobs_dir, load_args=None if from_db else settings.load_args, engine=engine,
                              max_running=settings.job_workers)
+
+    def switch(self, engine: Engine) -> None:
+        """Serve ``engine`` from now on (a newer release): requests in flight finish on the one they have."""
+        with self.lock:
+            self.engine = engine
+            self._dates = OrderedDict()
+            self.jobs.engine = engine
 
     def on(self, as_of: dt.date | None) -> Engine:
         """The engine for ``as_of`` (the server's own when None); other dates' engines are kept."""
