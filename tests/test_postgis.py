@@ -220,8 +220,8 @@ def test_a_connection_killed_mid_run_leaves_whole_chunks_and_resumes(db):
     assert "lost the connection" in message and "127.0.0.1" in message and "--resume" in message
     run_id = message.rsplit("--resume ", 1)[1].split()[0]
     assert len(_screened_table(db, "screened")) == 50  # the first chunk, whole; nothing of the second
-    state = run(["screen", f"{db}?table=projects", "-o", f"{db}?table=screened", "--resume", run_id, "-q"],
-                expect=0)
+    state = run(["screen", f"{db}?table=projects", "-o", f"{db}?table=screened", "--resume", run_id],
+                expect=0)  # (not -q: the summary, on stderr, names the run)
     assert f"run {run_id}" in state.output
     out = _screened_table(db, "screened")
     assert len(out) == 200 and out["project_id"].is_unique and set(out["run_id"]) == {run_id}

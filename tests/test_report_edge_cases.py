@@ -407,8 +407,8 @@ def test_screen_report_with_bad_rows(tmp_path):
         {**CHEMICALS, "project_id": "P4", "name": "坏经度", "lon": "abc"},
     ])
     report = tmp_path / "report"
-    result = run(["screen", reg, "-o", tmp_path / "out.csv", "--report", report, "-q"], expect=0)
-    assert result.output.count("wrote ") == 4
+    result = run(["screen", reg, "-o", tmp_path / "out.csv", "--report", report], expect=0)
+    assert result.stderr.count("wrote ") == 4
     assert sorted(p.name for p in report.iterdir()) == ["report-map.png", "report.docx", "report.html", "report.md"]
     rows = _docx_rows(report / "report.docx")
     problems = {r[0]: r[1] for r in rows if len(r) == 3 and r[0] != "问题 Problem"}

@@ -265,7 +265,7 @@ def test_screen_report_lists_prohibited_and_restricted_projects(tmp_path):
     import docx
 
     report = tmp_path / "report"
-    result = run(["screen", registry_path(), "-o", tmp_path / "out.csv", "--report", report, "-q"], expect=0)
+    result = run(["screen", registry_path(), "-o", tmp_path / "out.csv", "--report", report], expect=0)
     assert {p.name for p in report.iterdir()} == {"report.docx", "report.html", "report.md", "report-map.png"}
     assert "wrote" in result.output
     import pandas as pd

@@ -9,6 +9,7 @@ registry's size.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from collections import Counter
@@ -21,15 +22,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from zoning.db.urls import is_database_url, mask
 from zoning.engine import Engine, MinOverlapLike
-from zoning.errors import InputError, ParameterError, parameter
+from zoning.errors import DataError, InputError, ParameterError, ZoningError, parameter
 from zoning.evaluate.provenance import rules_hash
 from zoning.evaluate.summary import RESULT_COLUMNS
 from zoning.industries import table as industry_table
 from zoning.inputs.coordinates import projects_from, scale_attributes
 from zoning.inputs.crs import parse_crs
 from zoning.inputs.headers import recognise_columns
-from zoning.inputs.registry import DEFAULT_CHUNK, open_registry
+from zoning.inputs.registry import DEFAULT_CHUNK, Registry, open_registry
 from zoning.inputs.units import UNIT_TYPES
 from zoning.inputs.vector import DEFAULT_IO_ENGINE
 from zoning.inputs.webmap import to_webmap
@@ -145,7 +147,7 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
            layer: str | int | None = None, io_engine: str = DEFAULT_IO_ENGINE, chunk_size: int = DEFAULT_CHUNK,
            progress: Callable[[int, int | None], object] | None = None, min_overlap: MinOverlapLike = None,
            output_crs: str | None = None, explain: bool = False, digest: Digest | None = None,
-           guidance: bool = False) -> Summary:
+           guidance: bool = False, key: str | None = None, resume: str | None = None) -> Summary:
     """Screen every project of the registry ``source`` and write them to ``output``.
 
     ``columns`` overrides header recognition (``{"lon": "东经", "VOCs": "VOC排放"}``);
@@ -161,24 +163,54 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
     a registry report needs; ``progress(done, total)`` is called after each chunk (``total`` may
     be None). Returns a :class:`Summary`. The output's format comes from its
     extension; it is written to a temporary file beside it and renamed only
-    when complete.
+    when complete. Either side may be a database table, ``postgresql://…?table=NAME``
+    (see :mod:`zoning.db.tables`, read in the order of ``key`` or the primary key, and
+    :mod:`zoning.db.runs`, written a transaction per chunk); ``resume`` continues a failed run
+    into a table.
     """
-    fmt = output_format(output)
-    web = output_system(output_crs, fmt)
+    database = is_database_url(str(output))
+    fmt = "postgis" if database else output_format(output)
+    if database and output_crs is not None and output_system(output_crs, "geojson"):
+        raise ParameterError(f"{parameter('output_crs', output_crs)}: a database table holds CGCS2000 geometries")
+    web = None if database else output_system(output_crs, fmt)
+    if resume and not database:
+        raise ParameterError(f"{parameter('resume', resume)} continues a run into a database table: give the "
+                             "table as the output (postgresql://…?table=NAME)")
+    if key and not is_database_url(str(source)):
+        raise ParameterError(f"{parameter('key', key)} orders a registry read from a database table")
     target = Path(output).resolve()
-    if target == Path(source).resolve():
+    if not database and target == Path(source).resolve():
         raise ParameterError(f"output {output} is the input registry; write the results to another file")
-    if target in {Path(p).resolve() for p in engine.sources}:
+    if not database and target in {Path(p).resolve() for p in engine.sources}:
         raise ParameterError(f"output {output} is one of the engine's unit, zone or rule files; write elsewhere")
     if explain:  # the audit trail is about 1.5 KB of text per row: keep chunks small to bound memory
         chunk_size = min(chunk_size, EXPLAIN_CHUNK)
-    reader = ProjectReader(source, columns=columns, crs=crs, encoding=encoding, sheet=sheet, layer=layer,
-                           io_engine=io_engine, chunk_size=chunk_size, vocabulary=engine.vocabulary)
+    table_output, skip = None, 0
+    if database:
+        from zoning.db.runs import TableOutput
+
+        table_output = TableOutput(str(output), source=mask(str(source)), chunk_size=chunk_size, resume=resume,
+                                   release=engine.release)
+        chunk_size = table_output.state.chunk_size
+        if table_output.state.resumed and table_output.state.key:
+            key = key or table_output.state.key
+        elif table_output.state.resumed:  # a file, read again: skip the chunks the run wrote
+            skip = -(-table_output.state.rows_done // chunk_size)
+    try:
+        reader = ProjectReader(source, columns=columns, crs=crs, encoding=encoding, sheet=sheet, layer=layer,
+                               io_engine=io_engine, chunk_size=chunk_size, vocabulary=engine.vocabulary, key=key,
+                               after=table_output.state.last_key if table_output else None)
+    except BaseException:
+        if table_output is not None:
+            table_output.abort()
+        raise
     registry, colmap = reader.registry, reader.colmap
+    if table_output is not None:
+        table_output.started(getattr(registry, "key", ""), getattr(registry, "types", {}), registry.headers)
     if digest is not None:
         digest.name_column = colmap.columns.get("name")
-    summary = Summary(str(source), str(output), columns=colmap.describe(location_from_geometry=registry.is_vector),
-                      encoding=registry.encoding)
+    summary = Summary(mask(str(source)), mask(str(output)),
+                      columns=colmap.describe(location_from_geometry=registry.is_vector), encoding=registry.encoding)
     summary.notes = registry.skipped  # filled in as reading proceeds
     renamed = {}
     dated = "date" in colmap.columns
@@ -194,7 +226,7 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
         clashing = [k for k, v in renamed.items() if k != v]
         summary.notes.append(f"the input already has column(s) {', '.join(clashing)}; results are in "
                              f"{', '.join(renamed[c] for c in clashing)}")
-    add_wkt = registry.is_vector and fmt not in GEO_FORMATS
+    add_wkt = registry.is_vector and fmt not in GEO_FORMATS and not database
     if web and fmt not in GEO_FORMATS and not add_wkt:
         raise ParameterError(f"{parameter('output_crs', web)}: a .{fmt} output of a table keeps its own coordinate "
                          "columns and has no geometry to convert; write .geojson or .geojsons")
@@ -207,9 +239,15 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
     engine.warm()
     timings["prepare"] = time.perf_counter() - started
 
-    with atomic_path(output) as tmp:
-        writer = open_writer(tmp, fmt, layer=Path(output).stem, geometry_type=geometry_type,
-                             verdict_column=renamed["verdict"])
+    with atomic_path(output) if table_output is None else contextlib.nullcontext(None) as tmp:
+        # typed outputs: result columns stay text; a CSV's own columns are typed where they hold numbers or
+        # flags, except those giving a name or a code
+        codes = {colmap.columns.get(f) for f in ("name", "industry", "type", "date", "wkt")}
+        writer = table_output or open_writer(tmp, fmt, layer=Path(output).stem, geometry_type=geometry_type,
+                                             verdict_column=renamed["verdict"],
+                                             text_columns=[*renamed.values(), "wkt"],
+                                             parse_columns=[h for h in registry.headers if h not in codes]
+                                             if registry.format == "csv" else ())
         try:
             if progress is not None:
                 progress(0, registry.total)
@@ -220,6 +258,9 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
                 timings["read"] += time.perf_counter() - started
                 if item is None:
                     break
+                if skip:  # resuming: this chunk was written by the run before
+                    skip -= 1
+                    continue
                 raw, projects, problems, numbers = item
                 results = engine.screen_columns(projects, problems, timings=timings, min_overlap=min_overlap,
                                                 explain=explain)
@@ -256,9 +297,17 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
                                      f"{len(engine.all_lists)} loaded (rules sha256 "
                                      f"{rules_sha})")
             summary.notes += engine.lapsed
+            if table_output is not None:
+                summary.notes.append(table_output.note())
             for old, new in getattr(writer, "renamed", {}).items():
                 summary.notes.append(f"column {old!r} is named {new!r} in the output ({fmt} column names "
                                      "are case-insensitive and 'fid' is reserved)")
+            summary.notes += getattr(writer, "notes", [])  # cells that did not fit their column's type
+        except ZoningError as exc:
+            writer.abort()
+            if table_output is not None:
+                raise DataError(table_output.failed(str(exc))) from None
+            raise
         except BaseException:
             writer.abort()
             raise
@@ -292,16 +341,24 @@ class ProjectReader:
     def __init__(self, source: str | Path, *, columns: Mapping[str, str] | None = None, crs: object = None,
                  encoding: str | None = None, sheet: str | int | None = None, layer: str | int | None = None,
                  io_engine: str = DEFAULT_IO_ENGINE, chunk_size: int = DEFAULT_CHUNK,
-                 vocabulary: Vocabulary | None = None):
+                 vocabulary: Vocabulary | None = None, key: str | None = None, after: object = None):
         self.vocabulary = vocabulary or builtin()
-        self.registry = registry = open_registry(source, encoding=encoding, sheet=sheet, layer=layer,
-                                                 io_engine=io_engine, chunk_size=chunk_size)
+        self.registry: Registry
+        if is_database_url(str(source)):  # a table: read in key order, after the key ``after`` (resuming)
+            from zoning.db.tables import open_table
+
+            self.registry = open_table(str(source), key=key, chunk_size=chunk_size, after=after)
+        else:
+            self.registry = open_registry(source, encoding=encoding, sheet=sheet, layer=layer,
+                                          io_engine=io_engine, chunk_size=chunk_size)
+        registry = self.registry
         self.colmap = colmap = recognise_columns(registry.headers, columns, self.vocabulary)
         if not registry.is_vector and "wkt" not in colmap.columns and not {"lon", "lat"} <= set(colmap.columns):
             lacking = [f for f in ("lon", "lat") if f not in colmap.columns]
             where = f" (sheet {registry.sheet!r} of {', '.join(registry.sheets)}: {parameter('sheet')} to choose)" \
                 if len(registry.sheets) > 1 else ""
-            raise InputError(f"{Path(source).name}{where}: no {' or '.join(lacking)} column found among "
+            raise InputError(f"{getattr(registry, 'label', '') or Path(source).name}{where}: no "
+                             f"{' or '.join(lacking)} column found among "
                              f"{', '.join(registry.headers)}; "
                              f"name it with {parameter('columns', (lacking[0], 'HEADER'))}")
         self.source = parse_crs(crs) if crs else registry.source

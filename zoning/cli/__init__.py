@@ -15,11 +15,13 @@ import click
 from zoning import limits
 from zoning._version import __version__
 from zoning.cli.check import check
+from zoning.cli.db import db
 from zoning.cli.export import export
 from zoning.cli.map import map_
 from zoning.cli.options import ZoningGroup
 from zoning.cli.report import report
 from zoning.cli.rules import rules
+from zoning.cli.sample import sample
 from zoning.cli.screen import screen
 from zoning.cli.serve import serve
 from zoning.cli.where import where
@@ -54,3 +56,5 @@ main.add_command(map_)
 main.add_command(rules)
 main.add_command(where)
 main.add_command(serve)
+main.add_command(db)
+main.add_command(sample)

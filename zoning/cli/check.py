@@ -13,11 +13,12 @@ from zoning.cli.options import (
     fail_on_opt,
     handle_errors,
     layer_options,
+    load_engine,
     output_crs_opt,
     project_options,
+    quiet_opt,
     site_inputs,
 )
-from zoning.engine import Engine
 from zoning.outputs.formats import output_system
 
 
@@ -36,20 +37,22 @@ from zoning.outputs.formats import output_system
               show_default=True, help="Output format.")
 @output_crs_opt
 @fail_on_opt
+@quiet_opt
 @handle_errors
 def check(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name, explain, guidance, units, zones,
-          rules, io_engine, as_of, fmt, output_crs, fail_on):
+          rules, io_engine, as_of, fmt, output_crs, fail_on, quiet):
     """Check one project siting and cite every clause that decides it.
 
     \b
     Example:
       zoning check --lon 115.97 --lat 38.93 --industry C2614 --type new \\
                    --emission VOCs=12.5 --emission NOx=3
+      echo 'POINT (115.97 38.93)' | zoning check --site - --industry C2614
     """
     web = output_system(output_crs, "geojson")
     if web and fmt != "geojson":
         raise click.UsageError("--output-crs applies to --format geojson (the site's coordinates)")
-    engine = Engine.load(units, list(rules) or None, zones, io_engine=io_engine, as_of=as_of)
+    engine = load_engine(units, rules, zones, io_engine=io_engine, as_of=as_of)
     inputs = site_inputs(lon, lat, site, crs, min_overlap, industry, type_, emission, attr, name)
     if guidance:
         from zoning.siting.counterfactuals import check_with_guidance

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from zoning.cli.options import handle_errors, layer_options, output_crs_opt
-from zoning.engine import Engine
+from zoning.cli.options import handle_errors, layer_options, load_engine, output_crs_opt
+from zoning.cli.pipes import is_stdio, output_file, say
 from zoning.outputs.unit_export import export_units
 
 
@@ -16,11 +16,13 @@ def export():
 
 @export.command("units")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Output file: .geojson (RFC 7946) or .gpkg.")
+              help="Output file: .geojson (RFC 7946) or .gpkg; - for standard output (with --format).")
+@click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg"]),
+              help="The format of -o - (standard output); a file's extension gives its own.")
 @output_crs_opt
 @layer_options
 @handle_errors
-def units_command(output, output_crs, units, zones, rules, io_engine):
+def units_command(output, fmt, output_crs, units, zones, rules, io_engine):
     """Write the unit layer with each unit's type and access lists.
 
     Each unit gets: lists, counts of prohibit/restrict/require clauses, the
@@ -31,7 +33,9 @@ def units_command(output, output_crs, units, zones, rules, io_engine):
     \b
     Example:
       zoning export units -o units.geojson
+      zoning export units -o - --format geojson | head -c 300
     """
-    engine = Engine.load(units, list(rules) or None, zones, io_engine=io_engine)
-    count = export_units(engine, output, output_crs=output_crs)
-    click.echo(f"Wrote {count:,} units to {output}")
+    engine = load_engine(units, rules, zones, io_engine=io_engine)
+    with output_file(output, fmt, {".geojson": "geojson", ".gpkg": "gpkg"}, stem="units") as target:
+        count = export_units(engine, target, output_crs=output_crs)
+    say(f"Wrote {count:,} units to {'standard output' if is_stdio(output) else output}", output=output)

@@ -19,12 +19,15 @@ import warnings
 
 import click
 
+from zoning.cli.pipes import is_stdio, relabel, site_from_stdin
 from zoning.errors import ParameterError, ZoningError, parameter_names
 from zoning.inputs.vector import DEFAULT_IO_ENGINE, IO_ENGINES
 
 EXIT_BAD_INPUT = 1
 EXIT_USAGE = 2
 EXIT_FAILS = 3
+#: a closed standard output (``zoning … | head``): the status a process killed by SIGPIPE has, said quietly
+EXIT_BROKEN_PIPE = 141
 
 #: API parameter → command-line flag, for messages (see :func:`zoning.errors.parameter`)
 PARAMETER_FLAGS = {
@@ -32,7 +35,8 @@ PARAMETER_FLAGS = {
     "min_overlap": "--min-overlap", "output_crs": "--output-crs", "as_of": "--as-of", "columns": "--col",
     "encoding": "--encoding", "sheet": "--sheet", "layer": "--layer", "chunk_size": "--chunk-size",
     "overwrite": "--overwrite", "explain": "--explain", "emissions": "--emission", "attributes": "--attr",
-    "within": "--within",
+    "within": "--within", "release": "--release", "key": "--key", "resume": "--resume",
+    "effective_from": "--effective-from",
 }
 
 units_opt = click.option("--units", type=click.Path(dir_okay=False),
@@ -47,6 +51,11 @@ io_engine_opt = click.option("--io-engine", type=click.Choice(IO_ENGINES), defau
 fail_on_opt = click.option("--fail-on", type=click.Choice(["prohibited", "restricted"]),
                            help="Exit 3 when the verdict is (or, given missing inputs, may be) at least this "
                                 "strict, or the site is in no unit.")
+background_opt = click.option(
+    "--background", "background", multiple=True, metavar="FILE[:COLUMN]",
+    help="A vector layer drawn on the map for context (county boundaries, rivers, roads, places; any format and "
+         "CRS GDAL reads), its features named from COLUMN (default: a column called name, NAME, 名称, NAME_CHN…). "
+         "Repeatable. Default: the sample region's county boundaries with the bundled sample units, else none.")
 
 
 crs_opt = click.option(
@@ -73,10 +82,61 @@ as_of_opt = click.option(
     help="Apply the list versions in force on this date (effective_from ≤ date ≤ effective_to). Default: today.")
 
 
+def _database(ctx, param, value):
+    """--db and --release are kept on the context (see :func:`load_engine`), not passed to the command."""
+    if value is not None:
+        ctx.meta[f"zoning.{param.name}"] = value
+    return value
+
+
+db_opt = click.option(
+    "--db", metavar="URL", expose_value=False, callback=_database, is_eager=True,
+    help="Read the units, zones and lists from a release published to PostgreSQL/PostGIS ('zoning db publish'), "
+         "postgresql://USER@HOST:PORT/DB (password from ~/.pgpass or PGPASSWORD): the release in force today, "
+         "or on --as-of, or --release. Instead of --units, --zones and --rules.")
+release_opt = click.option(
+    "--release", metavar="ID", expose_value=False, callback=_database, is_eager=True,
+    help="With --db: this release ('zoning db status' lists them; 'latest': the newest published). Default: the "
+         "release in force on --as-of (today).")
+
+
 def layer_options(f):
-    for opt in reversed((units_opt, zones_opt, rules_opt, io_engine_opt)):
+    for opt in reversed((units_opt, zones_opt, rules_opt, io_engine_opt, db_opt, release_opt)):
         f = opt(f)
     return f
+
+
+def database_option() -> tuple[str | None, str | None]:
+    """The ``--db`` URL and ``--release`` of the command running (None when not given)."""
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.meta if ctx is not None else {}
+    db, release = meta.get("zoning.db"), meta.get("zoning.release")
+    if release is not None and db is None:
+        raise click.UsageError("--release chooses a release of --db URL: give --db too")
+    return db, release
+
+
+def read_layers(units, rules, zones, *, io_engine: str = DEFAULT_IO_ENGINE, as_of=None):
+    """The layers a command works with: from ``--db`` (a published release) or from the files."""
+    from zoning.engine import Engine
+
+    db, release = database_option()
+    if db is None:
+        return Engine.read(units, list(rules or ()) or None, zones, io_engine=io_engine)
+    if units or zones or rules:
+        raise click.UsageError("--db reads the units, zones and lists of a release: give either --db or "
+                               "--units/--zones/--rules")
+    from zoning.db.releases import read_release
+
+    return read_release(db, release, as_of)
+
+
+def load_engine(units, rules, zones, *, io_engine: str = DEFAULT_IO_ENGINE, as_of=None):
+    """The engine a command evaluates with, for ``as_of``: from ``--db`` or from the files (see
+    :func:`read_layers`)."""
+    from zoning.engine import Engine
+
+    return Engine.from_layers(read_layers(units, rules, zones, io_engine=io_engine, as_of=as_of), as_of=as_of)
 
 
 def key_values(values, option: str) -> dict[str, str]:
@@ -105,6 +165,8 @@ class ZoningGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
         except OSError as exc:
+            if exc.errno == errno.EPIPE:  # the reader went away (| head): nothing is wrong, nothing to say
+                _fail(None, EXIT_BROKEN_PIPE)
             _fail(f"zoning: error: {_os_message(exc)}", EXIT_BAD_INPUT)
         except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
             _fail(f"zoning: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
@@ -130,11 +192,12 @@ def _os_message(exc: OSError) -> str:
     return f"{exc.filename}: {reason}" if exc.filename else reason
 
 
-def _fail(message: str, code: int) -> None:
-    """Say ``message`` on stderr and exit with ``code``; standard output, which may be what failed, is
-    pointed at /dev/null so that closing it at exit cannot fail again."""
+def _fail(message: str | None, code: int) -> None:
+    """Say ``message`` (if any) on stderr and exit with ``code``; standard output, which may be what failed,
+    is pointed at /dev/null so that closing it at exit cannot fail again."""
     try:
-        click.echo(message, err=True)
+        if message is not None:
+            click.echo(message, err=True)
     except OSError:
         pass  # stderr is gone too: nothing more can be said
     try:
@@ -155,14 +218,37 @@ def handle_errors(f):
             try:
                 return f(*args, **kwargs)
             except ZoningError as exc:
-                click.echo(f"zoning: error: {exc}", err=True)
+                click.echo(f"zoning: error: {relabel(str(exc))}", err=True)
                 sys.exit(EXIT_USAGE if isinstance(exc, ParameterError) else EXIT_BAD_INPUT)
             finally:
                 for w in caught:
-                    if issubclass(w.category, UserWarning):
-                        click.echo(f"zoning: warning: {w.message}", err=True)
+                    if issubclass(w.category, UserWarning) and not is_quiet():
+                        click.echo(f"zoning: warning: {relabel(str(w.message))}", err=True)
 
     return wrapper
+
+
+def _quiet(ctx, param, value):
+    if value:
+        ctx.meta["zoning.quiet"] = True
+    return value
+
+
+quiet_opt = click.option("-q", "--quiet", is_flag=True, callback=_quiet,
+                         help="Nothing on standard error but errors: no progress bar, summary, notes or warnings.")
+
+
+def is_quiet() -> bool:
+    """Whether the command running was given ``-q``."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get("zoning.quiet"))
+
+
+def format_opt(formats, what: str):
+    """``--format``: the format of an output written to standard output (``-o -``), where there is no
+    extension to go by."""
+    return click.option("--format", "out_format", type=click.Choice(sorted(set(formats))),
+                        help=f"Format of {what} when it is '-' (standard output), which has no extension to go by.")
 
 
 def project_options(f):
@@ -171,7 +257,8 @@ def project_options(f):
         click.option("--lon", type=float, help="Longitude, CGCS2000/WGS84 degrees."),
         click.option("--lat", type=float, help="Latitude, CGCS2000/WGS84 degrees."),
         click.option("--site", help="Site as WKT or a file: .wkt, .geojson, .shp, .gpkg, .kml, .dxf, or a red-line "
-                                    "coordinate .txt (界址点坐标). Points, lines or polygons."),
+                                    "coordinate .txt (界址点坐标). Points, lines or polygons. '-': a site file's "
+                                    "text from standard input (WKT, GeoJSON, KML…: recognised by content)."),
         crs_opt,
         min_overlap_opt,
         click.option("--industry", help="GB/T 4754-2017 code (C3120 or 3120) or exact official name."),
@@ -194,6 +281,8 @@ def site_inputs(lon, lat, site, crs, min_overlap, industry, type_, emission, att
         raise click.UsageError("give --lon and --lat, or --site")
     if site is not None and (lon is not None or lat is not None):
         raise click.UsageError("give either --lon/--lat or --site, not both")
+    if is_stdio(site):  # the site file's text from standard input, spooled for as long as the command runs
+        site = click.get_current_context().with_resource(site_from_stdin(site))
     return {"lon": lon, "lat": lat, "site": site, "crs": crs, "industry": industry, "type": type_,
             "emissions": key_values(emission, "--emission"), "attributes": key_values(attr, "--attr"),
             "name": name, "min_overlap": list(min_overlap) or None}

@@ -28,7 +28,9 @@ from zoning.cli.options import (
     io_engine_opt,
     key_values,
     layer_options,
+    load_engine,
     min_overlap_opt,
+    read_layers,
 )
 from zoning.engine import Engine
 from zoning.errors import DataError, ParameterError
@@ -104,7 +106,7 @@ def show(unit_code, units, zones, rules, io_engine, as_of, fmt):
     """
     from zoning.authoring.catalogue import to_markdown, unit_catalogue
 
-    engine = Engine.load(units, list(rules) or None, zones, io_engine=io_engine, as_of=as_of)
+    engine = load_engine(units, rules, zones, io_engine=io_engine, as_of=as_of)
     catalogue = unit_catalogue(engine, unit_code)
     if fmt == "json":
         click.echo(json.dumps(catalogue, ensure_ascii=False, indent=2))
@@ -190,7 +192,7 @@ def test_(paths, units, zones, rules, io_engine, verbose):
     tests = load_tests(test_paths)
     if not tests:
         raise DataError(f"no rule tests (*.tests.yaml) found in {', '.join(map(str, test_paths))}")
-    layers = Engine.read(units, rule_paths or None, zones, io_engine=io_engine)
+    layers = read_layers(units, rule_paths, zones, io_engine=io_engine)
     outcomes = run_tests(tests, functools.lru_cache(lambda on: Engine.from_layers(layers, as_of=on)))
     console = Console(soft_wrap=True, highlight=False, markup=False)
     for o in outcomes:
@@ -255,8 +257,8 @@ def diff(old, new, registry, units, zones, old_units, new_units, old_zones, new_
     lists in force that name a removed unit or select one whose type changed
     are listed.
     """
-    from zoning.authoring.layerdiff import diff_units, diff_zones, layer_table, scope_effects, scope_lines
-    from zoning.authoring.rulediff import diff_report, diff_rules, list_changes, lists_in_force, write_changes
+    from zoning.authoring.layerdiff import diff_units, diff_zones, layer_table, scope_effects
+    from zoning.authoring.rulediff import diff_rules, list_changes, lists_in_force, write_changes
 
     _diff_usage(old, new, registry, (units, zones), (old_units, new_units), (old_zones, new_zones), output,
                 layer_output)
@@ -296,18 +298,26 @@ def diff(old, new, registry, units, zones, old_units, new_units, old_zones, new_
             clauses = list_changes(lists_in_force(read[0].lists, dates[0]), current)
     if layer_output:
         write_changes(layer_table(layers), layer_output)
+    print_diff(fmt, old is not None, dates, result, clauses, layers, effects)
+
+
+def print_diff(fmt: str, rules_compared: bool, dates, result, clauses, layers, effects) -> None:
+    """What ``rules diff`` (and ``db diff``) found, as text or JSON on standard output."""
+    from zoning.authoring.layerdiff import scope_lines
+    from zoning.authoring.rulediff import diff_report
+
     if fmt == "json":
-        click.echo(json.dumps(diff_report(old is not None, result, clauses, layers, effects), ensure_ascii=False,
+        click.echo(json.dumps(diff_report(rules_compared, result, clauses, layers, effects), ensure_ascii=False,
                               indent=2, default=int))
         return
     console = Console(soft_wrap=True, highlight=False, markup=False)
-    if old is not None:
+    if rules_compared:
         console.print(Text(f"Rule changes ({dates[0]} → {dates[1]})" if dates[0] != dates[1] else "Rule changes",
                            style="bold"))
         for change, ref, detail in clauses or [("", "(none in the lists in force)", "")]:
             console.print(f"  {change:<8} {ref}  {detail}")
     for line in [x for d in layers for x in ("", *d.text_lines())] + (["", *scope_lines(effects)]
-                                                                      if old is not None and layers else []):
+                                                                      if rules_compared and layers else []):
         console.print(line)
     if result is not None:
         _print_projects(console, result)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sys
 from pathlib import Path
 
@@ -12,18 +14,25 @@ from rich.table import Table
 from zoning.cli.options import (
     EXIT_FAILS,
     as_of_opt,
+    background_opt,
     crs_opt,
     fail_on_opt,
+    format_opt,
     handle_errors,
     key_values,
     layer_options,
+    load_engine,
     min_overlap_opt,
     output_crs_opt,
+    quiet_opt,
 )
-from zoning.engine import Engine
+from zoning.cli.pipes import INPUT_FORMATS, STDIN_LABEL, is_stdio, output_file, stdin_file
 from zoning.errors import InputError
 from zoning.inputs.headers import fields
 from zoning.inputs.registry import DEFAULT_CHUNK
+from zoning.outputs.atomic import atomic_path
+from zoning.outputs.backgrounds import read_backgrounds, using
+from zoning.outputs.formats import OUTPUT_FORMATS
 from zoning.sample import SAMPLE_NOTICE
 from zoning.screening import Digest, Summary
 from zoning.screening import screen as screen_registry
@@ -31,9 +40,14 @@ from zoning.verdicts import Verdict
 
 
 @click.command()
-@click.argument("registry", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Output file; format from the extension: .csv .xlsx .gpkg .geojson .geojsons .parquet")
+@click.argument("registry", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Output file; format from the extension: .csv .xlsx .gpkg .geojson .geojsons .parquet; "
+                   "'-': standard output, in the format --format names.")
+@format_opt(OUTPUT_FORMATS.values(), "the output")
+@click.option("--input-format", type=click.Choice([f for f in INPUT_FORMATS if f != "wkt"]),
+              help="Format of REGISTRY when it is '-' (standard input). Default: recognised from its first bytes "
+                   "(a workbook, GeoPackage, GeoJSON, KML, DXF or red-line file), else CSV.")
 @click.option("--col", "cols", multiple=True, metavar="FIELD=HEADER",
               help=f"Use column HEADER for FIELD (repeatable). Fields: {', '.join(fields())}, and attributes a "
                    "rule set declares.")
@@ -59,51 +73,90 @@ from zoning.verdicts import Verdict
                    "report.docx, "
                    "report.html and report.md, with counts, a map of the projects by verdict, and the prohibited "
                    "and restricted projects with their reasons.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--template", type=click.Path(dir_okay=False), metavar="FILE.docx",
+              help="Build the report's report.docx on a consultancy's template (.docx or .dotx): its styles, page "
+                   "set-up, header and logo.")
+@background_opt
+@quiet_opt
+@click.option("--summary-json", type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE",
+              help="Also write the summary as JSON to FILE ('-': standard output, when the output is not).")
+@click.option("--key", metavar="COLUMN",
+              help="A registry in a database table: the column its rows are read in order of (default: its primary "
+                   "key).")
+@click.option("--resume", metavar="RUN",
+              help="Continue the failed run RUN into a database table (its id is in the error message), without "
+                   "writing its rows twice.")
 @fail_on_opt
 @handle_errors
-def screen(registry, output, cols, crs, min_overlap, output_crs, encoding, sheet, layer, units, zones, rules,
-           io_engine, as_of, chunk_size, explain, guidance, report_dir, quiet, fail_on):
+def screen(registry, output, out_format, input_format, cols, crs, min_overlap, output_crs, encoding, sheet, layer,
+           units, zones, rules, io_engine, as_of, chunk_size, explain, guidance, report_dir, template, background,
+           quiet, summary_json, key, resume, fail_on):
     """Screen every project in REGISTRY and write them, annotated, to OUTPUT.
 
-    REGISTRY is an Excel workbook (.xlsx), a CSV (UTF-8 or GBK, detected), a
-    GeoPackage, Shapefile, GeoJSON or GeoJSON-sequence layer, or a site file
-    (KML, DXF, red-line coordinate .txt: one row per feature or parcel).
-    Every row comes out once, in input order, with its input columns
-    unchanged plus verdict, worst_case, unit_codes, unit_types, clauses,
-    reasons, missing, disregarded and error.
+    REGISTRY is a workbook (.xlsx .xlsb .xls .ods; a two-row merged header is
+    joined), a CSV (UTF-8 or GBK, detected), a GeoPackage, Shapefile,
+    GeoJSON or GeoJSON-sequence layer, or a site file
+    (KML, DXF, red-line coordinate .txt: one row per feature or parcel), or a
+    database table, postgresql://USER@HOST:PORT/DB?table=NAME; OUTPUT may be a
+    table too (written a transaction per chunk; see --resume). Either may be
+    '-': the registry from standard input, the output to standard output
+    (give --format); the summary is on standard error.
+    Every row comes out once, in input order, with its input columns (typed
+    in every output but .csv, which keeps cells as read) plus verdict,
+    worst_case, unit_codes, unit_types, clauses, reasons, missing,
+    disregarded and error.
 
     \b
     Examples:
       zoning screen registry.xlsx -o screened.xlsx
       zoning screen projects.csv -o screened.geojson --col lon=东经 --col lat=北纬
+      zoning screen - -o - --format csv < registry.csv > screened.csv
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # slow import
 
     columns = key_values(cols, "--col")
     report = report_directory(report_dir) if report_dir is not None else None
+    if template is not None:
+        from zoning.outputs.docx_writer import check_template
+
+        check_template(template, report and report / "report.docx", option="--report")
+    layers = read_backgrounds(background, io_engine=io_engine) if report else None  # the report's map
     digest = Digest() if report else None
-    engine = Engine.load(units, list(rules) or None, zones, io_engine=io_engine, as_of=as_of)
-    err = Console(stderr=True)
+    if is_stdio(summary_json) and is_stdio(output):
+        raise click.UsageError("--summary-json -: standard output carries the screened rows (-o -); give a file")
+    engine = load_engine(units, rules, zones, io_engine=io_engine, as_of=as_of)
+    err = Console(stderr=True, soft_wrap=False, markup=False)
     show = not quiet and err.is_terminal
-    with Progress(TextColumn("screening"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, disable=not show, transient=True) as bar:
-        task = bar.add_task("screening", total=None)
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(stdin_file("registry", input_format)) if is_stdio(registry) else registry
+        target = stack.enter_context(output_file(output, out_format, OUTPUT_FORMATS, stem="screened"))
+        with Progress(TextColumn("screening"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, disable=not show, transient=True) as bar:
+            task = bar.add_task("screening", total=None)
 
-        def progress(done, total):
-            bar.update(task, completed=done, total=total)
+            def progress(done, total):
+                bar.update(task, completed=done, total=total)
 
-        summary = screen_registry(engine, registry, output, columns=columns, crs=crs, encoding=encoding,
-                                  sheet=sheet, layer=layer, io_engine=io_engine, chunk_size=chunk_size,
-                                  progress=progress, min_overlap=list(min_overlap) or None,
-                                  output_crs=output_crs, explain=explain,
-                                  digest=digest, guidance=guidance)
-    print_summary(summary, Console(soft_wrap=False, markup=False), illustrative=engine.illustrative)
+            summary = screen_registry(engine, source, target, columns=columns, crs=crs, encoding=encoding,
+                                      sheet=sheet, layer=layer, io_engine=io_engine, chunk_size=chunk_size,
+                                      progress=progress, min_overlap=list(min_overlap) or None,
+                                      output_crs=output_crs, explain=explain,
+                                      digest=digest, guidance=guidance, key=key, resume=resume)
+    if is_stdio(registry):
+        summary.input = STDIN_LABEL
+    if is_stdio(output):
+        summary.output = "standard output"
+    if summary_json:
+        write_summary_json(summary, summary_json, illustrative=engine.illustrative)
+    if not quiet:
+        print_summary(summary, err, illustrative=engine.illustrative)
     if report:
-        from zoning.outputs.reports import write_registry_report
+        from zoning.outputs.registry_report import write_registry_report
 
-        for path in write_registry_report(engine, summary, digest, report):
-            click.echo(f"wrote {path}")
+        with using(layers):
+            for path in write_registry_report(engine, summary, digest, report, template=template):
+                if not quiet:
+                    click.echo(f"wrote {path}", err=True)
     if fail_on and summary.failing(fail_on):
         sys.exit(EXIT_FAILS)
 
@@ -127,6 +180,25 @@ def print_summary(summary: Summary, console: Console, *, illustrative: bool = Fa
     console.print(table)
     for kind, examples in summary.examples.items():
         console.print(f"{kind}: " + "; ".join(examples))
+
+
+def summary_dict(summary: Summary, *, illustrative: bool = False) -> dict:
+    """The summary as JSON: counts by verdict, worst case, unit type and error kind, examples, notes."""
+    return {"input": summary.input, "output": summary.output, "rows": summary.rows, "columns": summary.columns,
+            "encoding": summary.encoding, "verdicts": dict(summary.verdicts), "worst_case": dict(summary.worst),
+            "unit_types": {str(k): n for k, n in summary.unit_types.items()}, "errors": dict(summary.errors),
+            "examples": summary.examples, "notes": list(summary.notes),
+            "timings": {k: round(v, 3) for k, v in summary.timings.items()}, "illustrative": illustrative}
+
+
+def write_summary_json(summary: Summary, path: str, *, illustrative: bool = False) -> None:
+    """``--summary-json``: to a file (atomically), or to standard output for ``-``."""
+    text = json.dumps(summary_dict(summary, illustrative=illustrative), ensure_ascii=False, indent=2)
+    if is_stdio(path):
+        click.echo(text)
+        return
+    with atomic_path(path) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
 
 
 def report_directory(path) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from zoning.cli.options import as_of_opt, handle_errors, layer_options
+from zoning.cli.options import as_of_opt, database_option, handle_errors, layer_options
 
 
 @click.command()
@@ -32,9 +32,12 @@ from zoning.cli.options import as_of_opt, handle_errors, layer_options
 @click.option("--max-batch", type=click.IntRange(1, 1_000_000), default=10_000, show_default=True,
               help="Most projects in one POST /api/check/batch.")
 @click.option("--basemap", metavar="URL", help="A tile URL template ({z}/{x}/{y}) the map page draws under the units.")
+@click.option("--db-poll", type=click.FloatRange(min=0), default=30, show_default=True, metavar="SECONDS",
+              help="With --db (and no --release): how often to ask the database for a newer release in force, "
+                   "switched to without dropping requests (0: never).")
 @handle_errors
 def serve(units, zones, rules, io_engine, as_of, host, port, workers, token_file, cors_origin, jobs_dir, job_workers,
-          max_upload, max_batch, basemap):
+          max_upload, max_batch, basemap, db_poll):
     """Serve the API and the map page (the sample region by default).
 
     \b
@@ -54,14 +57,21 @@ def serve(units, zones, rules, io_engine, as_of, host, port, workers, token_file
             raise click.BadParameter("the token file is empty", param_hint="--token-file")
     load_args = {"units": _absolute(units), "rules": [_absolute(r) for r in rules] or None,
                  "zones": _absolute(zones), "io_engine": io_engine, "as_of": as_of.isoformat() if as_of else None}
+    db, release = database_option()
+    if db is not None:  # a published release (see zoning.db), followed unless --release pins one
+        if units or zones or rules:
+            raise click.UsageError("--db reads the units, zones and lists of a release: give either --db or "
+                                   "--units/--zones/--rules")
+        load_args = {"db": db, "release": release, "as_of": load_args["as_of"]}
     settings = {"job_workers": job_workers, "max_upload_mb": max_upload, "max_batch": max_batch, "token": token,
-                "cors_origins": list(cors_origin), "basemap": basemap}
+                "cors_origins": list(cors_origin), "basemap": basemap, "db_poll_s": db_poll}
     if jobs_dir:
         settings["jobs_dir"] = _absolute(jobs_dir)
     config = {"load_args": load_args, "settings": settings}
     engine = load_engine(load_args)  # refuse bad layers or lists here, before any worker starts
     click.echo(f"zoning serve: {len(engine.units):,} units, {len(engine.lists)} lists in force on {engine.as_of}"
                + (" (illustrative sample region)" if engine.illustrative else "")
+               + (f", release {engine.release['id']} of {engine.release['database']}" if engine.release else "")
                + f"; http://{host}:{port}/", err=True)
     if workers == 1:
         uvicorn.run(create_app(engine, settings_from(config)), host=host, port=port, log_level="warning")

@@ -9,9 +9,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from zoning.cli.options import as_of_opt, handle_errors, key_values, layer_options
+from zoning.cli.options import (
+    as_of_opt,
+    background_opt,
+    handle_errors,
+    key_values,
+    layer_options,
+    load_engine,
+    quiet_opt,
+)
+from zoning.cli.pipes import is_stdio, output_file
 from zoning.sample import SAMPLE_NOTICE
 
+_LAYER_FORMATS = ("gpkg", "geojson", "parquet", "csv")
 _VERDICTS = ("prohibited", "restricted", "undetermined", "permitted")
 _STYLE = {"prohibited": "bold red", "restricted": "bold yellow", "undetermined": "bold magenta",
           "permitted": "bold green"}
@@ -29,18 +39,24 @@ _STYLE = {"prohibited": "bold red", "restricted": "bold yellow", "undetermined":
                    "lon/lat degrees (clips the units). Repeatable: units matching any prefix or code.")
 @layer_options
 @as_of_opt
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="The polygons: .gpkg, .geojson, .parquet (GeoParquet), or .csv (no geometry).")
-@click.option("--map", "map_path", type=click.Path(dir_okay=False),
-              help="A map coloured by verdict: .png, .svg or .pdf.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
+              help="The polygons: .gpkg, .geojson, .parquet (GeoParquet), or .csv (no geometry); '-': standard "
+                   "output, in the format --format names (the summary then goes to standard error).")
+@click.option("--map", "map_path", type=click.Path(dir_okay=False, allow_dash=True),
+              help="A map coloured by verdict: .png, .svg or .pdf; '-': standard output (with --map-format).")
+@click.option("--map-format", "map_fmt_opt", type=click.Choice(["png", "svg", "pdf"]),
+              help="The format of --map - (standard output).")
 @click.option("--title", help="Title above the map.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="The summary on standard output.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", *_LAYER_FORMATS]), default=None,
+              help="The summary on standard output: text (default) or json; or, with -o -, the polygons' format "
+                   f"({', '.join(_LAYER_FORMATS)}).")
 @click.option("--largest", type=click.IntRange(min=0, max=1000), default=5, show_default=True,
               help="How many of the largest permitted and restricted areas the summary lists.")
+@background_opt
+@quiet_opt
 @handle_errors
-def where(industry, type_, emission, attr, within, units, zones, rules, io_engine, as_of, output, map_path, title,
-          fmt, largest):
+def where(industry, type_, emission, attr, within, units, zones, rules, io_engine, as_of, output, map_path,
+          map_fmt_opt, title, fmt, largest, background, quiet):
     """Where a project would be prohibited, restricted or permitted.
 
     Every unit in scope is split wherever a clause that reads the location
@@ -53,30 +69,52 @@ def where(industry, type_, emission, attr, within, units, zones, rules, io_engin
     Examples:
       zoning where --industry C2614 --type new --emission VOCs=10 -o where.gpkg
       zoning where --industry C3120 --type new --within 1306 -o steel.geojson --map steel.png
+      zoning where --industry A0313 --type new -o - --format geojson > where.geojson
     """
-    from zoning.engine import Engine
+    from zoning.outputs.backgrounds import read_backgrounds
     from zoning.outputs.maps import map_format, write_map
     from zoning.outputs.where_output import where_map, write_where
     from zoning.siting.where import summarise
 
-    map_fmt = map_format(map_path) if map_path else None
-    engine = Engine.load(units, list(rules) or None, zones, io_engine=io_engine, as_of=as_of)
+    piped = is_stdio(output)
+    if piped and fmt not in _LAYER_FORMATS:
+        raise click.UsageError(f"-o - writes the polygons to standard output: name their format with --format "
+                               f"({', '.join(_LAYER_FORMATS)})")
+    if not piped and fmt in _LAYER_FORMATS:
+        raise click.UsageError(f"--format {fmt} names the format of -o - (standard output); a file's extension "
+                               "gives its own")
+    if is_stdio(map_path) and is_stdio(output):
+        raise click.UsageError("-o - and --map - both want standard output: write one of them to a file")
+    map_fmt = (map_format(map_path) if not is_stdio(map_path) else map_fmt_opt) if map_path else None
+    if is_stdio(map_path) and fmt == "json":
+        raise click.UsageError("--map - and --format json both want standard output: write the map to a file")
+    if is_stdio(map_path) and map_fmt is None:
+        raise click.UsageError("--map - writes the map to standard output: name its format with --map-format")
+    layers = read_backgrounds(background, io_engine=io_engine) if map_path else None
+    engine = load_engine(units, rules, zones, io_engine=io_engine, as_of=as_of)
     project = {"industry": industry, "type": type_, "emissions": key_values(emission, "--emission"),
                "attributes": key_values(attr, "--attr")}
     layer = engine.where(project, within=list(within) or None)
-    if output:
-        write_where(layer, output, sources=engine.sources)
     if map_path:
-        write_map(where_map(engine, layer, fmt=map_fmt, title=title), map_path)
+        with output_file(map_path, map_fmt, {".png": "png", ".svg": "svg", ".pdf": "pdf"}, stem="where-map",
+                         option="--map") as target:
+            write_map(where_map(engine, layer, fmt=map_fmt, title=title, background=layers), target)
+    if output:
+        with output_file(output, fmt if piped else None, {f".{f}": f for f in _LAYER_FORMATS}, stem="where") as path:
+            write_where(layer, path, sources=engine.sources)
     summary = summarise(layer, largest=largest)
     if fmt == "json":
         summary["illustrative"] = engine.illustrative
         summary["outputs"] = [p for p in (output, map_path) if p]
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
-    render_summary(summary, illustrative=engine.illustrative)
+    streamed = piped or is_stdio(map_path)  # standard output carries data: the summary goes to stderr
+    if streamed and quiet:
+        return
+    render_summary(summary, illustrative=engine.illustrative,
+                   console=Console(stderr=True, soft_wrap=False, markup=False) if streamed else None)
     for path in (output, map_path):
-        if path:
+        if path and not is_stdio(path) and not quiet:
             click.echo(f"wrote {path}", err=True)
 
 
