@@ -99,25 +99,13 @@ def open_workbook(path: Path, sheet=None, chunk_size: int = 250_000) -> Workbook
     total = max(ws.height - at - taken, 0)
 
     def chunks() -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
-        pending = itertools.chain(head[at + taken:], rows)
-        number = first_row + at + taken + 1  # the sheet row (1-based) of the next row read
-        blank = 0
+        position = [first_row + at + taken]  # the sheet row (1-based) of the last row read
         try:
-            while block := list(itertools.islice(pending, chunk_size)):
-                frame = _frame(block, len(headers))
-                empty = _blank_rows(frame)
-                numbers = np.arange(number, number + len(block))
-                number += len(block)
-                blank += int(empty.sum())
-                frame, numbers = frame[~empty].reset_index(drop=True), numbers[~empty]
-                frame.columns = headers
-                check_cells(frame, f"registry {path}", rows=numbers)
-                yield frame, numbers
+            yield from _row_chunks(itertools.chain(head[at + taken:], rows), position, headers, path, chunk_size,
+                                   notes)
         except python_calamine.CalamineError as exc:
-            raise DataError(f"registry {path}: the workbook is damaged near row {number}: "
+            raise DataError(f"registry {path}: the workbook is damaged near row {position[0] + 1}: "
                             f"{type(exc).__name__}: {_first_line(exc)}") from None
-        if blank:
-            notes.append(f"skipped {blank} empty row(s)")
         book.close()
 
     return Workbook(fmt, headers, total, name, list(names), notes, chunks())
@@ -295,21 +283,28 @@ def _streamed(path: Path, sheet, chunk_size: int) -> Workbook:
     total = max((ws.max_row or 0) - at - taken, 0) if ws.max_row else None
 
     def chunks() -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
-        pending = itertools.chain(head[at + taken:], rows)
-        number, blank = at + taken + 1, 0
-        while block := [list(r) for r in itertools.islice(pending, chunk_size)]:
-            position[0] = number + len(block) - 1
-            frame = _frame(block, len(headers))
-            empty = _blank_rows(frame)
-            numbers = np.arange(number, number + len(block))
-            number += len(block)
-            blank += int(empty.sum())
-            frame, numbers = frame[~empty].reset_index(drop=True), numbers[~empty]
-            frame.columns = headers
-            check_cells(frame, f"registry {path}", rows=numbers)
-            yield frame, numbers
-        if blank:
-            notes.append(f"skipped {blank} empty row(s)")
+        position[0] = at + taken
+        yield from _row_chunks(itertools.chain(head[at + taken:], rows), position, headers, path, chunk_size, notes)
         book.close()
 
     return Workbook("xlsx", headers, total, name, list(book.sheetnames), notes, chunks())
+
+
+def _row_chunks(pending: Iterator, position: list[int], headers: list[str], path: Path, chunk_size: int,
+                notes: list[str]) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+    """Rows in frames of ``chunk_size`` with their sheet row numbers, fully blank rows dropped (and counted
+    in ``notes``), cells checked against the limits; ``position[0]``, the sheet row (1-based) of the last row
+    read, is kept current for messages about a damaged sheet."""
+    blank = 0
+    while block := [list(r) for r in itertools.islice(pending, chunk_size)]:
+        numbers = np.arange(position[0] + 1, position[0] + 1 + len(block))
+        position[0] += len(block)
+        frame = _frame(block, len(headers))
+        empty = _blank_rows(frame)
+        blank += int(empty.sum())
+        frame, numbers = frame[~empty].reset_index(drop=True), numbers[~empty]
+        frame.columns = headers
+        check_cells(frame, f"registry {path}", rows=numbers)
+        yield frame, numbers
+    if blank:
+        notes.append(f"skipped {blank} empty row(s)")
