@@ -128,9 +128,8 @@ def summarise(layer: gpd.GeoDataFrame, *, largest: int = 10) -> dict:
 
     def table(by: list[str]) -> list[dict]:
         grouped = frame.groupby([*by, "verdict"], sort=True)["area_ha"].sum().unstack("verdict", fill_value=0.0)
-        return [{**dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
-                 **{v: round(float(row.get(v, 0.0)), 2) for v in _VERDICTS if v in grouped.columns}}
-                for key, row in grouped.iterrows()]
+        present = [v for v in _VERDICTS if v in grouped.columns]
+        return grouped[present].round(2).astype(float).reset_index().to_dict("records")
 
     biggest: dict[str, list[dict]] = {}
     for verdict in ("permitted", "restricted"):
