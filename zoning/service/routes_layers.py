@@ -19,19 +19,23 @@ def units(request: Request, bbox: str | None = Query(None, description="WEST,SOU
           offset: int = Query(0, ge=0), limit: int | None = Query(None, ge=1, le=10_000)) -> Response:
     """A GeoJSON FeatureCollection (code, name, type, type_name, county), a page at a time: ``next`` is
     the offset of the next page, ``total`` how many meet the box."""
-    service = service_of(request)
-    layer = service.engine.units
-    body = feature_page(layer, _properties(service, "units", layer), parse_bbox(bbox), zoom, offset,
-                        limit or service.settings.page_size)
-    return Response(body, media_type="application/geo+json")
+    return _page(request, "units", bbox, zoom, offset, limit)
 
 
 @router.get("/zones", summary="Overlay zones in a box, for a map")
 def zones(request: Request, bbox: str | None = Query(None), zoom: float | None = Query(None, ge=0, le=22),
           offset: int = Query(0, ge=0), limit: int | None = Query(None, ge=1, le=10_000)) -> Response:
+    """A GeoJSON FeatureCollection (zone_id, kind, name), paged as ``/api/units``."""
+    return _page(request, "zones", bbox, zoom, offset, limit)
+
+
+def _page(request: Request, name: str, bbox: str | None, zoom: float | None, offset: int,
+          limit: int | None) -> Response:
+    """One page of the engine's ``units`` or ``zones`` in the box, as GeoJSON."""
     service = service_of(request)
-    layer = service.engine.zones
-    body = feature_page(layer, _properties(service, "zones", layer), parse_bbox(bbox), zoom, offset,
+    engine = service.engine  # read once: a newer release may replace it meanwhile
+    layer = engine.units if name == "units" else engine.zones
+    body = feature_page(layer, _properties(engine, name, layer), parse_bbox(bbox), zoom, offset,
                         limit or service.settings.page_size)
     return Response(body, media_type="application/geo+json")
 
@@ -89,10 +93,10 @@ def health(request: Request) -> JSONResponse:
     })
 
 
-def _properties(service, name: str, layer):
-    """The map properties of a layer, built once per server."""
+def _properties(engine, name: str, layer):
+    """The map properties of a layer, built once per engine."""
     key = f"service {name} properties"
-    cache = service.engine.derived
+    cache = engine.derived
     if key not in cache:
         cache[key] = unit_properties(layer) if name == "units" else zone_properties(layer)
     return cache[key]
