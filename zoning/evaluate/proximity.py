@@ -34,6 +34,12 @@ _METRES_PER_DEGREE = 55_000.0
 _METRES_PER_DEGREE_MAX = 111_700.0
 
 
+def nearest_meridians(lon) -> np.ndarray:
+    """The central meridian (degrees, a multiple of 3 within China's 75–135°E) of the 3° Gauss-Krüger
+    zone nearest each longitude: the projection distances are measured in."""
+    return np.clip(np.round(np.asarray(lon, dtype=float) / 3) * 3, 75, 135).astype(int)
+
+
 @functools.cache
 def local_projection(central_meridian: int) -> tuple[Transformer, Transformer]:
     """To and from the CGCS2000 3° Gauss-Krüger projection with this central meridian."""
@@ -100,7 +106,7 @@ def _measure_pairs(sites: np.ndarray, targets: np.ndarray, s_idx: np.ndarray, t_
     apart = np.flatnonzero(~touching)
     if len(apart):
         centre = shapely.get_x(shapely.centroid(sites[s_idx[apart]]))
-        meridian = np.clip(np.round(centre / 3) * 3, 75, 135).astype(int)
+        meridian = nearest_meridians(centre)
         for cm in np.unique(meridian):
             at = apart[meridian == cm]
             forward, back = local_projection(int(cm))

@@ -52,7 +52,7 @@ def feature_page(layer: gpd.GeoDataFrame, properties: pd.DataFrame, bbox, zoom: 
 
 def unit_properties(units: gpd.GeoDataFrame) -> pd.DataFrame:
     """What the map shows of each unit."""
-    kind = units["type"].map(lambda t: UNIT_TYPES.get(t, ("", "", ""))[1] if pd.notna(t) else "")
+    kind = units["type"].map({t: names[1] for t, names in UNIT_TYPES.items()}).fillna("")
     return pd.DataFrame({"code": units["code"].to_numpy(), "name": units["name"].to_numpy(),
                          "type": units["type"].to_numpy(), "type_name": kind.to_numpy(),
                          "county": units["county"].to_numpy()})

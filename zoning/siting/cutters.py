@@ -27,7 +27,7 @@ import shapely
 
 from zoning.evaluate.columns import Columns
 from zoning.evaluate.compile import CompiledRules, expand_csr
-from zoning.evaluate.proximity import local_projection
+from zoning.evaluate.proximity import local_projection, nearest_meridians
 from zoning.inputs.units import zone_mask
 from zoning.rules.conditions import Inside, WithinDistance, applies, walk
 from zoning.verdicts import Verdict
@@ -147,7 +147,7 @@ def _buffers(geoms: np.ndarray, metres: float) -> np.ndarray:
     """Each lon/lat geometry grown by ``metres`` (geodesic), drawn in its local Gauss-Krüger projection."""
     out = np.empty(len(geoms), dtype=object)
     centre = shapely.get_x(shapely.centroid(geoms))
-    meridian = np.clip(np.round(centre / 3) * 3, 75, 135).astype(int)
+    meridian = nearest_meridians(centre)
     for cm in np.unique(meridian):
         at = np.flatnonzero(meridian == cm)
         forward, back = local_projection(int(cm))

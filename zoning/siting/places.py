@@ -19,7 +19,7 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-from zoning.evaluate.proximity import local_projection
+from zoning.evaluate.proximity import local_projection, nearest_meridians
 from zoning.geodesy import GEOD
 
 if TYPE_CHECKING:
@@ -95,4 +95,4 @@ def _bbox(centre: shapely.Point, radius_km: float) -> tuple[float, float, float,
 
 def _local(lon: float) -> tuple[Transformer, Transformer]:
     """To and from the CGCS2000 3° Gauss-Krüger projection nearest ``lon`` (metres, scale within 0.03%)."""
-    return local_projection(int(np.clip(round(lon / 3) * 3, 75, 135)))
+    return local_projection(int(nearest_meridians(lon)))

@@ -71,7 +71,7 @@ def where(engine: Engine, project: Mapping[str, object], within: object = None) 
     units = engine.units.iloc[layer["_unit"].to_numpy()]
     out = pd.DataFrame({
         "unit_code": units["code"].to_numpy(), "unit_name": units["name"].to_numpy(),
-        "unit_type": units["type"].map(lambda t: UNIT_TYPES.get(t, ("",))[0] if pd.notna(t) else "").to_numpy(),
+        "unit_type": units["type"].map({t: names[0] for t, names in UNIT_TYPES.items()}).fillna("").to_numpy(),
         "province": units["province"].to_numpy(), "city": units["city"].to_numpy(),
         "county": units["county"].to_numpy(),
         **{c: layer[c].to_numpy() for c in ("verdict", "worst_case", "clauses", "reasons", "missing")},
@@ -116,7 +116,7 @@ def _answers(engine: Engine, row: dict, faces: np.ndarray) -> pd.DataFrame:
 def _order(column: pd.Series) -> pd.Series:
     """Sort key: units in layer order, then the strictest verdict first."""
     if column.name == "verdict":
-        return -column.map(lambda v: int(Verdict.of(v)))
+        return -column.map({v.key: int(v) for v in Verdict})
     return column
 
 
