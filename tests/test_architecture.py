@@ -27,9 +27,8 @@ MAX_LINES = 450
 def layer(module: str) -> str:
     """The layer of a module of the package, by its dotted name."""
     parts = module.split(".")
-    if module in ("zoning", "zoning.engine", "zoning.screening") or parts[:2] in (["zoning", "authoring"],
-                                                                                ["zoning", "siting"],
-                                                                                ["zoning", "db"]):
+    if module in ("zoning", "zoning.engine", "zoning.screening", "zoning.chunks") \
+            or parts[:2] in (["zoning", "authoring"], ["zoning", "siting"], ["zoning", "db"], ["zoning", "cluster"]):
         return API
     if parts[:2] in (["zoning", "cli"], ["zoning", "service"]) or module == "zoning.__main__":
         return CLI

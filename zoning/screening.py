@@ -10,7 +10,6 @@ registry's size.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from zoning.chunks import ChunkPlan, LocalRunner, Runner
 from zoning.db.urls import is_database_url, mask
 from zoning.engine import Engine, MinOverlapLike
 from zoning.errors import DataError, InputError, ParameterError, ZoningError, parameter
@@ -34,7 +34,6 @@ from zoning.inputs.headers import recognise_columns
 from zoning.inputs.registry import DEFAULT_CHUNK, Registry, open_registry
 from zoning.inputs.units import UNIT_TYPES
 from zoning.inputs.vector import DEFAULT_IO_ENGINE
-from zoning.inputs.webmap import to_webmap
 from zoning.outputs.atomic import atomic_path
 from zoning.outputs.formats import GEO_FORMATS, output_format, output_system
 from zoning.outputs.writers import open_writer
@@ -147,7 +146,8 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
            layer: str | int | None = None, io_engine: str = DEFAULT_IO_ENGINE, chunk_size: int = DEFAULT_CHUNK,
            progress: Callable[[int, int | None], object] | None = None, min_overlap: MinOverlapLike = None,
            output_crs: str | None = None, explain: bool = False, digest: Digest | None = None,
-           guidance: bool = False, key: str | None = None, resume: str | None = None) -> Summary:
+           guidance: bool = False, key: str | None = None, resume: str | None = None,
+           runner: Runner | None = None) -> Summary:
     """Screen every project of the registry ``source`` and write them to ``output``.
 
     ``columns`` overrides header recognition (``{"lon": "东经", "VOCs": "VOC排放"}``);
@@ -166,7 +166,9 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
     when complete. Either side may be a database table, ``postgresql://…?table=NAME``
     (see :mod:`zoning.db.tables`, read in the order of ``key`` or the primary key, and
     :mod:`zoning.db.runs`, written a transaction per chunk); ``resume`` continues a failed run
-    into a table.
+    into a table. ``runner`` produces the screened chunks (default :class:`zoning.chunks.LocalRunner`,
+    reading ahead in a thread; :mod:`zoning.cluster` runs them on a Dask cluster); every runner gives the
+    same output.
     """
     database = is_database_url(str(output))
     fmt = "postgis" if database else output_format(output)
@@ -251,33 +253,15 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
         try:
             if progress is not None:
                 progress(0, registry.total)
-            chunks = reader.chunks()
-            while True:
+            plan = ChunkPlan(renamed, web=web, add_wkt=add_wkt, min_overlap=min_overlap, explain=explain,
+                             guidance=guidance)
+            for done in (runner or LocalRunner()).screened(engine, plan, reader, skip=skip, timings=timings):
                 started = time.perf_counter()
-                item = next(chunks, None)
-                timings["read"] += time.perf_counter() - started
-                if item is None:
-                    break
-                if skip:  # resuming: this chunk was written by the run before
-                    skip -= 1
-                    continue
-                raw, projects, problems, numbers = item
-                results = engine.screen_columns(projects, problems, timings=timings, min_overlap=min_overlap,
-                                                explain=explain)
-                if guidance:
-                    results = _with_guidance(engine, projects, results, min_overlap)
-                out = pd.concat([raw, results.rename(columns=renamed)], axis=1)
-                sites = projects.geometry.to_numpy()
-                if web:
-                    sites = to_webmap(sites, web)
-                if add_wkt:
-                    out["wkt"] = shapely.to_wkt(sites, rounding_precision=7)
-                started = time.perf_counter()
-                writer.write(out, sites)
+                writer.write(done.out, done.sites)
                 timings["write"] += time.perf_counter() - started
-                summary._add(results, numbers, problems.kind)
+                summary._add(done.results, done.numbers, done.kinds)
                 if digest is not None:
-                    digest.add(raw, projects, results, numbers)
+                    digest.add(done.raw, done.projects, done.results, done.numbers)
                 if progress is not None:
                     progress(summary.rows, registry.total)
             started = time.perf_counter()
@@ -314,26 +298,6 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
     return summary
 
 
-def _with_guidance(engine: Engine, projects: gpd.GeoDataFrame, results: pd.DataFrame,
-                   min_overlap: MinOverlapLike) -> pd.DataFrame:
-    """``results`` with a column ``guidance`` before ``as_of``, each row's lines computed by the engine for
-    the date it was judged on."""
-    from zoning.siting.registry_guidance import guidance_column
-
-    text = np.full(len(results), "", dtype=object)
-    verdict = results["verdict"].to_numpy(dtype=object)
-    days = results["as_of"].to_numpy(dtype=object) if "as_of" in results else np.full(len(results), "", object)
-    for day in pd.unique(days):
-        rows = days == day
-        judged = engine if not day or day == engine.as_of.isoformat() else \
-            engine._versions_on(dt.date.fromisoformat(day))[0]
-        if judged is not None:
-            text[rows] = guidance_column(judged, projects[rows], verdict[rows], min_overlap=min_overlap)
-    results = results.copy()
-    results.insert(len(results.columns) - ("as_of" in results), "guidance", text)
-    return results
-
-
 class ProjectReader:
     """A registry opened for evaluation: its columns recognised, read chunk by chunk into
     normalised projects (see :func:`screen`'s parameters)."""
@@ -364,9 +328,19 @@ class ProjectReader:
         self.source = parse_crs(crs) if crs else registry.source
         self.conversion_notes: dict[str, int] = {}
 
-    def chunks(self) -> Iterator[tuple[pd.DataFrame, gpd.GeoDataFrame, RowErrors, np.ndarray]]:
-        """``(raw rows, normalised projects, row problems, row numbers)`` per chunk."""
-        for raw, geometry, numbers, malformed in self.registry.chunks():
+    def chunks(self, timings: dict[str, float] | None = None
+               ) -> Iterator[tuple[pd.DataFrame, gpd.GeoDataFrame, RowErrors, np.ndarray]]:
+        """``(raw rows, normalised projects, row problems, row numbers)`` per chunk; the time spent reading
+        and normalising is added to ``timings['read']``."""
+        timings = {} if timings is None else timings
+        raw_chunks = self.registry.chunks()
+        while True:
+            started = time.perf_counter()
+            item = next(raw_chunks, None)
+            if item is None:
+                timings["read"] = timings.get("read", 0.0) + time.perf_counter() - started
+                return
+            raw, geometry, numbers, malformed = item
             projects, problems = projects_from(raw, self.colmap, geometry=geometry, source=self.source,
                                                notes=self.conversion_notes)
             if malformed is not None:
@@ -378,6 +352,7 @@ class ProjectReader:
                                        vocabulary=self.vocabulary)
             problems.merge(more)
             scale_attributes(projects, self.colmap)
+            timings["read"] = timings.get("read", 0.0) + time.perf_counter() - started
             yield raw, projects, problems, numbers
 
     def notes(self, rows: int) -> list[str]:

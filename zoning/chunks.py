@@ -1,0 +1,184 @@
+"""Screening one chunk of a registry, and running the chunks of a run in order.
+
+A screening run (:func:`zoning.screening.screen`) is a stream of chunks: each
+chunk of raw rows is read and normalised (:class:`zoning.screening.ProjectReader`),
+evaluated on the engine's one vectorised path, and turned into output rows
+(:func:`screen_chunk`, following a picklable :class:`ChunkPlan`). A
+*runner* produces the screened chunks in input order: :class:`LocalRunner`
+in this process, reading the next chunk in a thread while the current one is
+evaluated, so that both cores work (Arrow's CSV parser and GEOS release the
+GIL); :mod:`zoning.cluster` on a Dask cluster. Whatever the runner, every chunk
+goes through :func:`screen_chunk`, so the output is the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from zoning.engine import Engine, MinOverlapLike
+from zoning.inputs.webmap import to_webmap
+from zoning.projects import RowErrors
+
+if TYPE_CHECKING:
+    from zoning.screening import ProjectReader
+
+#: chunks read ahead of the one being evaluated
+READ_AHEAD = 1
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """What turns a chunk of projects into output rows, the same for every chunk of a run (and picklable,
+    to be sent to a cluster's workers once): the result columns' names in the output (``renamed``, never
+    overwriting an input column), the web-map system for geometries, whether a ``wkt`` column is added, and
+    the evaluation options."""
+
+    renamed: dict[str, str]
+    web: str | None = None
+    add_wkt: bool = False
+    min_overlap: MinOverlapLike = None
+    explain: bool = False
+    guidance: bool = False
+
+
+@dataclass
+class Screened:
+    """One chunk screened: the output rows and their geometries, with what the run's summary and a registry
+    report gather (``results`` are the result columns under their own names; ``kinds`` each row's error kind,
+    empty when none; ``numbers`` the rows' spreadsheet row numbers)."""
+
+    out: pd.DataFrame
+    sites: np.ndarray
+    results: pd.DataFrame
+    numbers: np.ndarray
+    kinds: np.ndarray
+    raw: pd.DataFrame | None = None
+    projects: gpd.GeoDataFrame | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+Item = tuple[pd.DataFrame, gpd.GeoDataFrame, RowErrors, np.ndarray]
+
+
+def screen_chunk(engine: Engine, plan: ChunkPlan, item: Item, *, keep_inputs: bool = True,
+                 timings: dict[str, float] | None = None) -> Screened:
+    """Screen one chunk ``item`` (raw rows, normalised projects, row problems, row numbers) as ``plan`` says.
+
+    ``keep_inputs`` keeps the raw rows and projects on the result (a registry report's digest reads them).
+    """
+    raw, projects, problems, numbers = item
+    timings = {} if timings is None else timings
+    results = engine.screen_columns(projects, problems, timings=timings, min_overlap=plan.min_overlap,
+                                    explain=plan.explain)
+    if plan.guidance:
+        results = _with_guidance(engine, projects, results, plan.min_overlap)
+    out = pd.concat([raw, results.rename(columns=plan.renamed)], axis=1)
+    sites = projects.geometry.to_numpy()
+    if plan.web:
+        sites = to_webmap(sites, plan.web)
+    if plan.add_wkt:
+        out["wkt"] = shapely.to_wkt(sites, rounding_precision=7)
+    return Screened(out, sites, results, numbers, problems.kind, raw if keep_inputs else None,
+                    projects if keep_inputs else None, timings)
+
+
+def _with_guidance(engine: Engine, projects: gpd.GeoDataFrame, results: pd.DataFrame,
+                   min_overlap: MinOverlapLike) -> pd.DataFrame:
+    """``results`` with a column ``guidance`` before ``as_of``, each row's lines computed by the engine for
+    the date it was judged on."""
+    from zoning.siting.registry_guidance import guidance_column
+
+    text = np.full(len(results), "", dtype=object)
+    verdict = results["verdict"].to_numpy(dtype=object)
+    days = results["as_of"].to_numpy(dtype=object) if "as_of" in results else np.full(len(results), "", object)
+    for day in pd.unique(days):
+        rows = days == day
+        judged = engine if not day or day == engine.as_of.isoformat() else \
+            engine._versions_on(dt.date.fromisoformat(day))[0]
+        if judged is not None:
+            text[rows] = guidance_column(judged, projects[rows], verdict[rows], min_overlap=min_overlap)
+    results = results.copy()
+    results.insert(len(results.columns) - ("as_of" in results), "guidance", text)
+    return results
+
+
+class Runner(Protocol):
+    """Produces a run's screened chunks in input order."""
+
+    def screened(self, engine: Engine, plan: ChunkPlan, reader: ProjectReader, *, skip: int = 0,
+                 timings: dict[str, float]) -> Iterator[Screened]:
+        """Every chunk of ``reader`` after the first ``skip``, screened, in order; read time goes to
+        ``timings['read']``, evaluation's to its own keys."""
+        ...
+
+
+class LocalRunner:
+    """Chunks screened in this process, the next one read (parsed, located, normalised) in a thread while
+    the current one is evaluated; ``read_ahead=0`` reads them in turn."""
+
+    def __init__(self, read_ahead: int = READ_AHEAD):
+        self.read_ahead = read_ahead
+
+    def screened(self, engine: Engine, plan: ChunkPlan, reader: ProjectReader, *, skip: int = 0,
+                 timings: dict[str, float]) -> Iterator[Screened]:
+        chunks = reader.chunks(timings=timings)
+        items = _ahead(chunks, self.read_ahead) if self.read_ahead else chunks
+        for item in items:
+            if skip:  # resuming: this chunk was written by the run before
+                skip -= 1
+                continue
+            yield screen_chunk(engine, plan, item, timings=timings)
+
+
+_END = object()
+
+
+def _ahead(items: Iterator[Item], depth: int) -> Iterator[Item]:
+    """``items`` produced by a thread, at most ``depth`` ahead of the consumer; an exception in the
+    thread is raised here, at the point the failing item would have come; closing this generator stops
+    the thread after the item it is reading."""
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        box.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put((_END, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            box.put((_END, exc))
+
+    thread = threading.Thread(target=produce, name="zoning-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = box.get()
+            if item is _END:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting to put
+            try:
+                box.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)
