@@ -35,6 +35,7 @@ from zoning.inputs.registry import DEFAULT_CHUNK, Registry, open_registry
 from zoning.inputs.units import UNIT_TYPES
 from zoning.inputs.vector import DEFAULT_IO_ENGINE
 from zoning.outputs.atomic import atomic_path
+from zoning.outputs.behind import WriteBehind
 from zoning.outputs.formats import GEO_FORMATS, output_format, output_system
 from zoning.outputs.writers import open_writer
 from zoning.projects import RowErrors, normalise
@@ -245,28 +246,28 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
         # typed outputs: result columns stay text; a CSV's own columns are typed where they hold numbers or
         # flags, except those giving a name or a code
         codes = {colmap.columns.get(f) for f in ("name", "industry", "type", "date", "wkt")}
-        writer = table_output or open_writer(tmp, fmt, layer=Path(output).stem, geometry_type=geometry_type,
+        direct = table_output or open_writer(tmp, fmt, layer=Path(output).stem, geometry_type=geometry_type,
                                              verdict_column=renamed["verdict"],
                                              text_columns=[*renamed.values(), "wkt"],
                                              parse_columns=[h for h in registry.headers if h not in codes]
                                              if registry.format == "csv" else ())
+        # a file's chunk n is written in a thread while chunk n + 1 is evaluated; a table's in turn, a
+        # transaction each, so that a chunk reported done is committed
+        writer = WriteBehind(direct) if table_output is None else WriteBehind(direct, depth=0)
         try:
             if progress is not None:
                 progress(0, registry.total)
             plan = ChunkPlan(renamed, web=web, add_wkt=add_wkt, min_overlap=min_overlap, explain=explain,
                              guidance=guidance)
             for done in (runner or LocalRunner()).screened(engine, plan, reader, skip=skip, timings=timings):
-                started = time.perf_counter()
                 writer.write(done.out, done.sites)
-                timings["write"] += time.perf_counter() - started
                 summary._add(done.results, done.numbers, done.kinds)
                 if digest is not None:
                     digest.add(done.raw, done.projects, done.results, done.numbers)
                 if progress is not None:
                     progress(summary.rows, registry.total)
-            started = time.perf_counter()
             writer.close(summary.table())
-            timings["write"] += time.perf_counter() - started
+            timings["write"] = writer.seconds
             if web:
                 summary.notes.append(f"geometries written in {web.upper()} for web maps, not CGCS2000")
             summary.notes += reader.notes(summary.rows)
