@@ -121,8 +121,10 @@ def normalise(projects: gpd.GeoDataFrame, *, errors: str = "raise", labels: dict
     for name in ("industry", "type", "date"):  # as objects: pandas would make text columns strings
         if name in columns:
             columns[name] = pd.Series(np.asarray(columns[name], dtype=object), index=projects.index, dtype=object)
+    # the columns are fresh arrays: not copied into one block (copying a chunk's attributes costs more than
+    # parsing them)
     out = gpd.GeoDataFrame({"geometry": geometry.to_crs(GEOGRAPHIC).array, **columns}, index=projects.index,
-                           geometry="geometry")
+                           geometry="geometry", copy=False)
     if errors == "raise":
         problems.raise_first()
         return out

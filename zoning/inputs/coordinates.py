@@ -15,6 +15,8 @@ import re
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from zoning.errors import InputError, parameter
@@ -30,6 +32,8 @@ _DMS = re.compile(
     r"(?:(?P<s>\d+(?:\.\d+)?)\s*(?:\"|″|”|“|''|′′|秒)?\s*)?"
     r"(?P<h2>[NSEWnsew东西南北])?\s*$"
 )
+#: a plain decimal number, as Arrow parses it exactly as pandas does
+_PLAIN_NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
 _NEGATIVE = {"S", "W", "s", "w", "西", "南", "南纬", "西经"}
 _HEMISPHERES = {"lon": set("EWew东西") | {"东经", "西经"}, "lat": set("NSns南北") | {"北纬", "南纬"}}
 
@@ -41,6 +45,22 @@ def parse_coordinates(values: pd.Series, axis: str) -> tuple[np.ndarray, np.ndar
     extraction. ``axis`` is ``lon`` or ``lat`` (for the hemisphere letter check).
     Problems are "" where the value parsed; blank values give "missing".
     """
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow" and len(values):
+        # text read from a CSV: plain decimal numbers (nearly every cell) parsed in Arrow, the rest as below
+        plain = pc.utf8_trim_whitespace(pa.array(values))
+        is_plain = pc.fill_null(pc.match_substring_regex(plain, _PLAIN_NUMBER), False)
+        number = pc.cast(pc.if_else(is_plain, plain, pa.scalar(None, pa.string())), pa.float64())
+        number = number.to_numpy(zero_copy_only=False).astype(float, copy=True)
+        rest = ~is_plain.to_numpy(zero_copy_only=False)
+        problem = np.full(len(values), "", dtype=object)
+        if rest.any():
+            number[rest], problem[rest] = _parse_text(values[rest], axis)
+        return number, problem
+    return _parse_text(values, axis)
+
+
+def _parse_text(values: pd.Series, axis: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`parse_coordinates` for any cells: full-width forms normalised, numbers, then DMS."""
     text = values.astype("string").str.normalize("NFKC").str.strip().fillna("")  # full-width digits too
     number = pd.to_numeric(text.where(text != ""), errors="coerce").to_numpy(dtype=float)
     problem = np.full(len(values), "", dtype=object)
