@@ -88,9 +88,11 @@ def test_stopping_early_stops_the_reading_thread():
             yield i
 
     before = threading.active_count()
-    for item in _ahead(items(), 1):
+    ahead = _ahead(items(), 1)
+    for item in ahead:
         if item == 2:
             break
+    ahead.close()
     deadline = time.monotonic() + 5
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -17,6 +17,7 @@ import contextvars
 import datetime as dt
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -118,14 +119,16 @@ class Runner(Protocol):
 
     def screened(self, engine: Engine, plan: ChunkPlan, reader: ProjectReader, *, skip: int = 0,
                  timings: dict[str, float]) -> Iterator[Screened]:
-        """Every chunk of ``reader`` after the first ``skip``, screened, in order; read time goes to
-        ``timings['read']``, evaluation's to its own keys."""
+        """Every chunk of ``reader`` after the first ``skip``, screened, in order, by ``engine`` once warmed
+        (:meth:`Engine.warm`, timed as ``timings['prepare']``); read time goes to ``timings['read']``,
+        evaluation's to its own keys."""
         ...
 
 
 class LocalRunner:
     """Chunks screened in this process, the next one read (parsed, located, normalised) in a thread while
-    the current one is evaluated; ``read_ahead=0`` reads them in turn."""
+    the current one is evaluated (the first while the engine builds its indexes, :meth:`Engine.warm`);
+    ``read_ahead=0`` reads them in turn."""
 
     def __init__(self, read_ahead: int = READ_AHEAD):
         self.read_ahead = read_ahead
@@ -134,54 +137,73 @@ class LocalRunner:
                  timings: dict[str, float]) -> Iterator[Screened]:
         chunks = reader.chunks(timings=timings)
         items = _ahead(chunks, self.read_ahead) if self.read_ahead else chunks
-        for item in items:
-            if skip:  # resuming: this chunk was written by the run before
-                skip -= 1
-                continue
-            yield screen_chunk(engine, plan, item, timings=timings)
+        try:
+            started = time.perf_counter()  # the first chunk is read while the units' indexes are built
+            engine.warm()
+            timings["prepare"] = timings.get("prepare", 0.0) + time.perf_counter() - started
+            for item in items:
+                if skip:  # resuming: this chunk was written by the run before
+                    skip -= 1
+                    continue
+                yield screen_chunk(engine, plan, item, timings=timings)
+        finally:
+            if isinstance(items, _Ahead):
+                items.close()
 
 
 _END = object()
 
 
-def _ahead(items: Iterator[Item], depth: int) -> Iterator[Item]:
-    """``items`` produced by a thread, at most ``depth`` ahead of the consumer; an exception in the
-    thread is raised here, at the point the failing item would have come; closing this generator stops
-    the thread after the item it is reading."""
-    box: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+class _Ahead:
+    """``items`` produced by a thread started at once, at most ``depth`` ahead of the consumer; an
+    exception in the thread is raised by ``next``, where the failing item would have come; :meth:`close`
+    (also at the end) stops the thread after the item it is reading."""
 
-    def produce() -> None:
+    def __init__(self, items: Iterator[Item], depth: int):
+        self._box: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._items = items
+        # the thread sees the caller's context (the limits in force, see zoning.limits)
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._produce,),
+                                        name="zoning-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _produce(self) -> None:
         try:
-            for item in items:
-                while not stop.is_set():
+            for item in self._items:
+                while not self._stop.is_set():
                     try:
-                        box.put((item, None), timeout=0.1)
+                        self._box.put((item, None), timeout=0.1)
                         break
                     except queue.Full:
                         continue
-                if stop.is_set():
+                if self._stop.is_set():
                     return
-            box.put((_END, None))
+            self._box.put((_END, None))
         except BaseException as exc:  # handed to the consumer, raised there
-            box.put((_END, exc))
+            self._box.put((_END, exc))
 
-    # the thread sees the caller's context (the limits in force, see zoning.limits)
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(produce,), name="zoning-read-ahead",
-                              daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, error = box.get()
-            if item is _END:
-                if error is not None:
-                    raise error
-                return
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a producer waiting to put
+    def __iter__(self) -> _Ahead:
+        return self
+
+    def __next__(self) -> Item:
+        item, error = self._box.get()
+        if item is _END:
+            self.close()
+            if error is not None:
+                raise error
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a producer waiting to put
             try:
-                box.get_nowait()
+                self._box.get_nowait()
             except queue.Empty:
-                thread.join(timeout=0.05)
+                self._thread.join(timeout=0.05)
+
+
+def _ahead(items: Iterator[Item], depth: int) -> _Ahead:
+    """``items`` read ahead in a thread (see :class:`_Ahead`)."""
+    return _Ahead(items, depth)

@@ -238,9 +238,6 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
     geometry_type = "Unknown" if registry.is_vector or "wkt" in colmap.columns else "Point"
     timings = {"prepare": 0.0, "read": 0.0, "assign": 0.0, "evaluate": 0.0, "format": 0.0, "write": 0.0}
     summary.timings = timings
-    started = time.perf_counter()
-    engine.warm()
-    timings["prepare"] = time.perf_counter() - started
 
     with atomic_path(output) if table_output is None else contextlib.nullcontext(None) as tmp:
         # typed outputs: result columns stay text; a CSV's own columns are typed where they hold numbers or
