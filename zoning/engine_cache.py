@@ -109,9 +109,8 @@ def load(units, rules, zones, *, io_engine: str, as_of: dt.date, build: Callable
     """``build()``'s engine for these arguments (:meth:`Engine.load`'s), from the cache when it holds one
     for the same inputs; else built, and stored. Warnings the build gave are given again on a hit."""
     last.clear()
-    started = time.perf_counter()
+    started, key = time.perf_counter(), None
     store = _Store.open() if enabled() else None
-    key = None
     if store is not None:
         with contextlib.suppress(Exception):  # a file gone or unreadable: the build says what is wrong
             key = store.key(units, rules, zones, io_engine=io_engine, as_of=as_of)
@@ -120,13 +119,11 @@ def load(units, rules, zones, *, io_engine: str, as_of: dt.date, build: Callable
         last["result"] = "off"
         return build()
     found = store.get(key)
+    last["result"] = "hit" if found is not None else "miss"
+    counts["hits" if found is not None else "misses"] += 1
     if found is not None:
-        counts["hits"] += 1
-        last["result"] = "hit"
         engine, notes = found
     else:
-        counts["misses"] += 1
-        last["result"] = "miss"
         begun = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -399,7 +396,11 @@ def _ragged(data: np.ndarray) -> tuple[int, np.ndarray, tuple] | None:
     if (types != types[0]).any() or types[0] not in (0, 1, 3, 4, 5, 6) \
             or shapely.is_empty(data).any() or shapely.has_z(data).any():
         return None
-    kind, coords, offsets = shapely.to_ragged_array(data, include_z=False)
+    if types[0] == 3 and not shapely.get_num_interior_rings(data).any():  # polygons without holes: no copies
+        kind, coords = shapely.GeometryType.POLYGON, shapely.get_coordinates(data)
+        offsets = (np.concatenate([[0], np.cumsum(shapely.get_num_coordinates(data))]), np.arange(len(data) + 1))
+    else:
+        kind, coords, offsets = shapely.to_ragged_array(data, include_z=False)
     if not shapely.equals_identical(shapely.from_ragged_array(kind, coords, offsets), data).all():
         return None
     return int(kind), np.ascontiguousarray(coords, dtype="<f8"), tuple(offsets)
