@@ -286,3 +286,20 @@ def test_rules_given_as_an_iterator_are_read_once(cache, layers):
     for result in ("miss", "hit"):
         engine = Engine.load(units, iter([rules]), zones)
         assert engine_cache.last["result"] == result and engine.all_lists
+
+
+def test_a_shapefile_s_side_files_are_part_of_the_key(cache, layers, tmp_path):
+    _, rules, zones = layers
+    frame = gpd.read_file(sample.units_path())
+    shp = tmp_path / "shp" / "units.shp"
+    shp.parent.mkdir()
+    frame.to_file(shp, encoding="utf-8")
+    Engine.load(shp, rules, zones)
+    geometry = shp.read_bytes()
+    frame.loc[0, frame.columns[1]] = str(frame.iloc[0, 1])[:-1] + "Z"  # an attribute: only the .dbf changes
+    frame.to_file(shp, encoding="utf-8")
+    assert shp.read_bytes() == geometry
+    engine = Engine.load(shp, rules, zones)
+    assert engine_cache.last["result"] == "miss"
+    Engine.load(shp, rules, zones)
+    assert engine_cache.last["result"] == "hit" and engine.units is not None
