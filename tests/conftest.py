@@ -47,6 +47,18 @@ def two_units():
     return make_units(TWO_UNITS)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def engine_cache_dir(tmp_path_factory):
+    """Engines loaded by the tests (and the commands they run) are cached in a folder of the session's,
+    never in the user's own cache (see zoning.engine_cache)."""
+    folder = tmp_path_factory.mktemp("zoning-cache")
+    folder.chmod(0o700)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ZONING_CACHE_DIR", str(folder / "cache"))
+        patch.delenv("ZONING_NO_CACHE", raising=False)
+        yield folder / "cache"
+
+
 @pytest.fixture(scope="session")
 def sample_engine():
     return Engine.load()

@@ -27,7 +27,7 @@ MAX_LINES = 450
 def layer(module: str) -> str:
     """The layer of a module of the package, by its dotted name."""
     parts = module.split(".")
-    if module in ("zoning", "zoning.engine", "zoning.screening", "zoning.chunks") \
+    if module in ("zoning", "zoning.engine", "zoning.engine_cache", "zoning.screening", "zoning.chunks") \
             or parts[:2] in (["zoning", "authoring"], ["zoning", "siting"], ["zoning", "db"], ["zoning", "cluster"]):
         return API
     if parts[:2] in (["zoning", "cli"], ["zoning", "service"]) or module == "zoning.__main__":

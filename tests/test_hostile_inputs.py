@@ -133,6 +133,33 @@ def test_deep_nesting_is_a_clear_error_not_a_recursion_error(tmp_path, kind):
     assert "RecursionError" not in line
 
 
+YAML_GUARDS = [
+    (BILLION_LAUGHS, 1, "anchors and aliases"),
+    ("a: &a [1, *a]\n", 1, "recursive anchor"),
+    ("x: " + "[" * 10_000 + "]" * 10_000 + "\n", 1, "nested more than 64 levels deep"),
+    ("x:\n  y: " + "[" * 70 + "]" * 70 + "\n", 2, "nested more than 64 levels deep"),
+    ("a: [1, 2\nb: 3\n", 1, "not valid YAML"),
+    ("a: 1\na: 2\n", 2, "appears twice"),
+    ("d: 2021-02-30\n", 1, "not a valid value"),
+]
+
+
+@pytest.mark.parametrize("loader", ["CSafeLoader", "SafeLoader"])
+@pytest.mark.parametrize(("text", "line", "message"), YAML_GUARDS)
+def test_the_yaml_guards_hold_with_libyaml_and_the_pure_python_loader(tmp_path, monkeypatch, loader, text, line,
+                                                                       message):
+    from zoning.rules import yamlfile
+
+    if not hasattr(yaml, loader):
+        pytest.skip("PyYAML built without libyaml")
+    monkeypatch.setattr(yamlfile, "_LOADER", getattr(yaml, loader))
+    path = tmp_path / "f.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match=message) as caught:
+        yamlfile.read_yaml(path)
+    assert f"f.yaml:{line}:" in str(caught.value)
+
+
 # ==== 2. Compressed bombs =============================================================================
 
 def workbook_bytes(rows) -> bytes:

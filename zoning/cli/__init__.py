@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import click
 
-from zoning import limits
+from zoning import engine_cache, limits
 from zoning._version import __version__
 from zoning.cli.check import check
 from zoning.cli.db import db
@@ -38,14 +38,19 @@ def _limit(name: str, help_text: str):
 @_limit("expanded_mb", "Most megabytes a compressed input (.xlsx) may expand to")
 @_limit("rule_items", "Most items a rule file may hold once anchors and aliases are expanded")
 @_limit("rule_depth", "Deepest nesting of a rule file")
+@click.option("--no-cache", is_flag=True,
+              help="Load the units and lists from their files, without the cache of loaded engines (also "
+                   "ZONING_NO_CACHE=1; the cache: $ZONING_CACHE_DIR, else ~/.cache/zoning).")
 @click.pass_context
 def main(ctx: click.Context, cell_chars: int | None, expanded_mb: int | None, rule_items: int | None,
-         rule_depth: int | None) -> None:
+         rule_depth: int | None, no_cache: bool) -> None:
     """Ecological-environment zoning control (生态环境分区管控): check sites
     against management units and their access lists, with citations."""
     chosen = limits.current().with_(cell_chars=cell_chars, expanded_mb=expanded_mb, rule_items=rule_items,
                                     rule_depth=rule_depth)
     ctx.with_resource(limits.using(chosen))
+    if no_cache:
+        ctx.with_resource(engine_cache.disabled())
 
 
 main.add_command(check)

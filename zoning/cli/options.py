@@ -136,6 +136,8 @@ def load_engine(units, rules, zones, *, io_engine: str = DEFAULT_IO_ENGINE, as_o
     :func:`read_layers`)."""
     from zoning.engine import Engine
 
+    if database_option()[0] is None:  # files: through the cache of loaded engines
+        return Engine.load(units, list(rules or ()) or None, zones, io_engine=io_engine, as_of=as_of)
     return Engine.from_layers(read_layers(units, rules, zones, io_engine=io_engine, as_of=as_of), as_of=as_of)
 
 

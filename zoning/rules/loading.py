@@ -10,6 +10,7 @@ instead of raising, for ``zoning rules validate``.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -74,7 +75,13 @@ def load_lists(paths: Iterable[str | Path], vocabulary: Vocabulary | None = None
     vocabulary = vocabulary or load_vocabulary(paths)
     declared = set(parameters) if parameters is not None else {p.name for p in load_parameters(
         rule_files(paths, kind="parameters"))}
-    lists = [load_list(p, vocabulary, declared) for p in rule_files(paths)]
+    collecting = gc.isenabled()
+    gc.disable()  # reading makes many objects and frees few: collections took half the time (0.5 s of 1 s)
+    try:
+        lists = [load_list(p, vocabulary, declared) for p in rule_files(paths)]
+    finally:
+        if collecting:
+            gc.enable()
     if not lists:
         raise DataError(f"no access lists (*.yaml) found in {', '.join(map(str, paths))}")
     raise_errors(version_findings(lists))

@@ -6,11 +6,13 @@ Chinese input method, an unclosed quote or bracket, or an impossible date
 is reported as a :class:`~zoning.rules.findings.Finding` at its line.
 
 A rule file may come from anywhere, so its size is bounded before anything
-is built from it (see :mod:`zoning.limits`): nesting deeper than
-``rule_depth`` levels is refused from the parser's event stream (libyaml's,
-which does not recurse), and anchors and aliases (``&x`` / ``*x``) that would
-expand the file beyond ``rule_items`` items, or that refer to themselves, are
-refused before the document is constructed.
+is built from it (see :mod:`zoning.limits`): libyaml (PyYAML's C loader,
+when installed; else the pure-Python one) composes the nodes, which bounds
+nesting at 1,000 levels, and one pass over them refuses nesting deeper than
+``rule_depth`` levels, anchors and aliases (``&x`` / ``*x``) that refer to
+themselves or that would expand the file beyond ``rule_items`` items, all
+before the document is constructed. The pure-Python composer recurses: with
+it, the depth is checked first from the parser's event stream.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from zoning import limits
 from zoning.errors import DataError
 from zoning.rules.findings import FileError, Finding
 
-#: libyaml's parser when PyYAML was built with it (it does not recurse); else the pure-Python one
-_EVENTS_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: libyaml's parser and composer when PyYAML was built with it (about five times faster, and its parser
+#: does not recurse); else the pure-Python ones. Both compose the same nodes, with the same marks: an
+#: alias is the anchored node itself, never a copy, so the guards below see the same graph.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -50,11 +54,16 @@ def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
                                 "re-save the file as UTF-8 (a file saved as GBK needs converting)")) from None
     loader = None
     try:
-        loader = yaml.SafeLoader(text)  # the reader refuses control characters here already
-        _check_depth(text, path)
-        node = loader.get_single_node()
+        loader = _LOADER(text)  # the reader refuses control characters here already
+        if _LOADER is yaml.SafeLoader:  # the pure-Python composer recurses: bound the depth first
+            _check_depth(text, path)
+        try:
+            node = loader.get_single_node()  # libyaml's composer stops at its own bound, 1,000 levels
+        except yaml.YAMLError:
+            _check_depth(text, path)  # a nesting beyond the limit before the problem is said first, at its line
+            raise
         if node is not None:
-            _check_expansion(node, path)
+            _check_graph(node, path)
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None) or str(exc)
@@ -107,54 +116,69 @@ def read_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
 def _check_depth(text: str, path: Path) -> None:
     """Refuse nesting deeper than the ``rule_depth`` limit, from the parser's events (no recursion)."""
     limit = limits.current().rule_depth
-
-    def too_deep(line: int) -> FileError:
-        return FileError(Finding("error", str(path), line, "", f"nested more than {limit} levels deep",
-                                 "an access list needs a few levels (conditions nest all/any/not a handful deep): "
-                                 f"simplify the structure, or {limits.how_to_raise('rule_depth')}"))
-
     depth = 0
     try:
-        for event in yaml.parse(text, Loader=_EVENTS_LOADER):
+        for event in yaml.parse(text, Loader=_LOADER):
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > limit:
-                    raise too_deep(event.start_mark.line + 1)
+                    raise _too_deep(path, limit, event.start_mark.line + 1)
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
     except yaml.MarkedYAMLError as exc:  # libyaml's own bound (1,000 levels), met while scanning ahead
         if "nesting depth" not in str(exc.problem):
             raise
-        raise too_deep((exc.problem_mark.line + 1) if exc.problem_mark else 1) from None
+        raise _too_deep(path, limit, (exc.problem_mark.line + 1) if exc.problem_mark else 1) from None
 
 
-def _check_expansion(root: yaml.Node, path: Path) -> None:
-    """Refuse anchors and aliases that refer to themselves, or that expand the document beyond the
-    ``rule_items`` limit; sizes are counted once per node (memoised), never by expanding."""
-    limit = limits.current().rule_items
+def _too_deep(path: Path, limit: int, line: int) -> FileError:
+    return FileError(Finding("error", str(path), line, "", f"nested more than {limit} levels deep",
+                             "an access list needs a few levels (conditions nest all/any/not a handful deep): "
+                             f"simplify the structure, or {limits.how_to_raise('rule_depth')}"))
+
+
+def _check_graph(root: yaml.Node, path: Path) -> None:
+    """One pass over the composed nodes, in document order (no recursion): refuse nesting deeper than
+    ``rule_depth`` (as :func:`_check_depth` counts it: an alias is not descended), then an alias that refers
+    to the node that contains it, then anchors and aliases that expand the document beyond ``rule_items``
+    items; sizes are counted once per node (memoised), never by expanding."""
+    current = limits.current()
+    depth_limit, limit = current.rule_depth, current.rule_items
+    scalar = yaml.ScalarNode
     size: dict[int, int] = {}
     uses: dict[int, int] = {}
     order: list[yaml.Node] = []  # nodes in document order, first reference first
     open_: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    recursive: yaml.Node | None = None
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]  # node, its depth, whether finished
     while stack:
-        node, finished = stack.pop()
-        children = _children(node)
+        node, depth, finished = stack.pop()
+        key = id(node)
         if finished:
-            open_.discard(id(node))
-            size[id(node)] = 1 + sum(size[id(c)] for c in children)
+            open_.discard(key)
+            if recursive is None:
+                size[key] = 1 + sum(size[id(c)] for c in _children(node))
             continue
-        uses[id(node)] = uses.get(id(node), 0) + 1
-        if id(node) in size:
+        uses[key] = uses.get(key, 0) + 1
+        if key in size:
             continue
-        if id(node) in open_:
-            raise FileError(Finding("error", str(path), node.start_mark.line + 1, "",
-                                    "an alias refers to the node that contains it (a recursive anchor)",
-                                    "write the value out instead of the alias"))
-        open_.add(id(node))
+        if key in open_:
+            recursive = recursive or node
+            continue
         order.append(node)
-        stack.append((node, True))
-        stack.extend((c, False) for c in reversed(children))
+        if type(node) is scalar or isinstance(node, scalar):
+            size[key] = 1
+            continue
+        depth += 1
+        if depth > depth_limit:
+            raise _too_deep(path, depth_limit, node.start_mark.line + 1)
+        open_.add(key)
+        stack.append((node, depth, True))
+        stack.extend((c, depth, False) for c in reversed(_children(node)))
+    if recursive is not None:
+        raise FileError(Finding("error", str(path), recursive.start_mark.line + 1, "",
+                                "an alias refers to the node that contains it (a recursive anchor)",
+                                "write the value out instead of the alias"))
     total = size[id(root)]
     if total > limit:
         reused = next((n for n in order if uses[id(n)] > 1), root)
