@@ -303,3 +303,22 @@ def test_a_shapefile_s_side_files_are_part_of_the_key(cache, layers, tmp_path):
     assert engine_cache.last["result"] == "miss"
     Engine.load(shp, rules, zones)
     assert engine_cache.last["result"] == "hit" and engine.units is not None
+
+
+def test_a_parameter_csv_outside_the_rules_folder_is_part_of_the_entry(cache, layers, tmp_path):
+    """A table's values may come from a CSV a rule file names (``file: ../caps.csv``): changing it misses."""
+    units, rules, zones = layers
+    table = rules / "hebei" / "water.parameters.yaml"
+    text = table.read_text(encoding="utf-8")
+    values = text[text.index("    values:"):text.index("    source:")]
+    table.write_text(text.replace(values, "    file: ../../caps.csv\n"), encoding="utf-8")
+    caps = tmp_path / "caps.csv"
+    caps.write_text("key,value\n13,12\n1306,9\n130632,6\n", encoding="utf-8")
+    first = load(layers)
+    assert engine_cache.last["result"] == "miss"
+    assert load(layers).all_parameters == first.all_parameters and engine_cache.last["result"] == "hit"
+    caps.write_text("key,value\n13,12\n1306,9\n130632,5\n", encoding="utf-8")
+    changed = load(layers)
+    assert engine_cache.last["result"] == "miss"
+    water = next(p for p in changed.all_parameters if p.name == "water_per_output_cap")
+    assert water.values["130632"] == 5

@@ -39,7 +39,6 @@ import hmac
 import io
 import json
 import os
-import pickle
 import stat
 import struct
 import sys
@@ -53,12 +52,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import shapely
-from geopandas.array import GeometryArray
 
 from zoning import limits, sample
 from zoning._version import __version__
+from zoning.geometry_pickling import GeometryPickler, GeometryUnpickler
 
 if TYPE_CHECKING:
     from zoning.engine import Engine
@@ -293,6 +291,9 @@ class _Store:
         check.update(body)
         if not hmac.compare_digest(check.digest(), bytes(data[12 + size:start])):
             return None  # the pickle is read only once signed by this cache's secret
+        for name, digest in meta.get("read", []):  # files the lists named (parameter tables' CSVs): unchanged?
+            if not os.path.isfile(name) or _file_hash(name) != digest:
+                return None
         raw_signature: list[str] = []
         checking = threading.Thread(target=lambda: raw_signature.append(self._sign(raw)))
         checking.start()  # hashing lets go of the GIL: the coordinates are checked while the pickle is read
@@ -301,7 +302,7 @@ class _Store:
         collecting = gc.isenabled()
         gc.disable()  # unpickling makes many objects, none garbage: collections would cost twice the reading
         try:
-            stored = _Unpickler(io.BytesIO(body), raw).load()
+            stored = GeometryUnpickler(io.BytesIO(body), raw).load()
         finally:
             if collecting:
                 gc.enable()
@@ -316,14 +317,14 @@ class _Store:
         begun = time.perf_counter()
         try:
             body = io.BytesIO()
-            pickler = _Pickler(body)
+            pickler = GeometryPickler(body)
             pickler.dump({"engine": engine, "warnings": notes})
             raw = [a.data.cast("B") for a in pickler.raw]
             raw_mac = hmac.new(self.secret, digestmod="sha256")
             for part in raw:
                 raw_mac.update(part)
             meta = json.dumps({"key": key, "pickle": body.tell(), "raw": pickler.size,
-                               "raw_mac": raw_mac.hexdigest()}).encode()
+                               "raw_mac": raw_mac.hexdigest(), "read": _read_files(engine)}).encode()
             head = _MAGIC + struct.pack("<I", len(meta)) + meta
             signature = hmac.new(self.secret, head, "sha256")
             signature.update(body.getbuffer())
@@ -365,6 +366,14 @@ def _secret(root: Path, uid: int) -> bytes | None:
     return secret if ok else None
 
 
+def _read_files(engine: Engine) -> list[list[str]]:
+    """(path, hash) of the files the build read that the key's list of sources may not hold: the CSV
+    values of parameter tables, which a rule file names (``file:``), wherever they are."""
+    named = {os.path.abspath(Path(spec.path).parent / spec.file) for spec in getattr(engine, "all_parameters", ())
+             if spec.file and spec.path}
+    return [[name, _file_hash(name)] for name in sorted(named)]
+
+
 def _file_hash(path: str) -> str:
     digest = hashlib.blake2b()
     with open(path, "rb") as f:
@@ -385,66 +394,3 @@ def _write_atomic(path: Path, parts: Iterable) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def _ragged(data: np.ndarray) -> tuple[int, np.ndarray, tuple] | None:
-    """(geometry type, coordinates, offsets) of geometries that all have one type and two dimensions, and
-    read back identical; None for others (pickled as geopandas does)."""
-    if len(data) == 0:
-        return None
-    types = shapely.get_type_id(data)
-    if (types != types[0]).any() or types[0] not in (0, 1, 3, 4, 5, 6) \
-            or shapely.is_empty(data).any() or shapely.has_z(data).any():
-        return None
-    if types[0] == 3 and not shapely.get_num_interior_rings(data).any():  # polygons without holes: no copies
-        kind, coords = shapely.GeometryType.POLYGON, shapely.get_coordinates(data)
-        offsets = (np.concatenate([[0], np.cumsum(shapely.get_num_coordinates(data))]), np.arange(len(data) + 1))
-    else:
-        kind, coords, offsets = shapely.to_ragged_array(data, include_z=False)
-    if not shapely.equals_identical(shapely.from_ragged_array(kind, coords, offsets), data).all():
-        return None
-    return int(kind), np.ascontiguousarray(coords, dtype="<f8"), tuple(offsets)
-
-
-class _Pickler(pickle.Pickler):
-    """Pickles geometry arrays' coordinates out of the pickle, into :attr:`raw` (see :class:`_Unpickler`)."""
-
-    def __init__(self, file):
-        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self.raw: list[np.ndarray] = []
-        self.size = 0
-        self._done: dict[int, tuple] = {}  # id → (persistent id, the array, kept alive)
-
-    def persistent_id(self, obj):
-        if type(obj) is not GeometryArray:
-            return None
-        if id(obj) in self._done:
-            return self._done[id(obj)][0]
-        flat = _ragged(obj._data)
-        if flat is None:
-            return None
-        kind, coords, offsets = flat
-        pid = ("geometry", self.size, coords.size, coords.shape[1], kind, offsets, obj.crs)
-        self.raw.append(coords)
-        self.size += coords.nbytes
-        self._done[id(obj)] = (pid, obj)
-        return pid
-
-
-class _Unpickler(pickle.Unpickler):
-    """Reads what :class:`_Pickler` wrote, the coordinates from ``raw``."""
-
-    def __init__(self, file, raw: memoryview):
-        super().__init__(file)
-        self.raw = raw
-        self._built: dict[int, GeometryArray] = {}
-
-    def persistent_load(self, pid):
-        tag, offset, count, ndim, kind, offsets, crs = pid
-        if tag != "geometry":
-            raise pickle.UnpicklingError("unknown persistent id")
-        if offset not in self._built:
-            coords = np.frombuffer(self.raw, dtype="<f8", count=count, offset=offset).reshape(-1, ndim)
-            geometries = shapely.from_ragged_array(shapely.GeometryType(kind), coords, offsets)
-            self._built[offset] = GeometryArray(geometries, crs=crs)
-        return self._built[offset]
