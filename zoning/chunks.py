@@ -49,6 +49,9 @@ class ChunkPlan:
     min_overlap: MinOverlapLike = None
     explain: bool = False
     guidance: bool = False
+    #: whether the screened chunks keep their raw rows and projects (a registry report's digest reads them; a
+    #: cluster's workers then send them back too)
+    keep_inputs: bool = True
 
 
 @dataclass
