@@ -85,8 +85,6 @@ class DaskRunner:
 
     def _run(self, engine: Engine, plan: ChunkPlan, reader: ProjectReader, skip: int, timings: dict[str, float],
              inflight: deque) -> Iterator[Screened]:
-        from distributed import wait
-
         client = self.client
         self.parts, self.part_seconds = 0, []
         self.workers = len(client.scheduler_info().get("workers", {}))
@@ -133,9 +131,8 @@ class DaskRunner:
             i, head = inflight[0]
             lost_since = None
             while not head.done():
-                pending = [f for _, f in inflight if not f.done()]
                 with _quietly(TimeoutError):
-                    wait(pending, timeout=POLL, return_when="FIRST_COMPLETED")
+                    head.result(timeout=POLL)
                 self._count(inflight, counted, total)
                 if client.status != "running":
                     lost_since = lost_since or time.perf_counter()

@@ -158,10 +158,16 @@ def read_features(path: Path, layer, crs, chunk_size: int, start: int = 0, count
                   ) -> Iterator[tuple[pd.DataFrame, gpd.GeoSeries, np.ndarray, None]]:
     """A vector layer's features (all, or ``count`` from the ``start``-th) in chunks of ``chunk_size``, read
     by pyogrio, with their row numbers (the feature's position, from 1)."""
-    ranged = {"skip_features": start, "max_features": count} if start or count is not None else {}
-    with pyogrio.raw.open_arrow(path, layer=layer, batch_size=chunk_size, use_pyarrow=True, **ranged) as (meta, reader):
+    left = count
+    with pyogrio.raw.open_arrow(path, layer=layer, batch_size=chunk_size, use_pyarrow=True,
+                                skip_features=start) as (meta, reader):
         geom_col = meta["geometry_name"] or "wkb_geometry"
         for batch in reader:
+            if left is not None:  # (Arrow reading takes no max_features)
+                if left <= 0:
+                    return
+                batch = batch.slice(0, left)
+                left -= len(batch)
             frame = batch.to_pandas()
             wkb = frame.pop(geom_col).to_numpy() if geom_col in frame else np.full(len(frame), None)
             check_cells(frame, f"registry {path}", first_row=start + 1)
