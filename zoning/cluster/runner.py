@@ -58,6 +58,8 @@ class DaskRunner:
         self.workers = 0
         self.engine_bytes = 0
         self.part_seconds: list[float] = []
+        self.driver_seconds = 0.0  # taking results and cutting them into chunks (the writer's time is screen's)
+        self.fetch_seconds = 0.0  # of which fetching the results from the workers
         self.read_by = ""
 
     def note(self) -> str:
@@ -86,7 +88,7 @@ class DaskRunner:
     def _run(self, engine: Engine, plan: ChunkPlan, reader: ProjectReader, skip: int, timings: dict[str, float],
              inflight: deque) -> Iterator[Screened]:
         client = self.client
-        self.parts, self.part_seconds = 0, []
+        self.parts, self.part_seconds, self.driver_seconds, self.fetch_seconds = 0, [], 0.0, 0.0
         self.workers = len(client.scheduler_info().get("workers", {}))
         started = time.perf_counter()
         shipped = Shipped.of(engine)
@@ -140,21 +142,26 @@ class DaskRunner:
                         raise ClusterError(f"lost the Dask scheduler at {self._address()} (client {client.status})")
                 else:
                     lost_since = None
+            took = time.perf_counter()
             done = head.result()
+            self.fetch_seconds += time.perf_counter() - took
             inflight.popleft()
             self._count(inflight, counted, total, also=i)
             submit()
             self.parts += 1
             self.part_seconds.append(done.seconds)
+            pieces = [piece.unpack() for piece in done.pieces]
             if not done.numbered:
-                for piece in done.pieces:
+                for piece in pieces:
                     piece.numbers = piece.numbers + (before + header_at + 1)
             before += done.records
             for note, n in done.notes.items():
                 reader.conversion_notes[note] = reader.conversion_notes.get(note, 0) + n
             for name, seconds in done.timings.items():
                 timings[name] = timings.get(name, 0.0) + seconds
-            yield from rebatch.add(done.pieces, done.placed)
+            chunks = list(rebatch.add(pieces, done.placed))
+            self.driver_seconds += time.perf_counter() - took
+            yield from chunks
         yield from rebatch.finish()
 
     def _count(self, inflight: deque, counted: set[int], total: int | None, also: int | None = None) -> None:

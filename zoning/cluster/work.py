@@ -15,7 +15,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
+import shapely
 
 from zoning.chunks import ChunkPlan, Screened, screen_chunk
 from zoning.cluster.partitions import Part, Sent
@@ -81,12 +84,37 @@ class Reading:
 
 
 @dataclass
+class Packed:
+    """A screened chunk as it travels back to the driver, smaller than :class:`Screened`: the result columns
+    not twice (they are in ``out``, under their output names), sites as WKB (decoded at once, vectorised)."""
+
+    out: pd.DataFrame
+    wkb: np.ndarray
+    columns: list[tuple[str, str]]  # (result column, its name in ``out``), in the results' order
+    numbers: np.ndarray
+    kinds: np.ndarray
+    raw: pd.DataFrame | None = None
+    projects: gpd.GeoDataFrame | None = None
+
+    @classmethod
+    def of(cls, done: Screened, renamed: dict[str, str]) -> Packed:
+        columns = [(c, renamed.get(c, c)) for c in done.results.columns]
+        return cls(done.out, shapely.to_wkb(done.sites), columns, done.numbers, done.kinds, done.raw, done.projects)
+
+    def unpack(self) -> Screened:
+        results = self.out[[name for _, name in self.columns]]
+        results.columns = [c for c, _ in self.columns]
+        return Screened(self.out, shapely.from_wkb(self.wkb), results, self.numbers, self.kinds, self.raw,
+                        self.projects)
+
+
+@dataclass
 class PartDone:
     """A part screened: its chunks, which rows of each a CSV reader put in place as malformed (so that the
     driver chunks them as one process would), its record count, coordinate notes, timings and the seconds the
     worker spent."""
 
-    pieces: list[Screened]
+    pieces: list[Packed]
     placed: list[np.ndarray]
     records: int
     numbered: bool
@@ -102,9 +130,9 @@ def screen_part(shipped: Shipped, plan: ChunkPlan, reading: Reading, part: Part 
     timings: dict[str, float] = {}
     if isinstance(part, Sent):
         done = screen_chunk(engine, plan, part.item, keep_inputs=plan.keep_inputs, timings=timings)
-        return PartDone([done], [np.zeros(len(done.out), bool)], len(done.out), True, {}, timings,
-                        time.perf_counter() - started)
-    pieces: list[Screened] = []
+        return PartDone([Packed.of(done, plan.renamed)], [np.zeros(len(done.out), bool)], len(done.out), True, {},
+                        timings, time.perf_counter() - started)
+    pieces: list[Packed] = []
     placed: list[np.ndarray] = []
     notes: dict[str, int] = {}
     read = 0.0
@@ -119,8 +147,8 @@ def screen_part(shipped: Shipped, plan: ChunkPlan, reading: Reading, part: Part 
         projects, problems = project_rows(raw, geometry, malformed, colmap=reading.colmap, source=reading.source,
                                           vocabulary=engine.vocabulary, notes=notes)
         read += time.perf_counter() - t
-        pieces.append(screen_chunk(engine, plan, (raw, projects, problems, numbers), keep_inputs=plan.keep_inputs,
-                                   timings=timings))
+        pieces.append(Packed.of(screen_chunk(engine, plan, (raw, projects, problems, numbers),
+                                             keep_inputs=plan.keep_inputs, timings=timings), plan.renamed))
         # rows a CSV reader put back in place (malformed, or short: their missing cells are None, never "")
         placed.append(np.zeros(len(raw), bool) if malformed is None
                       else (malformed != "") | raw.isna().any(axis=1).to_numpy())
