@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import filecmp
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -105,6 +107,12 @@ def _both(engine, client, source, tmp_path, name, **kwargs):
     return (tmp_path / "one" / name, one), (tmp_path / "dask" / name, two), runner
 
 
+def _zoning(*args) -> subprocess.CompletedProcess:
+    """The command line in a process of its own (as a user runs it: no Dask client made before)."""
+    return subprocess.run([sys.executable, "-m", "zoning", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": dask_servers.CODE})
+
+
 def _same_summary(one, two):
     assert (one.rows, one.verdicts, one.worst, one.errors, one.examples, one.unit_types) == \
         (two.rows, two.verdicts, two.worst, two.errors, two.examples, two.unit_types)
@@ -189,14 +197,16 @@ def test_the_command_line_on_a_running_scheduler(scheduler, registry, tmp_path):
     with Client(scheduler, set_as_default=False) as client:
         before = client.run(unpickled)
         run(["screen", registry, "-o", tmp_path / "one.csv", "--chunk-size", CHUNK, "-q"], expect=0)
-        result = run(["screen", registry, "-o", tmp_path / "dask.csv", "--chunk-size", CHUNK,
-                      "--scheduler", scheduler, "--summary-json", tmp_path / "s.json"], expect=0)
+        result = _zoning("screen", registry, "-o", tmp_path / "dask.csv", "--chunk-size", CHUNK,  # no default client
+                         "--scheduler", scheduler, "--summary-json", tmp_path / "s.json")
         after = client.run(unpickled)
+    assert result.returncode == 0, result.stderr
     assert filecmp.cmp(tmp_path / "one.csv", tmp_path / "dask.csv", shallow=False)
     assert "screened on a Dask cluster" in (tmp_path / "s.json").read_text(encoding="utf-8")
     assert "part(s) on 2 worker(s)" in result.stderr.replace("\n", " ")
     # the engine was sent once: each worker unpickled it at most once, whatever the number of parts
-    assert all(after[w] - before.get(w, 0) in (0, 1) for w in after) and sum(after.values()) > sum(before.values())
+    assert all(after[w] - before.get(w, 0) in (0, 1) for w in after) and sum(after.values()) > sum(before.values()), \
+        (before, after)
 
 
 def test_the_engine_is_unpickled_once_per_worker(engine, local, registry, tmp_path):
@@ -252,9 +262,7 @@ def test_the_scheduler_lost_mid_run(engine, servers, registry, tmp_path):
 def test_an_unreachable_scheduler_is_one_line(registry, tmp_path):
     port = dask_servers._free_port()  # nothing listens there
     out = tmp_path / "dask.csv"
-    done = subprocess.run([sys.executable, "-m", "zoning", "screen", str(registry), "-o", str(out),
-                           "--scheduler", f"tcp://127.0.0.1:{port}"], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": dask_servers.CODE})
+    done = _zoning("screen", registry, "-o", out, "--scheduler", f"tcp://127.0.0.1:{port}")
     assert done.returncode == 1 and not out.exists() and list(tmp_path.iterdir()) == []
     assert done.stderr.count("\n") == 1 and "cannot reach the Dask scheduler" in done.stderr, done.stderr
 
@@ -266,3 +274,45 @@ def test_options(registry, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # the extra not installed
     result = run(["screen", registry, "-o", tmp_path / "x.csv", "--workers", 2], expect=1)
     assert result.stderr.strip().endswith('pip install "zoning[dask]"') and result.stderr.count("\n") == 1
+
+
+def test_a_refused_cell_is_named_by_its_row_in_the_file(engine, local, registry, tmp_path):
+    from zoning import limits
+    from zoning.errors import DataError
+
+    lines = registry.read_text(encoding="utf-8").split("\n")
+    assert "示例" in lines[1200]
+    lines[1200] = lines[1200].replace("示例", "示例" + "长" * 80, 1)  # a name too long, in a late part
+    source = tmp_path / "long.csv"
+    source.write_text("\n".join(lines), encoding="utf-8")
+    messages = []
+    with limits.using(limits.Limits(cell_chars=70)):  # the driver's limits hold on the workers too
+        for runner in (None, DaskRunner(local, rows=PART)):
+            with pytest.raises(DataError) as caught:
+                screen(engine, source, tmp_path / "x.csv", chunk_size=CHUNK, runner=runner)
+            messages.append(str(caught.value))
+    # the same message, the row counted in the file, not within its part (in both, counted as the reader
+    # counts it: the malformed rows just before it in its chunk are not, so the number may be a little low)
+    rows = [int(re.search(r"row (\d+)", m).group(1)) for m in messages]
+    assert [re.sub(r"row \d+", "row N", m) for m in messages] == [re.sub(r"row \d+", "row N", messages[0])] * 2
+    assert 1100 < rows[0] <= 1170 and 1100 < rows[1] <= 1170 and "limit of 70" in messages[0]
+
+
+def test_the_command_line_when_the_scheduler_is_lost(servers, registry, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "zoning", "screen", str(registry), "-o", str(out / "dask.csv"),
+                                "--chunk-size", str(CHUNK), "--scheduler", servers.address],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": dask_servers.CODE})
+    try:
+        deadline = time.monotonic() + 120
+        while not any(out.iterdir()) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)  # until the first rows are written (to the partial file)
+        servers.kill(servers.scheduler)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1 and stderr.count("\n") == 1 and "scheduler" in stderr, stderr
+    assert list(out.iterdir()) == []

@@ -13,6 +13,7 @@ goes through :func:`screen_chunk`, so the output is the same.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import queue
 import threading
@@ -168,7 +169,9 @@ def _ahead(items: Iterator[Item], depth: int) -> Iterator[Item]:
         except BaseException as exc:  # handed to the consumer, raised there
             box.put((_END, exc))
 
-    thread = threading.Thread(target=produce, name="zoning-read-ahead", daemon=True)
+    # in a copy of this context: the limits in force (zoning.limits) and parameter names hold in the thread too
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(produce,), name="zoning-read-ahead",
+                              daemon=True)
     thread.start()
     try:
         while True:

@@ -38,10 +38,12 @@ def dask_client(scheduler: str | None = None, workers: int | None = None, *, qui
     of ``workers`` processes of one thread each on 127.0.0.1 (closed at the end). ``quiet_logs`` keeps
     distributed's own log lines off standard error (the command line reports failures itself)."""
     require_dask()
-    if quiet_logs:
-        for name in ("distributed", "tornado", "asyncio"):
-            logging.getLogger(name).setLevel(logging.CRITICAL)
     from distributed import Client, LocalCluster
+
+    if quiet_logs:  # distributed configures a level for some of its loggers (distributed.client…): set each
+        for name in [*logging.root.manager.loggerDict, "distributed", "tornado", "asyncio"]:
+            if name.split(".")[0] in ("distributed", "tornado", "asyncio"):
+                logging.getLogger(name).setLevel(logging.CRITICAL)
 
     with contextlib.ExitStack() as stack:
         if workers is not None:

@@ -91,8 +91,9 @@ def plan_parts(registry: Registry, chunk_size: int, workers: int, rows: int | No
     """The parts workers read of ``registry`` (about ``rows`` rows each, default: the chunk size, or fewer so
     that every worker gets two), or None when the driver must read it (see the module doc)."""
     settings = registry.settings
+    path = registry.path.resolve()  # workers may run elsewhere: never relative to the driver's folder
     if registry.format == "csv" and "sep" in settings and _splittable(registry.encoding):
-        return [*csv_ranges(registry.path, registry.encoding or "utf-8", settings["sep"], settings["header_at"],
+        return [*csv_ranges(path, registry.encoding or "utf-8", settings["sep"], settings["header_at"],
                           registry.headers, rows or chunk_size, workers)]
     if registry.format in {"gpkg", "shp", "geojson", "geojsons"} and settings.get("io_engine") == "pyogrio" \
             and registry.total is not None:
@@ -100,7 +101,7 @@ def plan_parts(registry: Registry, chunk_size: int, workers: int, rows: int | No
         per = rows or chunk_size
         per = min(per, max(math.ceil(total / (2 * max(workers, 1))), 1))
         per = max(chunk_size * max(round(per / chunk_size), 1), chunk_size)  # a whole number of chunks
-        return [FeatureRange(str(registry.path), settings["layer"], settings["crs"], start, min(per, total - start))
+        return [FeatureRange(str(path), settings["layer"], settings["crs"], start, min(per, total - start))
                 for start in range(0, max(total, 1), per)]
     return None
 

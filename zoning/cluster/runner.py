@@ -17,7 +17,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import itertools
+import re
+import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 
@@ -27,12 +30,14 @@ from zoning.cluster.client import ClusterError, first_line
 from zoning.cluster.partitions import Sent, plan_parts
 from zoning.cluster.work import Reading, Shipped, screen_part
 from zoning.engine import Engine
-from zoning.errors import ZoningError
+from zoning.errors import DataError, ZoningError
 from zoning.screening import ProjectReader
 
 #: seconds between looks at the cluster while waiting for a part; and without a scheduler before giving up
 POLL = 0.2
 LOST_AFTER = 10.0
+#: times a part lost with a worker (cancelled by the scheduler) is submitted again
+RESUBMIT = 3
 
 
 class DaskRunner:
@@ -76,11 +81,16 @@ class DaskRunner:
             raise
         except Exception as exc:
             if _cluster_failure(exc):
+                hint = " (the workers read the registry themselves: it must be at the same path on them)" \
+                    if isinstance(exc, FileNotFoundError) else ""
+                if self.client.status != "running" or "scheduler-connection-lost" in str(exc):
+                    raise ClusterError(f"lost the Dask scheduler at {self._address()} mid-run: "
+                                       f"{type(exc).__name__}: {first_line(exc)}") from None
                 raise ClusterError(f"screening on the Dask cluster at {self._address()} failed: "
-                                   f"{type(exc).__name__}: {first_line(exc)}") from None
+                                   f"{type(exc).__name__}: {first_line(exc)}{hint}") from None
             raise
         finally:
-            futures = [f for _, f in inflight]
+            futures = [entry[2] for entry in inflight]
             if futures and self.client.status == "running":
                 with _quietly():
                     self.client.cancel(futures)
@@ -118,23 +128,28 @@ class DaskRunner:
         if self.progress is not None:
             self.progress(0, total)
 
+        def send(i: int, part, attempt: int = 0):
+            arg = client.scatter(part, hash=False) if isinstance(part, Sent) else part
+            return client.submit(screen_part, engine_future, plan, reading, arg, retries=1, pure=False,
+                                 key=f"zoning-part-{i}-{attempt}-{uuid.uuid4().hex[:12]}")
+
         def submit() -> None:
             while len(inflight) < window:
                 part = next(parts, None)
                 if part is None:
                     return
-                arg = client.scatter(part, hash=False) if isinstance(part, Sent) else part
                 i = next(counter)
-                inflight.append((i, client.submit(screen_part, engine_future, plan, reading, arg, retries=1,
-                                                  pure=False, key=f"zoning-part-{i}-{id(self):x}")))
+                inflight.append([i, part, send(i, part), 0])
 
         submit()
         while inflight:
-            i, head = inflight[0]
+            i, part, head, attempt = inflight[0]
+            numbered = getattr(part, "numbered", True)
             lost_since = None
+            ready = threading.Event()
+            head.add_done_callback(lambda _, ready=ready: ready.set())  # (an error is raised below, its part known)
             while not head.done():
-                with _quietly(TimeoutError):
-                    head.result(timeout=POLL)
+                ready.wait(POLL)
                 self._count(inflight, counted, total)
                 if client.status != "running":
                     lost_since = lost_since or time.perf_counter()
@@ -143,7 +158,18 @@ class DaskRunner:
                 else:
                     lost_since = None
             took = time.perf_counter()
-            done = head.result()
+            try:
+                done = head.result()
+            except DataError as exc:  # a worker's rows are numbered within its part: number them in the file
+                if numbered:
+                    raise
+                raise DataError(_renumbered(str(exc), before + header_at + 1)) from None
+            except Exception as exc:  # noqa: BLE001 - a part lost with a worker, the scheduler still there: again
+                if not _cluster_failure(exc) or attempt >= RESUBMIT or client.status != "running" \
+                        or "scheduler-connection-lost" in str(exc):
+                    raise
+                inflight[0][2:] = [send(i, part, attempt + 1), attempt + 1]
+                continue
             self.fetch_seconds += time.perf_counter() - took
             inflight.popleft()
             self._count(inflight, counted, total, also=i)
@@ -165,7 +191,7 @@ class DaskRunner:
         yield from rebatch.finish()
 
     def _count(self, inflight: deque, counted: set[int], total: int | None, also: int | None = None) -> None:
-        fresh = [i for i, f in inflight if f.done() and f.status == "finished" and i not in counted]
+        fresh = [i for i, _, f, _ in inflight if f.done() and f.status == "finished" and i not in counted]
         if also is not None and also not in counted:
             fresh.append(also)
         if fresh:
@@ -178,6 +204,11 @@ class DaskRunner:
             return str(self.client.scheduler.address)
         except Exception:  # noqa: BLE001 - only for a message
             return "?"
+
+
+def _renumbered(message: str, offset: int) -> str:
+    """``message`` with its first "row N" (counted within a part) counted in the file."""
+    return re.sub(r"\brow (\d+)", lambda m: f"row {int(m.group(1)) + offset}", message, count=1)
 
 
 def _cluster_failure(exc: BaseException) -> bool:

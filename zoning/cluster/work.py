@@ -13,6 +13,7 @@ import copy
 import pickle
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -20,24 +21,30 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from zoning import limits
 from zoning.chunks import ChunkPlan, Screened, screen_chunk
 from zoning.cluster.partitions import Part, Sent
 from zoning.engine import Engine
 from zoning.inputs.crs import SourceCRS
 from zoning.inputs.headers import ColumnMap
+from zoning.limits import Limits
 from zoning.screening import project_rows
 
 #: engines unpickled in this process (a test asks the workers: once each, whatever the number of parts)
 UNPICKLED = 0
 _LOCK = threading.Lock()
+#: the engines of the runs this process works for, by the token of their shipment (the latest few kept)
+_ENGINES: dict[str, Engine] = {}
+KEPT = 2
 
 
 class Shipped:
-    """An engine as sent to workers: its pickle (``size`` bytes), unpickled once per process."""
+    """An engine as sent to workers: its pickle (``size`` bytes), unpickled once per process (a worker that
+    receives the shipment twice, from the driver and from another worker, still unpickles it once)."""
 
-    def __init__(self, payload: bytes):
+    def __init__(self, payload: bytes, token: str | None = None):
         self.payload = payload
-        self._engine: Engine | None = None
+        self.token = token or uuid.uuid4().hex
 
     @classmethod
     def of(cls, engine: Engine) -> Shipped:
@@ -45,6 +52,9 @@ class Shipped:
         cold = copy.copy(engine)
         cold.rules = copy.copy(engine.rules)
         cold.rules.trees = {}  # keyed by id() of the layer's array: stale in another process anyway
+        # caches a run fills (a screened million rows' text combinations weigh more than the rules)
+        cold.rules.text_cache = {}
+        cold.rules.possible_cache, cold.rules.possible_table = {}, None
         cold._warm = False  # prepared polygons do not survive pickling: warm again where unpickled
         cold._warm_industries = False
         return cls(pickle.dumps(cold, protocol=5))
@@ -54,18 +64,21 @@ class Shipped:
         return len(self.payload)
 
     def __reduce__(self):
-        return Shipped, (self.payload,)
+        return Shipped, (self.payload, self.token)
 
     def engine(self) -> Engine:
         """The engine, unpickled and warmed the first time in this process."""
         global UNPICKLED
         with _LOCK:
-            if self._engine is None:
+            engine = _ENGINES.get(self.token)
+            if engine is None:
                 engine = pickle.loads(self.payload)
                 engine.warm()
-                self._engine = engine
+                while len(_ENGINES) >= KEPT:  # an earlier run's
+                    _ENGINES.pop(next(iter(_ENGINES)))
+                _ENGINES[self.token] = engine
                 UNPICKLED += 1
-            return self._engine
+            return engine
 
 
 def unpickled() -> int:
@@ -76,11 +89,12 @@ def unpickled() -> int:
 @dataclass(frozen=True)
 class Reading:
     """How a worker turns raw rows into projects: the columns the driver recognised, the coordinates'
-    system, and the chunk size."""
+    system, the chunk size, and the input limits in force on the driver."""
 
     colmap: ColumnMap
     source: SourceCRS | None
     chunk_size: int
+    limits: Limits = field(default_factory=limits.current)  # the driver's (a worker's own are the defaults)
 
 
 @dataclass
@@ -125,6 +139,11 @@ class PartDone:
 
 def screen_part(shipped: Shipped, plan: ChunkPlan, reading: Reading, part: Part | Sent) -> PartDone:
     """Read (or take) a part's rows and screen them, chunk by chunk, on the one vectorised path."""
+    with limits.using(reading.limits):
+        return _screen_part(shipped, plan, reading, part)
+
+
+def _screen_part(shipped: Shipped, plan: ChunkPlan, reading: Reading, part: Part | Sent) -> PartDone:
     started = time.perf_counter()
     engine = shipped.engine()
     timings: dict[str, float] = {}
