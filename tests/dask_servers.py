@@ -52,10 +52,12 @@ class Servers:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [CODE, os.environ.get("PYTHONPATH")]))}
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env, "start_new_session": True}
         self.scheduler = subprocess.Popen([*command, "scheduler", "--host", "127.0.0.1", "--port", str(self.port),
-                                           "--no-dashboard"], **quiet)  # type: ignore[call-overload]
+                                           "--no-dashboard", "--dashboard-address", "127.0.0.1:0"],
+                                          **quiet)  # type: ignore[call-overload]
         self._wait_listening()
         self.workers = [subprocess.Popen([*command, "worker", self.address, "--nthreads", "1", "--nworkers", "1",
-                                          "--host", "127.0.0.1", "--no-dashboard", "--no-nanny"], **quiet)
+                                          "--host", "127.0.0.1", "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
+                                          "--no-nanny"], **quiet)
                         for _ in range(workers)]  # type: ignore[call-overload]
         self._wait_workers(workers)
 

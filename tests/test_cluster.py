@@ -316,3 +316,40 @@ def test_the_command_line_when_the_scheduler_is_lost(servers, registry, tmp_path
             process.kill()
     assert process.returncode == 1 and stderr.count("\n") == 1 and "scheduler" in stderr, stderr
     assert list(out.iterdir()) == []
+
+
+def test_database_tables_in_and_out(engine, local, registry, tmp_path):
+    """A CSV into a table (workers read byte ranges, the driver writes a transaction per chunk) and a table as
+    the registry (read by the driver and sent): the same rows as in one process."""
+    import postgis_server
+
+    url, reason = postgis_server.server_url()
+    if url is None:
+        if os.environ.get("ZONING_REQUIRE_POSTGIS") == "1":
+            pytest.fail(f"ZONING_REQUIRE_POSTGIS=1 but {reason}")
+        pytest.skip(f"PostgreSQL with PostGIS not available: {reason}")
+    import psycopg
+
+    db = postgis_server.fresh_database(url)
+
+    def table(name: str) -> pd.DataFrame:
+        with psycopg.connect(db) as conn:
+            cur = conn.execute(f"SELECT * FROM {name}")
+            return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description],
+                                dtype=object).drop(columns="run_id")
+
+    try:
+        screen(engine, registry, f"{db}?table=one", chunk_size=CHUNK)
+        runner = DaskRunner(local, rows=PART)
+        screen(engine, registry, f"{db}?table=two", chunk_size=CHUNK, runner=runner)
+        pd.testing.assert_frame_equal(table("one"), table("two"))
+        assert "byte ranges" in runner.note()
+        screen(engine, SAMPLE / "registry.csv", f"{db}?table=sample")  # a registry with a key: project_id
+        _single(engine, f"{db}?table=sample", tmp_path / "one" / "from_table.csv", key="project_id")
+        (tmp_path / "dask").mkdir()
+        screen(engine, f"{db}?table=sample", tmp_path / "dask" / "from_table.csv", chunk_size=CHUNK, runner=runner,
+               key="project_id")
+        assert filecmp.cmp(tmp_path / "one" / "from_table.csv", tmp_path / "dask" / "from_table.csv", shallow=False)
+        assert "read by the driver" in runner.note()
+    finally:
+        postgis_server.drop_database(db)

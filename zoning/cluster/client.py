@@ -48,8 +48,11 @@ def dask_client(scheduler: str | None = None, workers: int | None = None, *, qui
     with contextlib.ExitStack() as stack:
         if workers is not None:
             level = logging.CRITICAL if quiet_logs else logging.WARNING
+            # no dashboard; the scheduler's HTTP endpoints on 127.0.0.1 and a free port (not 8787, maybe taken)
             cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                       host="127.0.0.1", dashboard_address=None, silence_logs=level))
+                                                       host="127.0.0.1", dashboard_address=None, silence_logs=level,
+                                                       scheduler_kwargs={"dashboard": False,
+                                                                         "dashboard_address": "127.0.0.1:0"}))
             client = stack.enter_context(Client(cluster))
         else:
             _reachable(scheduler, timeout)
