@@ -254,7 +254,8 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
             if progress is not None:
                 progress(0, registry.total)
             plan = ChunkPlan(renamed, web=web, add_wkt=add_wkt, min_overlap=min_overlap, explain=explain,
-                             guidance=guidance, keep_inputs=digest is not None)
+                             guidance=guidance, keep_inputs=digest is not None,
+                             sites=database or fmt in GEO_FORMATS)
             for done in (runner or LocalRunner()).screened(engine, plan, reader, skip=skip, timings=timings):
                 started = time.perf_counter()
                 writer.write(done.out, done.sites)

@@ -103,7 +103,7 @@ class Packed:
     not twice (they are in ``out``, under their output names), sites as WKB (decoded at once, vectorised)."""
 
     out: pd.DataFrame
-    wkb: np.ndarray
+    wkb: np.ndarray | None  # None when the output takes no geometries (see ChunkPlan.sites)
     columns: list[tuple[str, str]]  # (result column, its name in ``out``), in the results' order
     numbers: np.ndarray
     kinds: np.ndarray
@@ -111,14 +111,16 @@ class Packed:
     projects: gpd.GeoDataFrame | None = None
 
     @classmethod
-    def of(cls, done: Screened, renamed: dict[str, str]) -> Packed:
-        columns = [(c, renamed.get(c, c)) for c in done.results.columns]
-        return cls(done.out, shapely.to_wkb(done.sites), columns, done.numbers, done.kinds, done.raw, done.projects)
+    def of(cls, done: Screened, plan: ChunkPlan) -> Packed:
+        columns = [(c, plan.renamed.get(c, c)) for c in done.results.columns]
+        return cls(done.out, shapely.to_wkb(done.sites) if plan.sites else None, columns, done.numbers, done.kinds,
+                   done.raw, done.projects)
 
     def unpack(self) -> Screened:
         results = self.out[[name for _, name in self.columns]]
         results.columns = [c for c, _ in self.columns]
-        return Screened(self.out, shapely.from_wkb(self.wkb), results, self.numbers, self.kinds, self.raw,
+        sites = shapely.from_wkb(self.wkb) if self.wkb is not None else np.full(len(self.out), None, dtype=object)
+        return Screened(self.out, sites, results, self.numbers, self.kinds, self.raw,
                         self.projects)
 
 
@@ -149,7 +151,7 @@ def _screen_part(shipped: Shipped, plan: ChunkPlan, reading: Reading, part: Part
     timings: dict[str, float] = {}
     if isinstance(part, Sent):
         done = screen_chunk(engine, plan, part.item, keep_inputs=plan.keep_inputs, timings=timings)
-        return PartDone([Packed.of(done, plan.renamed)], [np.zeros(len(done.out), bool)], len(done.out), True, {},
+        return PartDone([Packed.of(done, plan)], [np.zeros(len(done.out), bool)], len(done.out), True, {},
                         timings, time.perf_counter() - started)
     pieces: list[Packed] = []
     placed: list[np.ndarray] = []
@@ -167,7 +169,7 @@ def _screen_part(shipped: Shipped, plan: ChunkPlan, reading: Reading, part: Part
                                           vocabulary=engine.vocabulary, notes=notes)
         read += time.perf_counter() - t
         pieces.append(Packed.of(screen_chunk(engine, plan, (raw, projects, problems, numbers),
-                                             keep_inputs=plan.keep_inputs, timings=timings), plan.renamed))
+                                             keep_inputs=plan.keep_inputs, timings=timings), plan))
         # rows a CSV reader put back in place (malformed, or short: their missing cells are None, never "")
         placed.append(np.zeros(len(raw), bool) if malformed is None
                       else (malformed != "") | raw.isna().any(axis=1).to_numpy())
