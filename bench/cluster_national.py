@@ -9,16 +9,16 @@ then, from the repository root with the package and its dask extra installed:
 Measures, in this one run (units and rules/ beside the registry):
 - one process (:class:`zoning.chunks.LocalRunner`) and ``--workers N`` (a ``LocalCluster`` of N processes
   of one thread; its start-up timed apart), whole runs to a CSV, and that the two outputs are byte-identical;
-- the engine's transfer: its pickled size, the time to scatter it to every worker, and the time a worker
-  takes to unpickle and warm it (measured here, in this process);
+- the engine's transfer: its pickled size, the time to install it on every worker (a worker plugin: sent,
+  unpickled and warmed on each), and the time a worker takes to unpickle and warm it (measured here);
 - per part: the time a worker took (mean, max) and the bytes of one part's result (one part screened here
   and pickled, as it travels back);
 - the driver: rows per second written (the writer's time) and taken back (results received and cut into
   the chunks one process writes).
 
 Estimate, for R = 40,000,000 rows on W = 8 and 32 workers, from those measurements (simulated, not run):
-    send    = engine bytes × W ÷ the scatter rate measured (the client sends each worker its copy)
-              + the unpickle-and-warm time (on every worker at once)
+    send    = engine bytes × W ÷ the transfer rate measured (the scheduler sends each worker its copy of the
+              engine's worker plugin) + the unpickle-and-warm time (on every worker at once)
     compute = ceil(parts ÷ W) × the mean part time, parts = ceil(R ÷ rows per part)
     driver  = R × the driver's seconds per row (writing, taking results back)
     makespan ≈ send + max(compute, driver) + one part's time (the driver writes while workers compute:
@@ -78,7 +78,8 @@ def main() -> None:
     shipped = Shipped.of(engine)
     pickled = time.perf_counter() - started
     started = time.perf_counter()
-    Shipped(shipped.payload).engine()
+    here = Shipped(shipped.payload)
+    here.engine()
     unpickle = time.perf_counter() - started
     print(f"engine: {shipped.size / 2**20:,.1f} MB pickled (in {pickled:.1f} s); unpickled and warmed in "
           f"{unpickle:.1f} s")
@@ -96,8 +97,9 @@ def main() -> None:
           f"({two.rows / clustered:,.0f} rows/s; {single / clustered:.2f}× one process); output byte-identical: "
           f"{same}")
     print(f"  {runner.note()}")
-    print(f"  engine scattered to {runner.workers} workers in {send:.1f} s "
-          f"({runner.engine_bytes * runner.workers / max(send, 1e-9) / 2**20:,.0f} MB/s)")
+    transfer = max(send - unpickle, 1e-3)  # the plugin's registration waits for every worker's unpickling too
+    print(f"  engine installed on {runner.workers} workers in {send:.1f} s (sent, unpickled and warmed on each; "
+          f"transfer about {runner.engine_bytes * runner.workers / transfer / 2**20:,.0f} MB/s)")
     parts = runner.part_seconds
     per_part = rows / max(runner.parts, 1)
     print(f"  parts: {runner.parts} of ~{per_part:,.0f} rows; worker time per part mean {statistics.mean(parts):.2f} s,"
@@ -106,7 +108,7 @@ def main() -> None:
     reader = ProjectReader(args.registry, chunk_size=args.chunk_size, vocabulary=engine.vocabulary)
     planned = plan_parts(reader.registry, args.chunk_size, runner.workers, args.part_rows) or []
     plan = ChunkPlan({c: c for c in RESULT_COLUMNS}, keep_inputs=False)
-    done = screen_part(Shipped(shipped.payload), plan, Reading(reader.colmap, reader.source, args.chunk_size),
+    done = screen_part(here.token, plan, Reading(reader.colmap, reader.source, args.chunk_size),
                        planned[0])
     result_bytes = len(pickle.dumps(done, protocol=5))
     print(f"  one part's result: {result_bytes / 2**20:,.1f} MB for {done.records:,} rows "
@@ -116,7 +118,7 @@ def main() -> None:
           f" (of which fetching them from the workers {runner.fetch_seconds:.1f} s) → {1 / driver:,.0f} rows/s")
 
     print(f"\nestimate for {ROWS:,} rows (simulated from the measurements above; method in this script's doc):")
-    rate = runner.engine_bytes * runner.workers / max(send, 1e-9)
+    rate = runner.engine_bytes * runner.workers / transfer
     mean = statistics.mean(parts)
     for workers in (8, 32):
         n_parts = math.ceil(ROWS / per_part)

@@ -66,6 +66,7 @@ class DaskRunner:
         self.driver_seconds = 0.0  # taking results and cutting them into chunks (the writer's time is screen's)
         self.fetch_seconds = 0.0  # of which fetching the results from the workers
         self.read_by = ""
+        self.plugin = ""  # the name of the worker plugin installing the engine, during a run
 
     def note(self) -> str:
         """One line for the run's summary."""
@@ -91,20 +92,29 @@ class DaskRunner:
             raise
         finally:
             futures = [entry[2] for entry in inflight]
-            if futures and self.client.status == "running":
+            if self.client.status == "running":
                 with _quietly():
-                    self.client.cancel(futures)
+                    if futures:
+                        self.client.cancel(futures)
+                    if self.plugin:  # the engine off the workers
+                        self.client.unregister_worker_plugin(self.plugin)
+            self.plugin = ""
 
     def _run(self, engine: Engine, plan: ChunkPlan, reader: ProjectReader, skip: int, timings: dict[str, float],
              inflight: deque) -> Iterator[Screened]:
         client = self.client
         self.parts, self.part_seconds, self.driver_seconds, self.fetch_seconds = 0, [], 0.0, 0.0
         self.workers = len(client.scheduler_info().get("workers", {}))
+        from zoning.cluster.plugin import EnginePlugin  # imports distributed
+
         started = time.perf_counter()
         shipped = Shipped.of(engine)
         self.engine_bytes = shipped.size
-        engine_future = client.scatter(shipped, broadcast=True, hash=False)
-        del shipped
+        plugin = EnginePlugin(shipped)
+        client.register_plugin(plugin)  # on every worker, and any that joins: unpickled and warmed there
+        self.plugin = plugin.name
+        del shipped, plugin
+        token = self.plugin.removeprefix("zoning-engine-")
         timings["send engine"] = time.perf_counter() - started
         chunk_size = reader.chunk_size
         reading = Reading(reader.colmap, reader.source, chunk_size)
@@ -130,7 +140,7 @@ class DaskRunner:
 
         def send(i: int, part, attempt: int = 0):
             arg = client.scatter(part, hash=False) if isinstance(part, Sent) else part
-            return client.submit(screen_part, engine_future, plan, reading, arg, retries=1, pure=False,
+            return client.submit(screen_part, token, plan, reading, arg, retries=1, pure=False,
                                  key=f"zoning-part-{i}-{attempt}-{uuid.uuid4().hex[:12]}")
 
         def submit() -> None:

@@ -1,10 +1,11 @@
 """What a cluster's worker runs: the engine, delivered once per worker, and the screening of one part.
 
-The engine goes to every worker once (:class:`Shipped`, scattered to all of them by
-:class:`zoning.cluster.runner.DaskRunner`): pickled once on the driver, without the
-caches that a process rebuilds (spatial indexes, prepared polygons), unpickled and
-warmed on first use in each worker process, then kept there for every task. Tasks
-are pure: a part read and screened again (after a worker died) gives the same rows.
+The engine goes to every worker once (:class:`Shipped`, installed on each by a worker
+plugin, :mod:`zoning.cluster.plugin`): pickled once on the driver, without the caches
+that a process rebuilds (spatial indexes, prepared polygons), unpickled and warmed
+once in each worker process and kept there, by its token, for every task, which
+names only the token. Tasks are pure: a part read and screened again (after a
+worker died) gives the same rows.
 """
 
 from __future__ import annotations
@@ -33,9 +34,8 @@ from zoning.screening import project_rows
 #: engines unpickled in this process (a test asks the workers: once each, whatever the number of parts)
 UNPICKLED = 0
 _LOCK = threading.Lock()
-#: the engines of the runs this process works for, by the token of their shipment (the latest few kept)
+#: the engines of the runs this process works for, by the token of their shipment
 _ENGINES: dict[str, Engine] = {}
-KEPT = 2
 
 
 class Shipped:
@@ -74,11 +74,23 @@ class Shipped:
             if engine is None:
                 engine = pickle.loads(self.payload)
                 engine.warm()
-                while len(_ENGINES) >= KEPT:  # an earlier run's
-                    _ENGINES.pop(next(iter(_ENGINES)))
                 _ENGINES[self.token] = engine
                 UNPICKLED += 1
             return engine
+
+
+def installed(token: str) -> Engine:
+    """The engine of the shipment ``token``, installed in this process by the run's plugin."""
+    engine = _ENGINES.get(token)
+    if engine is None:
+        raise RuntimeError(f"no engine {token} on this worker (its plugin was not set up)")
+    return engine
+
+
+def forget(token: str) -> None:
+    """Drop the engine of shipment ``token`` (its run is over)."""
+    with _LOCK:
+        _ENGINES.pop(token, None)
 
 
 def unpickled() -> int:
@@ -139,15 +151,15 @@ class PartDone:
     seconds: float = 0.0
 
 
-def screen_part(shipped: Shipped, plan: ChunkPlan, reading: Reading, part: Part | Sent) -> PartDone:
-    """Read (or take) a part's rows and screen them, chunk by chunk, on the one vectorised path."""
+def screen_part(token: str, plan: ChunkPlan, reading: Reading, part: Part | Sent) -> PartDone:
+    """Read (or take) a part's rows and screen them, chunk by chunk, on the one vectorised path, with the engine
+    of shipment ``token`` (installed on the worker by :class:`zoning.cluster.plugin.EnginePlugin`)."""
     with limits.using(reading.limits):
-        return _screen_part(shipped, plan, reading, part)
+        return _screen_part(installed(token), plan, reading, part)
 
 
-def _screen_part(shipped: Shipped, plan: ChunkPlan, reading: Reading, part: Part | Sent) -> PartDone:
+def _screen_part(engine: Engine, plan: ChunkPlan, reading: Reading, part: Part | Sent) -> PartDone:
     started = time.perf_counter()
-    engine = shipped.engine()
     timings: dict[str, float] = {}
     if isinstance(part, Sent):
         done = screen_chunk(engine, plan, part.item, keep_inputs=plan.keep_inputs, timings=timings)
