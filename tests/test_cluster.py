@@ -9,6 +9,7 @@ the command line; private ones are killed in part to test faults. Without dask t
 
 from __future__ import annotations
 
+import csv
 import filecmp
 import os
 import re
@@ -69,13 +70,13 @@ def scheduler():
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory) -> Path:
-    """About 1,600 rows of the sample registry with what a cut must not break: values with a quoted newline
+    """About 1,000 rows of the sample registry with what a cut must not break: values with a quoted newline
     (and a quoted delimiter, and doubled quotes), malformed rows (too many cells: an unquoted comma) and short
     rows, some of them around every part boundary; a title line above the header."""
     lines = (SAMPLE / "registry.csv").read_text(encoding="utf-8").splitlines()
     header, rows = lines[0], lines[1:]
     out = ["示例登记表（测试）", header]
-    for k in range(8):
+    for k in range(5):
         for line in rows:
             cells = line.split(",")
             n = len(out)
@@ -123,8 +124,8 @@ def test_outputs_are_byte_identical(engine, local, registry, tmp_path, name):
     (a, one), (b, two), runner = _both(engine, local, registry, tmp_path, name)
     assert filecmp.cmp(a, b, shallow=False)
     _same_summary(one, two)
-    assert runner.parts >= 20  # ~23 parts of ~70 rows: cuts fall everywhere
-    assert one.errors["malformed row"] > 20 and one.examples["malformed row"][0].startswith("row ")
+    assert runner.parts >= 12  # ~14 parts of ~70 rows: cuts fall everywhere
+    assert one.errors["malformed row"] > 12 and one.examples["malformed row"][0].startswith("row ")
 
 
 def test_geopackage_and_workbook_outputs_have_the_same_content(engine, local, registry, tmp_path):
@@ -214,7 +215,7 @@ def test_the_engine_is_unpickled_once_per_worker(engine, local, registry, tmp_pa
     runner = DaskRunner(local, rows=PART)
     screen(engine, registry, tmp_path / "x.csv", chunk_size=CHUNK, runner=runner)
     after = local.run(unpickled)
-    assert runner.parts >= 20 and runner.engine_bytes > 0
+    assert runner.parts >= 12 and runner.engine_bytes > 0
     assert {w: after[w] - before[w] for w in after} == {w: 1 for w in after}
 
 
@@ -281,8 +282,8 @@ def test_a_refused_cell_is_named_by_its_row_in_the_file(engine, local, registry,
     from zoning.errors import DataError
 
     lines = registry.read_text(encoding="utf-8").split("\n")
-    assert "示例" in lines[1200]
-    lines[1200] = lines[1200].replace("示例", "示例" + "长" * 80, 1)  # a name too long, in a late part
+    late = next(i for i in range(850, len(lines)) if "示例" in lines[i])
+    lines[late] = lines[late].replace("示例", "示例" + "长" * 80, 1)  # a name too long, in a late part
     source = tmp_path / "long.csv"
     source.write_text("\n".join(lines), encoding="utf-8")
     messages = []
@@ -295,7 +296,9 @@ def test_a_refused_cell_is_named_by_its_row_in_the_file(engine, local, registry,
     # counts it: the malformed rows just before it in its chunk are not, so the number may be a little low)
     rows = [int(re.search(r"row (\d+)", m).group(1)) for m in messages]
     assert [re.sub(r"row \d+", "row N", m) for m in messages] == [re.sub(r"row \d+", "row N", messages[0])] * 2
-    assert 1100 < rows[0] <= 1170 and 1100 < rows[1] <= 1170 and "limit of 70" in messages[0]
+    records = list(csv.reader(source.open(encoding="utf-8", newline="")))
+    row = next(i for i, r in enumerate(records) if any("长长长" in c for c in r)) + 1  # its spreadsheet row
+    assert all(row - 60 <= n <= row for n in rows) and "limit of 70" in messages[0]
 
 
 def test_the_command_line_when_the_scheduler_is_lost(servers, registry, tmp_path):
@@ -304,7 +307,8 @@ def test_the_command_line_when_the_scheduler_is_lost(servers, registry, tmp_path
     process = subprocess.Popen([sys.executable, "-m", "zoning", "screen", str(registry), "-o", str(out / "dask.csv"),
                                 "--chunk-size", str(CHUNK), "--scheduler", servers.address],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": dask_servers.CODE})
+                               env={**os.environ, "PYTHONPATH": dask_servers.CODE,
+                                    "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "4s"})  # reconnecting: 15 s
     try:
         deadline = time.monotonic() + 120
         while not any(out.iterdir()) and process.poll() is None and time.monotonic() < deadline:
