@@ -49,6 +49,9 @@ SPECIAL = {
                                    "on the server ZONING_TEST_DB names (the example's URL replaced by theirs, "
                                    "the 'projects' table created from the sample registry first); skipped, "
                                    "saying so, when ZONING_TEST_DB is not set"),
+    "dask": (r"--scheduler tcp://", "needs a running Dask cluster: run against the scheduler "
+                                    "ZONING_TEST_DASK_SCHEDULER names, else one started by tests/dask_servers.py "
+                                    "(the example's address replaced by theirs)"),
 }
 #: in README's curl examples, the placeholder for a screening job's id (replaced by the id the POST returned)
 JOB_ID = re.compile(r"\bID\b")
@@ -305,3 +308,30 @@ def test_readme_database_examples(sample):
     finally:
         for url in databases.values():
             postgis_server.drop_database(url)
+
+
+# ---- a Dask cluster --------------------------------------------------------------------------------------
+
+def test_readme_dask_examples(sample):
+    """README's examples on a running Dask cluster, against a scheduler of the tests' (see tests/test_cluster.py)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import dask_servers
+
+    todo = [e for e in examples() if e.kind == "dask"]
+    address, reason = dask_servers.scheduler_address()
+    if address is None:
+        if os.environ.get("ZONING_REQUIRE_DASK") == "1":
+            pytest.fail(f"ZONING_REQUIRE_DASK=1 but {reason}")
+        pytest.skip(reason)
+    problems = []
+    for example in todo:
+        command = re.sub(r"--scheduler tcp://\S+", f"--scheduler {address}", example.command)
+        started = time.perf_counter()
+        try:
+            done = _run(command, sample)
+        except subprocess.TimeoutExpired:
+            done = None
+        problem = _problem(example, done, time.perf_counter() - started)
+        if problem:
+            problems.append(problem)
+    assert todo and not problems, "README's Dask examples failed:\n" + "\n".join(problems)

@@ -51,6 +51,12 @@ class ChunkPlan:
     min_overlap: MinOverlapLike = None
     explain: bool = False
     guidance: bool = False
+    #: whether the screened chunks keep their raw rows and projects (a registry report's digest reads them; a
+    #: cluster's workers then send them back too)
+    keep_inputs: bool = True
+    #: whether the output takes the sites' geometries (a CSV or workbook does not: a cluster's workers then
+    #: need not send them back)
+    sites: bool = True
 
 
 @dataclass

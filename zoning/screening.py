@@ -29,8 +29,8 @@ from zoning.evaluate.provenance import rules_hash
 from zoning.evaluate.summary import RESULT_COLUMNS
 from zoning.industries import table as industry_table
 from zoning.inputs.coordinates import projects_from, scale_attributes
-from zoning.inputs.crs import parse_crs
-from zoning.inputs.headers import recognise_columns
+from zoning.inputs.crs import SourceCRS, parse_crs
+from zoning.inputs.headers import ColumnMap, recognise_columns
 from zoning.inputs.registry import DEFAULT_CHUNK, Registry, open_registry
 from zoning.inputs.units import UNIT_TYPES
 from zoning.inputs.vector import DEFAULT_IO_ENGINE
@@ -255,7 +255,8 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
             if progress is not None:
                 progress(0, registry.total)
             plan = ChunkPlan(renamed, web=web, add_wkt=add_wkt, min_overlap=min_overlap, explain=explain,
-                             guidance=guidance)
+                             guidance=guidance, keep_inputs=digest is not None,
+                             sites=database or fmt in GEO_FORMATS)
             for done in (runner or LocalRunner()).screened(engine, plan, reader, skip=skip, timings=timings):
                 writer.write(done.out, done.sites)
                 summary._add(done.results, done.numbers, done.kinds)
@@ -305,6 +306,7 @@ class ProjectReader:
                  io_engine: str = DEFAULT_IO_ENGINE, chunk_size: int = DEFAULT_CHUNK,
                  vocabulary: Vocabulary | None = None, key: str | None = None, after: object = None):
         self.vocabulary = vocabulary or builtin()
+        self.chunk_size = chunk_size
         self.registry: Registry
         if is_database_url(str(source)):  # a table: read in key order, after the key ``after`` (resuming)
             from zoning.db.tables import open_table
@@ -339,17 +341,8 @@ class ProjectReader:
                 timings["read"] = timings.get("read", 0.0) + time.perf_counter() - started
                 return
             raw, geometry, numbers, malformed = item
-            projects, problems = projects_from(raw, self.colmap, geometry=geometry, source=self.source,
-                                               notes=self.conversion_notes)
-            if malformed is not None:
-                read = RowErrors(raw.index)
-                read.add(malformed != "", "malformed row", malformed)
-                read.merge(problems)
-                problems = read
-            projects, more = normalise(projects, errors="collect", labels=self.colmap.columns,
-                                       vocabulary=self.vocabulary)
-            problems.merge(more)
-            scale_attributes(projects, self.colmap)
+            projects, problems = project_rows(raw, geometry, malformed, colmap=self.colmap, source=self.source,
+                                              vocabulary=self.vocabulary, notes=self.conversion_notes)
             timings["read"] = timings.get("read", 0.0) + time.perf_counter() - started
             yield raw, projects, problems, numbers
 
@@ -359,3 +352,21 @@ class ProjectReader:
             return []
         return [f"{self.source.label}: {note} ({count:,} rows)" for note, count in self.conversion_notes.items()] \
             + (list(self.source.caveats) if rows else [])
+
+
+def project_rows(raw: pd.DataFrame, geometry: gpd.GeoSeries | None, malformed: np.ndarray | None, *,
+                 colmap: ColumnMap, source: SourceCRS | None, vocabulary: Vocabulary,
+                 notes: dict[str, int]) -> tuple[gpd.GeoDataFrame, RowErrors]:
+    """One chunk of raw rows (with their geometries, for a vector layer, and the reader's malformed-row
+    messages) located and normalised into projects and row problems; coordinate conversion notes are counted
+    in ``notes``. :meth:`ProjectReader.chunks` and a cluster's workers (:mod:`zoning.cluster`) both use it."""
+    projects, problems = projects_from(raw, colmap, geometry=geometry, source=source, notes=notes)
+    if malformed is not None:
+        read = RowErrors(raw.index)
+        read.add(malformed != "", "malformed row", malformed)
+        read.merge(problems)
+        problems = read
+    projects, more = normalise(projects, errors="collect", labels=colmap.columns, vocabulary=vocabulary)
+    problems.merge(more)
+    scale_attributes(projects, colmap)
+    return projects, problems

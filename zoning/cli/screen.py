@@ -27,7 +27,7 @@ from zoning.cli.options import (
     quiet_opt,
 )
 from zoning.cli.pipes import INPUT_FORMATS, STDIN_LABEL, is_stdio, output_file, stdin_file
-from zoning.errors import InputError
+from zoning.errors import InputError, ParameterError
 from zoning.inputs.headers import fields
 from zoning.inputs.registry import DEFAULT_CHUNK
 from zoning.outputs.atomic import atomic_path
@@ -86,11 +86,17 @@ from zoning.verdicts import Verdict
 @click.option("--resume", metavar="RUN",
               help="Continue the failed run RUN into a database table (its id is in the error message), without "
                    "writing its rows twice.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Screen on a running Dask cluster, its scheduler at ADDRESS (tcp://HOST:8786); its workers read "
+                   "the registry themselves, so it must be at the same path on them. Needs zoning[dask].")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="Screen on a local Dask cluster of N worker processes (one thread each, on 127.0.0.1), started "
+                   "for the run. Needs zoning[dask].")
 @fail_on_opt
 @handle_errors
 def screen(registry, output, out_format, input_format, cols, crs, min_overlap, output_crs, encoding, sheet, layer,
            units, zones, rules, io_engine, as_of, chunk_size, explain, guidance, report_dir, template, background,
-           quiet, summary_json, key, resume, fail_on):
+           quiet, summary_json, key, resume, scheduler, workers, fail_on):
     """Screen every project in REGISTRY and write them, annotated, to OUTPUT.
 
     REGISTRY is a workbook (.xlsx .xlsb .xls .ods; a two-row merged header is
@@ -115,6 +121,12 @@ def screen(registry, output, out_format, input_format, cols, crs, min_overlap, o
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # slow import
 
     columns = key_values(cols, "--col")
+    if scheduler is not None and workers is not None:
+        raise ParameterError("--scheduler uses a running Dask cluster and --workers starts one: give one of them")
+    if scheduler is not None or workers is not None:
+        from zoning.cluster import require_dask
+
+        require_dask()  # before the engine is loaded: a missing extra is said at once
     report = report_directory(report_dir) if report_dir is not None else None
     if template is not None:
         from zoning.outputs.docx_writer import check_template
@@ -130,18 +142,30 @@ def screen(registry, output, out_format, input_format, cols, crs, min_overlap, o
     with contextlib.ExitStack() as stack:
         source = stack.enter_context(stdin_file("registry", input_format)) if is_stdio(registry) else registry
         target = stack.enter_context(output_file(output, out_format, OUTPUT_FORMATS, stem="screened"))
-        with Progress(TextColumn("screening"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, disable=not show, transient=True) as bar:
             task = bar.add_task("screening", total=None)
 
             def progress(done, total):
                 bar.update(task, completed=done, total=total)
 
+            runner = None
+            if scheduler is not None or workers is not None:
+                from zoning.cluster import DaskRunner, dask_client
+
+                client = stack.enter_context(dask_client(scheduler, workers, quiet_logs=True))
+
+                def parts_done(done, total):  # the cluster's progress, parts completed in any order
+                    bar.update(task, description=f"screening on Dask: {done:,}/{total or '?'} parts done, rows written")
+
+                runner = DaskRunner(client, progress=parts_done, shared=not is_stdio(registry) or workers is not None)
             summary = screen_registry(engine, source, target, columns=columns, crs=crs, encoding=encoding,
                                       sheet=sheet, layer=layer, io_engine=io_engine, chunk_size=chunk_size,
                                       progress=progress, min_overlap=list(min_overlap) or None,
                                       output_crs=output_crs, explain=explain,
-                                      digest=digest, guidance=guidance, key=key, resume=resume)
+                                      digest=digest, guidance=guidance, key=key, resume=resume, runner=runner)
+            if runner is not None:
+                summary.notes.append(runner.note())
     if is_stdio(registry):
         summary.input = STDIN_LABEL
     if is_stdio(output):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -45,6 +46,9 @@ class CsvRegistry:
     notes: list[str] = field(default_factory=list)
     #: yields (rows, spreadsheet row numbers, per-row problem messages or None)
     chunks: Callable[[], Iterator[tuple[pd.DataFrame, np.ndarray, np.ndarray | None]]] = lambda: iter(())
+    #: the delimiter recognised, and the lines above the header row (see :func:`read_range`)
+    sep: str = ","
+    header_at: int = 0
 
 
 def detect_encoding(path: Path) -> str:
@@ -98,7 +102,30 @@ def open_csv(path: Path, encoding: str | None, chunk_size: int) -> CsvRegistry:
     def chunks() -> Iterator[tuple[pd.DataFrame, np.ndarray, np.ndarray | None]]:
         yield from _chunks(path, encoding, sep, header_at, headers, chunk_size)
 
-    return CsvRegistry(headers, encoding, notes, chunks)
+    return CsvRegistry(headers, encoding, notes, chunks, sep=sep, header_at=header_at)
+
+
+class _Range(io.BytesIO):
+    """A byte range of a CSV, named in messages as its file."""
+
+    def __init__(self, data: bytes, name: str):
+        super().__init__(data)
+        self.label = name
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def read_range(path: Path, encoding: str, sep: str, headers: list[str], start: int, end: int,
+               chunk_size: int) -> Iterator[tuple[pd.DataFrame, np.ndarray, np.ndarray | None]]:
+    """The records in bytes ``[start, end)`` of ``path``, a range that begins and ends at record boundaries
+    after the header (see :mod:`zoning.cluster.partitions`), parsed as :func:`open_csv`'s reader parses the
+    whole file with the ``encoding``, delimiter and ``headers`` it recognised: the same chunks, malformed rows
+    in place, but numbered from 1 within the range (the caller offsets them)."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read(end - start)
+    yield from _chunks(_Range(data, str(path)), encoding, sep, -1, headers, chunk_size)  # type: ignore[arg-type]
 
 
 def _head(path: Path, encoding: str) -> list[str]:

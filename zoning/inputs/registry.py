@@ -54,6 +54,9 @@ class Registry:
     _chunks: Iterator = field(default_factory=lambda: iter(()))
     sheet: str | None = None  # Excel: the sheet (or layer) read, and all of them
     sheets: list[str] = field(default_factory=list)
+    #: how the reader reads it, as recognised on opening (a CSV's delimiter and header line; a vector layer's
+    #: name and CRS), for a cluster's workers to read parts of it the same way (:mod:`zoning.cluster`)
+    settings: dict = field(default_factory=dict)
 
     @property
     def is_vector(self) -> bool:
@@ -94,7 +97,7 @@ def _open_csv(path: Path, encoding: str | None, chunk_size: int) -> Registry:
             yield rows, None, numbers, problems
 
     return Registry(path, "csv", opened.headers, None, encoding=opened.encoding, skipped=opened.notes,
-                    _chunks=chunks())
+                    _chunks=chunks(), settings={"sep": opened.sep, "header_at": opened.header_at})
 
 
 def _open_workbook(path: Path, sheet, chunk_size: int) -> Registry:
@@ -128,16 +131,7 @@ def _open_vector(path: Path, fmt: str, layer, io_engine: str, chunk_size: int) -
     total = int(info["features"]) if info.get("features", -1) >= 0 else None
 
     def chunks_pyogrio():
-        start = 0
-        with pyogrio.raw.open_arrow(path, layer=layer, batch_size=chunk_size, use_pyarrow=True) as (meta, reader):
-            geom_col = meta["geometry_name"] or "wkb_geometry"
-            for batch in reader:
-                frame = batch.to_pandas()
-                wkb = frame.pop(geom_col).to_numpy() if geom_col in frame else np.full(len(frame), None)
-                check_cells(frame, f"registry {path}", first_row=start + 1)
-                geometry = gpd.GeoSeries(shapely.from_wkb(wkb), index=frame.index, crs=crs)
-                yield frame, geometry, np.arange(start + 1, start + len(frame) + 1), None
-                start += len(frame)
+        yield from read_features(path, layer, crs, chunk_size)
 
     def chunks_fiona():
         import fiona  # imported only when chosen: it is the slower engine and costs start-up time
@@ -156,7 +150,30 @@ def _open_vector(path: Path, fmt: str, layer, io_engine: str, chunk_size: int) -
 
     chunks = chunks_pyogrio() if io_engine == "pyogrio" else chunks_fiona()
     source = from_pyproj(CRS.from_user_input(crs)) if crs else None
-    return Registry(path, fmt, headers, total, source=source, _chunks=chunks, skipped=notes)
+    return Registry(path, fmt, headers, total, source=source, _chunks=chunks, skipped=notes,
+                    settings={"layer": layer, "crs": crs, "io_engine": io_engine})
+
+
+def read_features(path: Path, layer, crs, chunk_size: int, start: int = 0, count: int | None = None
+                  ) -> Iterator[tuple[pd.DataFrame, gpd.GeoSeries, np.ndarray, None]]:
+    """A vector layer's features (all, or ``count`` from the ``start``-th) in chunks of ``chunk_size``, read
+    by pyogrio, with their row numbers (the feature's position, from 1)."""
+    left = count
+    with pyogrio.raw.open_arrow(path, layer=layer, batch_size=chunk_size, use_pyarrow=True,
+                                skip_features=start) as (meta, reader):
+        geom_col = meta["geometry_name"] or "wkb_geometry"
+        for batch in reader:
+            if left is not None:  # (Arrow reading takes no max_features)
+                if left <= 0:
+                    return
+                batch = batch.slice(0, left)
+                left -= len(batch)
+            frame = batch.to_pandas()
+            wkb = frame.pop(geom_col).to_numpy() if geom_col in frame else np.full(len(frame), None)
+            check_cells(frame, f"registry {path}", first_row=start + 1)
+            geometry = gpd.GeoSeries(shapely.from_wkb(wkb), index=frame.index, crs=crs)
+            yield frame, geometry, np.arange(start + 1, start + len(frame) + 1), None
+            start += len(frame)
 
 
 def _open_site_file(path: Path, io_engine: str) -> Registry:
