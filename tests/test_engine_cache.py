@@ -322,3 +322,11 @@ def test_a_parameter_csv_outside_the_rules_folder_is_part_of_the_entry(cache, la
     assert engine_cache.last["result"] == "miss"
     water = next(p for p in changed.all_parameters if p.name == "water_per_output_cap")
     assert water.values["130632"] == 5
+
+
+def test_other_code_under_the_same_version_misses(cache, layers, monkeypatch):
+    """An engine pickled by other code (a development checkout, the same version number) is never read."""
+    load(layers)
+    monkeypatch.setattr(engine_cache, "_code_hash", lambda: "other code")
+    load(layers)
+    assert engine_cache.last["result"] == "miss"

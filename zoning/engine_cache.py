@@ -7,11 +7,12 @@ files (access lists, attribute declarations, parameter tables) is kept, the engi
   0700; the :data:`KEEP` most recently used entries are kept (one per set of inputs and date).
 * **key**: the content hash (BLAKE2b) of every source file (the layers, with a shapefile's or
   GeoPackage's side files, and every ``*.yaml``/``*.yml`` under the rules paths), the paths as given, the
-  as-of date, the input limits (:mod:`zoning.limits`), the I/O engine, and the versions of zoning,
-  Python, GEOS and the libraries. A file whose path, size, modification and change times and inode match
-  an earlier load's record (made when the file was already 2 s old) is taken to have the hash recorded
-  then; any other is read. A changed byte, or a rule file added or removed, changes the key: the engine
-  is built from the files again.
+  as-of date, the input limits (:mod:`zoning.limits`), the I/O engine, a hash of the package's own
+  files, and the versions of zoning, Python, GEOS and the libraries. A file whose path, size,
+  modification and change times and inode match an earlier load's record (made when the file was
+  already 2 s old) is taken to have the hash recorded then; any other is read. A changed byte, or a rule
+  file added or removed, changes the key: the engine is built from the files again. Files a rule file
+  names (a parameter table's CSV values) are hashed into the entry and checked when it is read.
 * **safety**: entries are pickles, which can run code when read, so none is
   read that another user could have written: the directory must belong to the
   user and not be writable by group or others, and every entry is signed
@@ -33,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import gc
 import hashlib
 import hmac
@@ -168,11 +170,24 @@ def _sources(units, rules, zones) -> list[tuple[str, str]] | None:
 
 
 def _versions() -> dict[str, str]:
-    found = {"zoning": __version__, "python": sys.version, "geos": shapely.geos_version_string}
+    found = {"zoning": __version__, "code": _code_hash(), "python": sys.version,
+             "geos": shapely.geos_version_string}
     for name in _LIBRARIES:
         with contextlib.suppress(metadata.PackageNotFoundError):
             found[name] = metadata.version(name)
     return found
+
+
+@functools.cache
+def _code_hash() -> str:
+    """A hash of the package's own files (its modules and data): an engine pickled by other code, even under
+    the same version number (a development checkout), is never read."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 class _Store:
