@@ -56,7 +56,9 @@ def cut(source: Path, rows: int, target: Path) -> Path:
 def whole_run(registry: Path, data: Path, out: Path, *extra: str) -> dict:
     """``zoning screen`` as a user runs it: wall time, peak memory of the process, its summary."""
     summary = out.with_suffix(".json")
-    command = [shutil.which("zoning") or "zoning", "screen", str(registry), "--units", str(data / "units.gpkg"),
+    beside = Path(sys.executable).with_name("zoning")  # the venv's, when run with its python
+    program = str(beside) if beside.exists() else shutil.which("zoning") or "zoning"
+    command = [program, "screen", str(registry), "--units", str(data / "units.gpkg"),
                "--rules", str(data / "rules"), "-o", str(out), "-q", "--summary-json", str(summary), *extra]
     started = time.perf_counter()
     process = subprocess.Popen(command, stderr=subprocess.PIPE)
