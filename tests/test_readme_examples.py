@@ -293,21 +293,27 @@ def test_readme_database_examples(sample):
                     f"INSERT INTO projects ({names}) VALUES ({marks})",
                     [[float(v) if c in ("lon", "lat") else v for c, v in zip(rows.columns, row)]
                      for row in rows.itertuples(index=False)])
-        problems = []
-        for example in todo:  # in README order: publishing comes before the commands that read releases
-            command = _URL.sub(lambda m: databases[m.group(1)], example.command)
-            started = time.perf_counter()
-            try:
-                done = _run(command, sample)
-            except subprocess.TimeoutExpired:
-                done = None
-            problem = _problem(example, done, time.perf_counter() - started)
-            if problem:
-                problems.append(problem)
+        # in README order: publishing comes before the commands that read releases
+        problems = _problems(todo, sample, lambda command: _URL.sub(lambda m: databases[m.group(1)], command))
         assert not problems, "README's database examples failed:\n" + "\n".join(problems)
     finally:
         for url in databases.values():
             postgis_server.drop_database(url)
+
+
+def _problems(todo, sample, rewrite) -> list[str]:
+    """Each example of ``todo`` run in turn, its command first rewritten; what went wrong, one line each."""
+    problems = []
+    for example in todo:
+        started = time.perf_counter()
+        try:
+            done = _run(rewrite(example.command), sample)
+        except subprocess.TimeoutExpired:
+            done = None
+        problem = _problem(example, done, time.perf_counter() - started)
+        if problem:
+            problems.append(problem)
+    return problems
 
 
 # ---- a Dask cluster --------------------------------------------------------------------------------------
@@ -323,15 +329,6 @@ def test_readme_dask_examples(sample):
         if os.environ.get("ZONING_REQUIRE_DASK") == "1":
             pytest.fail(f"ZONING_REQUIRE_DASK=1 but {reason}")
         pytest.skip(reason)
-    problems = []
-    for example in todo:
-        command = re.sub(r"--scheduler tcp://\S+", f"--scheduler {address}", example.command)
-        started = time.perf_counter()
-        try:
-            done = _run(command, sample)
-        except subprocess.TimeoutExpired:
-            done = None
-        problem = _problem(example, done, time.perf_counter() - started)
-        if problem:
-            problems.append(problem)
+    problems = _problems(todo, sample, lambda command: re.sub(r"--scheduler tcp://\S+", f"--scheduler {address}",
+                                                               command))
     assert todo and not problems, "README's Dask examples failed:\n" + "\n".join(problems)
