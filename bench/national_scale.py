@@ -17,7 +17,9 @@ Prints, measured in this one run:
   and 4M, assign and evaluate timed in a run that reads and writes its chunks in turn (so that the
   reading thread does not share the core being timed);
 - linearity: seconds per million at 4M ÷ at 1M;
-- with ``--workers N`` (when dask is installed): the 1M run again with ``--workers N``.
+- with ``--workers N`` (when dask is installed): the 1M run again with ``--workers N``, then
+  ``bench/cluster_national.py`` (one process against a local cluster of N workers, per-part times and
+  transfer sizes, and the simulated estimate for 40 million rows on 8 and 32 workers, its method stated).
 Targets (issue 19): 3.8M rows ≤ 25 s whole process, peak ≤ 4 GB; per-million at 4M within 10% of
 1M; whole ≤ 4× floor at 1M; assign + evaluate ≤ 1.3× floor at 1M and 4M; engine load ≤ 1 s warm.
 """
@@ -152,7 +154,11 @@ def main() -> None:
                 print("--workers: dask is not installed (pip install 'zoning[dask]'); skipped")
             else:
                 run = whole_run(sizes["1M"], args.data, work / "out.csv", "--workers", str(args.workers))
-                print(f"1M with --workers {args.workers}: {run['wall']:.2f} s (single process {one['wall']:.2f} s)")
+                print(f"1M with --workers {args.workers}, whole process: {run['wall']:.2f} s (one process "
+                      f"{one['wall']:.2f} s)")
+                # the cluster's parts, transfers and the 40M estimate: bench/cluster_national.py, in this run
+                subprocess.run([sys.executable, str(Path(__file__).with_name("cluster_national.py")),
+                                str(sizes["1M"]), "--workers", str(args.workers)], check=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
