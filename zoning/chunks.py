@@ -78,12 +78,11 @@ class Screened:
 Item = tuple[pd.DataFrame, gpd.GeoDataFrame, RowErrors, np.ndarray]
 
 
-def screen_chunk(engine: Engine, plan: ChunkPlan, item: Item, *, keep_inputs: bool = True,
+def screen_chunk(engine: Engine, plan: ChunkPlan, item: Item, *,
                  timings: dict[str, float] | None = None) -> Screened:
-    """Screen one chunk ``item`` (raw rows, normalised projects, row problems, row numbers) as ``plan`` says.
-
-    ``keep_inputs`` keeps the raw rows and projects on the result (a registry report's digest reads them).
-    """
+    """Screen one chunk ``item`` (raw rows, normalised projects, row problems, row numbers) as ``plan`` says
+    (with ``plan.keep_inputs``, the raw rows and projects stay on the result: a registry report's digest
+    reads them)."""
     raw, projects, problems, numbers = item
     timings = {} if timings is None else timings
     results = engine.screen_columns(projects, problems, timings=timings, min_overlap=plan.min_overlap,
@@ -96,8 +95,8 @@ def screen_chunk(engine: Engine, plan: ChunkPlan, item: Item, *, keep_inputs: bo
         sites = to_webmap(sites, plan.web)
     if plan.add_wkt:
         out["wkt"] = shapely.to_wkt(sites, rounding_precision=7)
-    return Screened(out, sites, results, numbers, problems.kind, raw if keep_inputs else None,
-                    projects if keep_inputs else None, timings)
+    return Screened(out, sites, results, numbers, problems.kind, raw if plan.keep_inputs else None,
+                    projects if plan.keep_inputs else None, timings)
 
 
 def _with_guidance(engine: Engine, projects: gpd.GeoDataFrame, results: pd.DataFrame,

@@ -162,7 +162,7 @@ def _screen_part(engine: Engine, plan: ChunkPlan, reading: Reading, part: Part |
     started = time.perf_counter()
     timings: dict[str, float] = {}
     if isinstance(part, Sent):
-        done = screen_chunk(engine, plan, part.item, keep_inputs=plan.keep_inputs, timings=timings)
+        done = screen_chunk(engine, plan, part.item, timings=timings)
         return PartDone([Packed.of(done, plan)], [np.zeros(len(done.out), bool)], len(done.out), True, {},
                         timings, time.perf_counter() - started)
     pieces: list[Packed] = []
@@ -180,8 +180,8 @@ def _screen_part(engine: Engine, plan: ChunkPlan, reading: Reading, part: Part |
         projects, problems = project_rows(raw, geometry, malformed, colmap=reading.colmap, source=reading.source,
                                           vocabulary=engine.vocabulary, notes=notes)
         read += time.perf_counter() - t
-        pieces.append(Packed.of(screen_chunk(engine, plan, (raw, projects, problems, numbers),
-                                             keep_inputs=plan.keep_inputs, timings=timings), plan))
+        pieces.append(Packed.of(screen_chunk(engine, plan, (raw, projects, problems, numbers), timings=timings),
+                                plan))
         # rows a CSV reader put back in place (malformed, or short: their missing cells are None, never "")
         placed.append(np.zeros(len(raw), bool) if malformed is None
                       else (malformed != "") | raw.isna().any(axis=1).to_numpy())
