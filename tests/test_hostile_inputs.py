@@ -557,3 +557,13 @@ def test_a_parameter_csv_with_an_overlong_cell_is_one_line_naming_the_file(tmp_p
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "big.csv" in result.stderr and "not a readable CSV table" in result.stderr
+
+
+def test_a_long_cell_after_malformed_rows_is_named_by_its_own_row(tmp_path):
+    """Malformed rows (too many cells) before a too-long cell still count in the row number given."""
+    src = tmp_path / "registry.csv"
+    rows = ["项目名称,经度,纬度"] + ["甲,115.97,38.93"] * 3 + ["乙,北京,朝阳,115.97,38.93"] * 5 \
+        + ["丙,115.97,38.93"] * 2 + ["丁" * 2_000 + ",115.97,38.93"]
+    src.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = run(["--max-cell-chars", "1000", "screen", src, "-o", tmp_path / "out.csv", "-q"], expect=1)
+    one_line(result.output, "registry.csv", "row 12,", "项目名称")

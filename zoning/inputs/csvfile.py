@@ -176,11 +176,13 @@ def _chunks(path: Path, encoding: str, sep: str, header_at: int, headers: list[s
     """Rows in chunks of ``chunk_size``, with spreadsheet row numbers and malformed rows as problems."""
     width = len(headers)
     invalid: list[tuple[int, list[str] | None, str]] = []  # (record index, cells to keep, problem)
+    malformed_at: list[int] = []  # the record index of every malformed row so far (kept: rows are numbered by it)
     skip = header_at + 1
 
     def on_invalid(row: pa_csv.InvalidRow) -> str:
         index = (row.number or 0) - skip - 1  # Arrow counts the skipped lines and each record from 1
         cells = _split(row.text or "", sep)
+        malformed_at.append(index)
         if row.actual_columns < row.expected_columns:  # too few: the missing cells are empty, as pandas has it
             invalid.append((index, cells + [None] * (width - len(cells)), ""))  # type: ignore[list-item]
         else:
@@ -213,7 +215,8 @@ def _chunks(path: Path, encoding: str, sep: str, header_at: int, headers: list[s
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise _read_error(path, encoding, done + sum(len(b) for b in pending), exc, header_at, block) from None
         if batch is not None:
-            _check_cells(batch, path, header_at, done + sum(len(b) for b in pending), cell_limit)
+            valid_before = done - (len(malformed_at) - len(invalid)) + sum(len(b) for b in pending)
+            _check_cells(batch, path, header_at, valid_before, cell_limit, malformed_at)
             pending.append(batch)
         while pending and (batch is None or sum(len(b) for b in pending) >= chunk_size):
             table = pa.Table.from_batches(pending)
@@ -261,16 +264,29 @@ def _with_invalid(frame: pd.DataFrame, invalid: list[tuple[int, list[str] | None
     return out.iloc[index].reset_index(drop=True), problems
 
 
-def _check_cells(batch: pa.RecordBatch, path: Path, header_at: int, before: int, limit: int) -> None:
-    """Refuse a cell longer than the limit, naming its row and column."""
+def _check_cells(batch: pa.RecordBatch, path: Path, header_at: int, before: int, limit: int,
+                 malformed_at: list[int]) -> None:
+    """Refuse a cell longer than the limit, naming its row and column; ``before`` well-formed records come
+    before ``batch``, and the malformed ones (not in it) are at the record indexes ``malformed_at``."""
     for name, column in zip(batch.schema.names, batch.columns):
         lengths = pc.utf8_length(column)
         longest = pc.max(lengths).as_py()
         if longest is not None and longest > limit:
-            row = int(pc.index(lengths, longest).as_py())
-            raise DataError(f"registry {path}: row {before + row + header_at + 2}, column {name!r}: a cell of "
+            row = _record_index(before + int(pc.index(lengths, longest).as_py()), malformed_at)
+            raise DataError(f"registry {path}: row {row + header_at + 2}, column {name!r}: a cell of "
                             f"{longest:,} characters, more than the limit of {limit:,} "
                             f"({limits.how_to_raise('cell_chars')})")
+
+
+def _record_index(valid: int, malformed_at: list[int]) -> int:
+    """The index among all records (malformed ones included) of the ``valid``-th well-formed record."""
+    malformed = np.sort(np.asarray(malformed_at, dtype=np.int64))
+    index = valid
+    while True:  # each malformed record at or before it moves it one on
+        moved = valid + int(np.searchsorted(malformed, index, side="right"))
+        if moved == index:
+            return index
+        index = moved
 
 
 def _arrow_encoding(encoding: str) -> str:
