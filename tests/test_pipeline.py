@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from zoning import Engine, sample
-from zoning.chunks import LocalRunner, _ahead
+from zoning.chunks import LocalRunner, _Ahead
 from zoning.outputs.behind import WriteBehind
 from zoning.screening import screen
 
@@ -74,7 +74,7 @@ def test_a_reading_failure_in_the_thread_is_raised_where_its_chunk_would_have_co
 
     got = []
     with pytest.raises(ValueError, match="row 3 is broken"):
-        for item in _ahead(items(), 1):
+        for item in _Ahead(items(), 1):
             got.append(item)
     assert got == [1, 2]
 
@@ -88,7 +88,7 @@ def test_stopping_early_stops_the_reading_thread():
             yield i
 
     before = threading.active_count()
-    ahead = _ahead(items(), 1)
+    ahead = _Ahead(items(), 1)
     for item in ahead:
         if item == 2:
             break

@@ -141,7 +141,7 @@ class LocalRunner:
     def screened(self, engine: Engine, plan: ChunkPlan, reader: ProjectReader, *, skip: int = 0,
                  timings: dict[str, float]) -> Iterator[Screened]:
         chunks = reader.chunks(timings=timings)
-        items = _ahead(chunks, self.read_ahead) if self.read_ahead else chunks
+        items = _Ahead(chunks, self.read_ahead) if self.read_ahead else chunks
         try:
             started = time.perf_counter()  # the first chunk is read while the units' indexes are built
             engine.warm()
@@ -208,7 +208,3 @@ class _Ahead:
             except queue.Empty:
                 self._thread.join(timeout=0.05)
 
-
-def _ahead(items: Iterator[Item], depth: int) -> _Ahead:
-    """``items`` read ahead in a thread (see :class:`_Ahead`)."""
-    return _Ahead(items, depth)

@@ -250,7 +250,7 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
                                              if registry.format == "csv" else ())
         # a file's chunk n is written in a thread while chunk n + 1 is evaluated; a table's in turn, a
         # transaction each, so that a chunk reported done is committed
-        writer = WriteBehind(direct) if table_output is None else WriteBehind(direct, depth=0)
+        writer = WriteBehind(direct, depth=1 if table_output is None else 0)
         try:
             if progress is not None:
                 progress(0, registry.total)

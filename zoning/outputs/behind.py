@@ -29,17 +29,14 @@ class WriteBehind:
 
     def __init__(self, writer: Any, depth: int = 1):
         self.writer = writer
-        self.depth = depth
         self._queue: queue.Queue = queue.Queue(maxsize=max(depth, 1))
         self._error: BaseException | None = None
         self.seconds = 0.0  #: spent writing and closing, in the thread or the caller's
-        if not depth:
-            self._thread = threading.Thread()  # never started
-            return
-        # the thread sees the caller's context (the limits in force, see zoning.limits)
-        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run,),
-                                        name="zoning-write-behind", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if depth:  # the thread sees the caller's context (the limits in force, see zoning.limits)
+            self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run,),
+                                            name="zoning-write-behind", daemon=True)
+            self._thread.start()
 
     def __getattr__(self, name: str) -> Any:  # notes, renamed, rows…: the wrapped writer's
         return getattr(self.writer, name)
@@ -65,7 +62,7 @@ class WriteBehind:
     def write(self, frame: pd.DataFrame, geometry: np.ndarray | None) -> None:
         """Queue a chunk (blocks while ``depth`` chunks wait); raises a failure of an earlier chunk."""
         self._raise()
-        if not self.depth:
+        if self._thread is None:
             started = time.perf_counter()
             self.writer.write(frame, geometry)
             self.seconds += time.perf_counter() - started
@@ -73,7 +70,7 @@ class WriteBehind:
         self._queue.put((frame, geometry))
 
     def _finish(self) -> None:
-        if self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive():
             self._queue.put(_STOP)
             self._thread.join()
 
