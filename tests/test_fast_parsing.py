@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zoning.inputs.coordinates import _parse_text, parse_coordinates
+from zoning.inputs.csvfile import _is_utf8, detect_encoding
 
 _CELLS = st.one_of(
     st.floats(-180, 180, allow_nan=False).map(repr),
@@ -26,3 +29,28 @@ def test_arrow_parsed_coordinates_equal_the_general_parser(cells, axis):
     general = _parse_text(pd.Series(cells, dtype=object), axis)
     assert np.array_equal(fast[0], general[0], equal_nan=True)
     assert list(fast[1]) == list(general[1])
+
+
+def _decodes(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.one_of(st.binary(max_size=6), st.text(max_size=5).map(lambda t: t.encode("utf-8", "surrogatepass")),
+                          st.sampled_from(["统一社会信用代码", "𠀀", "é"]).map(str.encode)), max_size=10),
+       st.integers(1, 9))
+def test_the_block_by_block_utf8_check_agrees_with_pythons_decoder(parts, block_size):
+    data = b"".join(parts)  # blocks of 1 to 9 bytes: characters cut at every position
+    assert _is_utf8(io.BytesIO(data), block_size) == _decodes(data)
+
+
+def test_a_gb18030_registry_is_told_from_utf8_by_a_byte_far_into_the_file(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"name,lon,lat\n" + b"a,116,39\n" * 300_000 + "最后,116,39\n".encode("gb18030"))
+    assert detect_encoding(path) == "gb18030"
+    path.write_bytes(b"name,lon,lat\n" + b"a,116,39\n" * 300_000 + "最后,116,39\n".encode())
+    assert detect_encoding(path) == "utf-8"

@@ -19,6 +19,7 @@ import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -33,7 +34,7 @@ from zoning.evaluate.compile import compile_rules
 from zoning.evaluate.evaluation import evaluate
 from zoning.evaluate.explanation import explain_column, explain_results
 from zoning.evaluate.min_overlap import MinOverlap
-from zoning.evaluate.overlay import kept_tree
+from zoning.evaluate.overlay import layer_grid, prepare_layer
 from zoning.evaluate.prefilter import prime
 from zoning.evaluate.provenance import provenance
 from zoning.evaluate.results import Result, build_results, project_record
@@ -106,7 +107,7 @@ class Engine:
         self._versions: dict[tuple, tuple[Engine | None, str]] = {}
         self.sources: list[Path] = []  # files loaded (see load): outputs must not replace them
         #: facts about the layers that callers compute once and keep (siting: which units overlap)
-        self.derived: dict[str, object] = {}
+        self.derived: dict[str, Any] = {}
         #: the database release the layers were read from (see :mod:`zoning.db`), or None for files
         self.release: dict | None = None
 
@@ -124,8 +125,9 @@ class Engine:
         (see :mod:`zoning.engine_cache`; ``ZONING_NO_CACHE=1``: not).
         """
         day, rules = as_of or dt.date.today(), rules if rules is None or isinstance(rules, (str, Path)) else [*rules]
+
         return engine_cache.load(units, rules, zones, io_engine=io_engine, as_of=day, build=lambda: cls.from_layers(
-            cls.read(units, rules, zones, io_engine=io_engine), as_of=day))
+            cls.read(units, rules, zones, io_engine=io_engine), as_of=day).build_grids())  # cached with the grids
 
     @staticmethod
     def read(units: PathLike | None = None, rules: PathLike | Iterable[PathLike] | None = None,
@@ -188,14 +190,10 @@ class Engine:
         return record
 
     def warm(self, *, industries: bool = False) -> None:
-        """Build every unit's point-in-polygon index now, rather than on first use.
-
-        Prepared polygons build their index the first time a site is tested
-        against them; a single check pays for the few units it touches, a
-        registry screening for all of them. Screening calls this once before
-        its first chunk (about 1 s for 40,000 detailed units), so chunks run
-        at the same speed; later calls return at once. It also builds the
-        spatial index of each layer that single checks look sites up in.
+        """Build every unit's point-in-polygon index now, not at first use (a check pays for the few units
+        it touches, a screening for all): screening calls this before its first chunk (about 1 s for 40,000
+        detailed units); later calls return at once. Also the layers' trees that single checks look sites up
+        in, and their point grids (:meth:`build_grids`) when not built.
 
         ``industries`` (for a server) also decides, for every industry code and
         project type, which clauses they alone rule out: otherwise the first check
@@ -208,15 +206,17 @@ class Engine:
         if self._warm:
             return
         self._warm = True
+        self.build_grids()
         for layer in (self.units, self.zones):
-            polygons = layer.geometry.to_numpy()
-            corners = shapely.bounds(polygons)
-            tested = np.isfinite(corners).all(axis=1)  # not empty
-            shapely.prepare(polygons)  # as overlay does; GEOS builds a prepared polygon's index on its second
-            # test: two corners of its bounds are tested against each (probing vertices copied every ring: 0.5 s)
-            probes = shapely.points(np.concatenate([corners[tested, :2], corners[tested, 2:]]))
-            shapely.STRtree(probes).query(polygons[tested], predicate="intersects")
-            kept_tree(self.rules.trees, polygons)  # what a check looks its site up in
+            prepare_layer(layer.geometry.to_numpy(), self.rules.trees)
+
+    def build_grids(self) -> Engine:
+        """The engine, with its layers' point grids (:mod:`zoning.evaluate.point_grid`) built unless they are:
+        a few seconds for 40,000 detailed units, done by :meth:`load` and kept in the engine cache."""
+        if "grids" not in self.derived:
+            self.derived["grids"] = {name: layer_grid(layer.geometry.to_numpy())
+                                     for name, layer in (("units", self.units), ("zones", self.zones))}
+        return self
 
     # -- one project ---------------------------------------------------------
     def check(self, *, lon: float | None = None, lat: float | None = None, site: object = None,
@@ -441,7 +441,7 @@ class Engine:
         """Evaluate ``rows`` of ``projects`` with this engine's lists and put their columns in ``result``."""
         subset = projects[rows].reset_index(drop=True) if not rows.all() else projects.reset_index(drop=True)
         ev = evaluate(subset, self.units, self.zones, self.rules, detail=False, timings=timings,
-                      min_overlap=MinOverlap.coerce(min_overlap), explain=explain)
+                      min_overlap=MinOverlap.coerce(min_overlap), explain=explain, grids=self.derived.get("grids"))
         summary = summary_columns(ev, self.units, self.rules, timings=timings)
         for column in RESULT_COLUMNS[:-1]:
             result[column][rows] = summary[column]

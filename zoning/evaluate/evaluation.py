@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -32,6 +33,7 @@ from zoning.evaluate.columns import Columns
 from zoning.evaluate.compile import CompiledRules, expand_csr
 from zoning.evaluate.min_overlap import MinOverlap
 from zoning.evaluate.overlay import overlay
+from zoning.evaluate.point_grid import PointGrid
 from zoning.evaluate.prefilter import possible
 from zoning.evaluate.proximity import Proximity
 from zoning.geodesy import measure
@@ -98,7 +100,8 @@ class _Rows:
 
 def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
              rules: CompiledRules, *, detail: bool = True, timings: dict[str, float] | None = None,
-             min_overlap: MinOverlap | None = None, explain: bool = False) -> Evaluation:
+             min_overlap: MinOverlap | None = None, explain: bool = False,
+             grids: Mapping[str, PointGrid | None] | None = None) -> Evaluation:
     """Evaluate normalised projects (see :func:`zoning.projects.normalise`).
 
     With ``detail=False`` (batches), ``rows`` holds only the prohibit and
@@ -121,7 +124,10 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
     false are dropped before conditions run (:mod:`zoning.evaluate.prefilter`),
     for one project as for a million: a false row gives no verdict, citation or
     obligation. A few sites (a check) are looked up in a tree of the units kept
-    in ``rules`` (see :func:`zoning.evaluate.overlay.overlay`).
+    in ``rules`` (see :func:`zoning.evaluate.overlay.overlay`). ``grids``, the
+    units' and zones' point grids (:func:`zoning.evaluate.overlay.layer_grid`,
+    under ``units`` and ``zones``), answer most points of a batch without a
+    point-in-polygon test; the result is the same without them.
     """
     started = time.perf_counter()
     n = len(projects)
@@ -131,8 +137,10 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
     sites[~usable] = None
     site_measure = np.zeros(n)
     site_measure[usable] = measure(sites[usable])
-    pieces, covered, disregarded = _assign_units(sites, site_measure, units, min_overlap, rules.trees)
-    rows = _clause_rows(pieces, zones, rules, detail)
+    grids = grids or {}
+    pieces, covered, disregarded = _assign_units(sites, site_measure, units, min_overlap, rules.trees,
+                                                 grids.get("units"))
+    rows = _clause_rows(pieces, zones, rules, detail, grids.get("zones"))
     assigned = time.perf_counter()
 
     cols = Columns.from_projects(projects, rules.vocabulary)
@@ -185,11 +193,12 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
 
 
 def _assign_units(sites: np.ndarray, site_measure: np.ndarray, units: gpd.GeoDataFrame,
-                  min_overlap: MinOverlap | None, trees: dict) -> tuple[_Pieces, np.ndarray, pd.DataFrame]:
+                  min_overlap: MinOverlap | None, trees: dict,
+                  grid: PointGrid | None = None) -> tuple[_Pieces, np.ndarray, pd.DataFrame]:
     """The (project, unit) pieces to evaluate, each project's measure inside some unit, and the slivers
     set aside as below ``min_overlap`` (project, unit, overlap, share)."""
     n = len(sites)
-    p_idx, u_idx, pieces, overlap = overlay(sites, units.geometry.to_numpy(), trees)
+    p_idx, u_idx, pieces, overlap = overlay(sites, units.geometry.to_numpy(), trees, grid)
     covered = np.bincount(p_idx, weights=overlap, minlength=n)  # slivers too: they lie in a unit
     sliver = np.zeros(len(p_idx), bool)
     if min_overlap is not None and len(p_idx):
@@ -206,7 +215,8 @@ def _assign_units(sites: np.ndarray, site_measure: np.ndarray, units: gpd.GeoDat
     return _Pieces(p_idx[keep], u_idx[keep], pieces[keep], overlap[keep]), covered, disregarded
 
 
-def _clause_rows(pieces: _Pieces, zones: gpd.GeoDataFrame, rules: CompiledRules, detail: bool) -> _Rows:
+def _clause_rows(pieces: _Pieces, zones: gpd.GeoDataFrame, rules: CompiledRules, detail: bool,
+                 grid: PointGrid | None = None) -> _Rows:
     """Every (pair, clause) row: the clauses of each pair's unit, then those of the zone lists whose
     zones the pair's piece lies in (``detail=False``: prohibit and restrict clauses only)."""
     if detail:  # every clause, for citations
@@ -217,14 +227,15 @@ def _clause_rows(pieces: _Pieces, zones: gpd.GeoDataFrame, rules: CompiledRules,
                                         rules.deciding_conds)
     rows = _Rows(pair, clause, cond, np.full(len(clause), -1, dtype=np.int32))
     if len(zones) and len(rules.zone_clauses):
-        rows = rows.extend(_zone_rows(pieces, zones, rules, detail))
+        rows = rows.extend(_zone_rows(pieces, zones, rules, detail, grid))
     return rows
 
 
-def _zone_rows(pieces: _Pieces, zones: gpd.GeoDataFrame, rules: CompiledRules, detail: bool) -> _Rows:
+def _zone_rows(pieces: _Pieces, zones: gpd.GeoDataFrame, rules: CompiledRules, detail: bool,
+               grid: PointGrid | None) -> _Rows:
     """Rows of the zone-scoped lists: each pair's piece against the zones, kept where the list's
     unit scope also covers the pair's unit."""
-    z_piece, z_idx, _, _ = overlay(pieces.piece, zones.geometry.to_numpy(), rules.trees)
+    z_piece, z_idx, _, _ = overlay(pieces.piece, zones.geometry.to_numpy(), rules.trees, grid)
     owner, z_clause = expand_csr(z_idx, rules.zone_offsets, rules.zone_clauses)
     z_pair = z_piece[owner]
     ok = rules.zone_unit_ok[rules.clause_zone_list[z_clause], pieces.unit[z_pair]]

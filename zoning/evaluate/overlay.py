@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from zoning.evaluate.point_grid import PointGrid, build_grid
 from zoning.geodesy import measure
 
 #: a few sites (fewer than one per this many polygons: a check) are looked up in a kept tree of the
@@ -36,7 +37,19 @@ def kept_tree(cache: dict, polygons: np.ndarray) -> shapely.STRtree:
     return kept[1]
 
 
-def overlay(sites: np.ndarray, polygons: np.ndarray, trees: dict | None = None):
+def prepare_layer(polygons: np.ndarray, trees: dict) -> None:
+    """Build a layer's point-in-polygon indexes now rather than at first use, and its tree in ``trees``
+    (see :func:`kept_tree`)."""
+    corners = shapely.bounds(polygons)
+    tested = np.isfinite(corners).all(axis=1)  # not empty
+    shapely.prepare(polygons)  # as overlay does; GEOS builds a prepared polygon's index on its second
+    # test: two corners of its bounds are tested against each (probing vertices copied every ring: 0.5 s)
+    probes = shapely.points(np.concatenate([corners[tested, :2], corners[tested, 2:]]))
+    shapely.STRtree(probes).query(polygons[tested], predicate="intersects")
+    kept_tree(trees, polygons)  # what a check looks its site up in
+
+
+def overlay(sites: np.ndarray, polygons: np.ndarray, trees: dict | None = None, grid: PointGrid | None = None):
     """(site index, polygon index, piece, measure) for every site-polygon overlap, by site, then polygon.
 
     Points count where they intersect the polygon (boundary included); lines
@@ -48,22 +61,18 @@ def overlay(sites: np.ndarray, polygons: np.ndarray, trees: dict | None = None):
     lets a few sites (a single check) be looked up in a tree of the polygons
     instead of testing every polygon's bounds against a tree of the sites;
     the pairs found, and their order, are the same.
+
+    ``grid``, a :class:`~zoning.evaluate.point_grid.PointGrid` of ``polygons``
+    (see :func:`layer_grid`), answers the points that lie away from every
+    boundary; the other sites are tested as above. The pairs are the same.
     """
     if len(sites) == 0 or len(polygons) == 0:
         empty = np.zeros(0, np.int64)
         return empty, empty, np.array([], dtype=object), np.zeros(0)
-    if trees is not None and len(sites) * FEW_SITES < len(polygons):
-        site_idx, poly_idx = kept_tree(trees, polygons).query(sites)  # bounds overlap: candidates
-        candidates = polygons[poly_idx]
-        shapely.prepare(candidates)  # once per polygon object: later calls find them prepared
-        hit = shapely.intersects(candidates, sites[site_idx])
-        site_idx, poly_idx = site_idx[hit], poly_idx[hit]
-        order = np.lexsort((poly_idx, site_idx))  # by site, then polygon
+    if grid is not None:
+        site_idx, poly_idx = _point_pairs(sites, polygons, trees, grid)
     else:
-        shapely.prepare(polygons)  # once per polygon object: later calls find them prepared
-        poly_idx, site_idx = shapely.STRtree(sites).query(polygons, predicate="intersects")  # by polygon
-        order = np.argsort(site_idx, kind="stable")  # by site, then polygon
-    site_idx, poly_idx = site_idx[order], poly_idx[order]
+        site_idx, poly_idx = _pairs(sites, polygons, trees)
     pieces = sites[site_idx]
     amount = np.zeros(len(site_idx))
     extended = (shapely.get_dimensions(sites) > 0)[site_idx]
@@ -77,6 +86,47 @@ def overlay(sites: np.ndarray, polygons: np.ndarray, trees: dict | None = None):
         keep[extended] = ((amount[extended] > 0) | (shared == 0)) & (shapely.get_dimensions(cut) == shared)
         site_idx, poly_idx, pieces, amount = site_idx[keep], poly_idx[keep], pieces[keep], amount[keep]
     return site_idx, poly_idx, pieces, amount
+
+
+def layer_grid(polygons: np.ndarray) -> PointGrid | None:
+    """A :class:`~zoning.evaluate.point_grid.PointGrid` of a layer's geometry array, for :func:`overlay`
+    (None for a layer with nothing in it)."""
+    return build_grid(polygons, lambda points, layer: _pairs(points, layer, None))
+
+
+def _pairs(sites: np.ndarray, polygons: np.ndarray, trees: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    """(site index, polygon index) of every site and polygon that intersect, by site, then polygon."""
+    if trees is not None and len(sites) * FEW_SITES < len(polygons):
+        site_idx, poly_idx = kept_tree(trees, polygons).query(sites)  # bounds overlap: candidates
+        candidates = polygons[poly_idx]
+        shapely.prepare(candidates)  # once per polygon object: later calls find them prepared
+        hit = shapely.intersects(candidates, sites[site_idx])
+        site_idx, poly_idx = site_idx[hit], poly_idx[hit]
+        order = np.lexsort((poly_idx, site_idx))  # by site, then polygon
+    else:
+        shapely.prepare(polygons)  # once per polygon object: later calls find them prepared
+        poly_idx, site_idx = shapely.STRtree(sites).query(polygons, predicate="intersects")  # by polygon
+        order = np.argsort(site_idx, kind="stable")  # by site, then polygon
+    return site_idx[order], poly_idx[order]
+
+
+def _point_pairs(sites: np.ndarray, polygons: np.ndarray, trees: dict | None,
+                 grid: PointGrid) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_pairs`, with the points in clean cells of ``grid`` answered by it."""
+    points = np.flatnonzero((shapely.get_type_id(sites) == 0) & ~shapely.is_empty(sites))
+    decided, at, poly_idx = grid.lookup(shapely.get_x(sites[points]), shapely.get_y(sites[points]))
+    site_idx = points[at].astype(np.int64)
+    poly_idx = poly_idx.astype(np.int64)
+    rest = np.ones(len(sites), bool)
+    rest[points[decided]] = False
+    if rest.any():
+        others = np.flatnonzero(rest)
+        other_site, other_poly = _pairs(sites[others], polygons, trees)
+        site_idx = np.concatenate([site_idx, others[other_site]])
+        poly_idx = np.concatenate([poly_idx, other_poly])
+        order = np.argsort(site_idx, kind="stable")  # by site; a site's polygons come from one of the two
+        site_idx, poly_idx = site_idx[order], poly_idx[order]
+    return site_idx, poly_idx
 
 
 def inside_shares(pieces: np.ndarray, zones: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -64,14 +65,45 @@ def detect_encoding(path: Path) -> str:
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"
         f.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            while block := f.read(1 << 24):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "gb18030"
-    return "utf-8"
+        return "utf-8" if _is_utf8(f) else "gb18030"
+
+
+def _is_utf8(f: BinaryIO, block_size: int = 1 << 24) -> bool:
+    """Whether the rest of binary file ``f`` is valid UTF-8, checked block by block by Arrow (a character
+    cut by a block's end is checked with the next block's first bytes)."""
+    tail = b""
+    while block := f.read(block_size):
+        view = memoryview(block)
+        if tail:  # the character cut at the last block's end, completed by this block's continuation bytes
+            need = 0
+            while need < min(3, len(view)) and view[need] & 0xC0 == 0x80:
+                need += 1
+            tail += bytes(view[:need])
+            view = view[need:]
+            if not view and len(tail) < 4:  # a tiny block: the character may go on in the next
+                continue
+            if not _valid_utf8(tail):
+                return False
+            tail = b""
+        cut = len(view)
+        while cut > 0 and len(view) - cut < 3 and view[cut - 1] & 0xC0 == 0x80:
+            cut -= 1
+        if cut > 0 and view[cut - 1] >= 0xC0:  # a character's first byte: checked with what follows
+            cut -= 1
+        if not _valid_utf8(view[:cut]):
+            return False
+        tail = bytes(view[cut:])
+    return _valid_utf8(tail)
+
+
+def _valid_utf8(data: bytes | memoryview) -> bool:
+    """Whether ``data`` is valid UTF-8 (Arrow's check of a one-string array over it, without a copy)."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    try:
+        pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)]).validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def open_csv(path: Path, encoding: str | None, chunk_size: int) -> CsvRegistry:
