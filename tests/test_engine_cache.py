@@ -330,3 +330,46 @@ def test_other_code_under_the_same_version_misses(cache, layers, monkeypatch):
     monkeypatch.setattr(engine_cache, "_code_hash", lambda: "other code")
     load(layers)
     assert engine_cache.last["result"] == "miss"
+
+
+def test_large_arrays_are_kept_beside_the_pickle_and_read_back_as_writable_copies():
+    import io
+
+    import numpy as np
+    import shapely
+    from geopandas.array import from_shapely
+
+    from zoning.geometry_pickling import RAW_ARRAY_BYTES, GeometryPickler, GeometryUnpickler
+
+    odd = np.arange(RAW_ARRAY_BYTES // 4 + 1, dtype=np.int32)  # an odd byte count: what follows stays aligned
+    grid = np.arange(RAW_ARRAY_BYTES // 4 * 6, dtype=np.int32).reshape(-1, 3)[:, ::2]  # not contiguous
+    flags = np.zeros(RAW_ARRAY_BYTES + 3, bool)
+    flags[::7] = True
+    polygons = from_shapely(shapely.buffer(shapely.points(np.arange(50.0), np.arange(50.0)), 0.4))
+    small = np.arange(10)
+    stored = {"odd": odd, "grid": grid, "again": grid, "flags": flags, "polygons": polygons, "small": small}
+    body = io.BytesIO()
+    pickler = GeometryPickler(body)
+    pickler.dump(stored)
+    assert pickler.size >= odd.nbytes + grid.nbytes + flags.nbytes and body.tell() < RAW_ARRAY_BYTES  # beside it
+    raw = memoryview(b"".join(a.data.cast("B") for a in pickler.raw))
+    back = GeometryUnpickler(io.BytesIO(body.getvalue()), raw).load()
+    for name in ("odd", "grid", "flags", "small"):
+        assert np.array_equal(back[name], stored[name]) and back[name].dtype == stored[name].dtype
+        assert back[name].flags.writeable
+    assert back["again"] is back["grid"]  # one array, referenced twice, stays one
+    assert shapely.equals_identical(back["polygons"]._data, polygons._data).all()
+    back["grid"][0, 0] = -1  # a copy: not the file's bytes
+
+
+def test_the_point_grids_come_back_from_the_cache(cache, layers):
+    import numpy as np
+
+    built = load(layers).derived["grids"]
+    again = load(layers)
+    assert engine_cache.last["result"] == "hit"
+    for name, grid in built.items():
+        cached = again.derived["grids"][name]
+        assert (cached.x0, cached.y0, cached.size) == (grid.x0, grid.y0, grid.size)
+        for field in ("labels", "offsets", "members"):
+            assert np.array_equal(getattr(cached, field), getattr(grid, field))

@@ -6,7 +6,9 @@ coordinate arrays (:attr:`GeometryPickler.raw`, written after the pickle);
 :class:`GeometryUnpickler` reads them back as one numpy view each and
 rebuilds the geometries with :func:`shapely.from_ragged_array`. Arrays that
 would not read back identical (mixed types, empty or 3D geometries) are
-pickled as geopandas does. Used by :mod:`zoning.engine_cache`.
+pickled as geopandas does. Large numeric arrays (a layer's point grid) are
+written beside the pickle too, and read back as copies. Used by
+:mod:`zoning.engine_cache`.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ def _ragged(data: np.ndarray) -> tuple[int, np.ndarray, tuple] | None:
     return int(kind), np.ascontiguousarray(coords, dtype="<f8"), tuple(offsets)
 
 
+#: numeric arrays of at least this size (a layer's point grid) are also written beside the pickle
+RAW_ARRAY_BYTES = 1 << 20
+
+
 class GeometryPickler(pickle.Pickler):
     """Pickles geometry arrays' coordinates out of the pickle, into :attr:`raw` (see :class:`GeometryUnpickler`)."""
 
@@ -47,19 +53,30 @@ class GeometryPickler(pickle.Pickler):
         self._done: dict[int, tuple] = {}  # id → (persistent id, the array, kept alive)
 
     def persistent_id(self, obj):
-        if type(obj) is not GeometryArray:
+        if type(obj) is not np.ndarray and type(obj) is not GeometryArray:
             return None
         if id(obj) in self._done:
             return self._done[id(obj)][0]
-        flat = _ragged(obj._data)
-        if flat is None:
+        if type(obj) is np.ndarray and obj.dtype.kind in "biuf" and obj.nbytes >= RAW_ARRAY_BYTES:
+            pid = ("array", self.size, obj.dtype.str, obj.shape)
+            self._add_raw(np.ascontiguousarray(obj).reshape(-1))
+        elif type(obj) is GeometryArray and (flat := _ragged(obj._data)) is not None:
+            kind, coords, offsets = flat
+            pid = ("geometry", self.size, coords.size, coords.shape[1], kind, offsets, obj.crs)
+            self._add_raw(coords)
+        else:
             return None
-        kind, coords, offsets = flat
-        pid = ("geometry", self.size, coords.size, coords.shape[1], kind, offsets, obj.crs)
-        self.raw.append(coords)
-        self.size += coords.nbytes
         self._done[id(obj)] = (pid, obj)
         return pid
+
+    def _add_raw(self, values: np.ndarray) -> None:
+        """Put ``values`` in :attr:`raw`, the next array starting at a multiple of 8 bytes."""
+        self.raw.append(values)
+        self.size += values.nbytes
+        if self.size % 8:
+            pad = np.zeros(8 - self.size % 8, np.uint8)
+            self.raw.append(pad)
+            self.size += pad.nbytes
 
 
 class GeometryUnpickler(pickle.Unpickler):
@@ -68,14 +85,21 @@ class GeometryUnpickler(pickle.Unpickler):
     def __init__(self, file, raw: memoryview):
         super().__init__(file)
         self.raw = raw
-        self._built: dict[int, GeometryArray] = {}
+        self._built: dict[int, GeometryArray | np.ndarray] = {}
 
     def persistent_load(self, pid):
-        tag, offset, count, ndim, kind, offsets, crs = pid
-        if tag != "geometry":
+        tag, offset = pid[:2]
+        if tag not in ("geometry", "array"):
             raise pickle.UnpicklingError("unknown persistent id")
         if offset not in self._built:
-            coords = np.frombuffer(self.raw, dtype="<f8", count=count, offset=offset).reshape(-1, ndim)
-            geometries = shapely.from_ragged_array(shapely.GeometryType(kind), coords, offsets)
-            self._built[offset] = GeometryArray(geometries, crs=crs)
+            if tag == "array":  # a copy, as unpickling gives: writable, and not holding the file's bytes
+                _, _, dtype, shape = pid
+                count = int(np.prod(shape))
+                self._built[offset] = np.frombuffer(self.raw, dtype=dtype, count=count, offset=offset).reshape(
+                    shape).copy()
+            else:
+                _, _, count, ndim, kind, offsets, crs = pid
+                coords = np.frombuffer(self.raw, dtype="<f8", count=count, offset=offset).reshape(-1, ndim)
+                geometries = shapely.from_ragged_array(shapely.GeometryType(kind), coords, offsets)
+                self._built[offset] = GeometryArray(geometries, crs=crs)
         return self._built[offset]

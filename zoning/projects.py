@@ -237,13 +237,24 @@ def _numbers(values: pd.Series, name: str, field: str, problems: RowErrors, kind
     return np.where(blank, np.nan, number)
 
 
+def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (-1: missing) and the distinct values, in order of first appearance; text read from a
+    CSV is encoded in Arrow, without a Python object per cell."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        text = pa.array(values)
+        encoded = pc.dictionary_encode(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text)
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    # numpy objects hash faster than pandas' Arrow-backed strings
+    return pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+
+
 def _map_unique(values: pd.Series, parse, field: str, problems: RowErrors, kind: str) -> pd.Series:
     """Apply ``parse`` once per distinct non-blank value, then map by integer codes.
 
     Rows whose value does not parse are recorded in ``problems`` and left missing.
     """
-    # numpy objects hash faster than pandas' Arrow-backed strings
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    codes, uniques = _factorize(values)
     parsed = np.full(len(uniques) + 1, None, dtype=object)  # last slot: missing values (code -1)
     failed = np.full(len(uniques) + 1, "", dtype=object)
     for i, value in enumerate(uniques):

@@ -16,6 +16,9 @@ lower of their two dimensions (a river crossing a plot: a length in common).
 
 from __future__ import annotations
 
+import os
+import threading
+
 import numpy as np
 import shapely
 
@@ -25,6 +28,8 @@ from zoning.geodesy import measure
 #: a few sites (fewer than one per this many polygons: a check) are looked up in a kept tree of the
 #: polygons; more (a batch) get a tree of their own, queried with every polygon
 FEW_SITES = 16
+#: threads that build a layer's point-in-polygon indexes (:func:`prepare_layer`)
+PREPARE_THREADS = min(4, os.cpu_count() or 1)
 
 
 def kept_tree(cache: dict, polygons: np.ndarray) -> shapely.STRtree:
@@ -37,16 +42,28 @@ def kept_tree(cache: dict, polygons: np.ndarray) -> shapely.STRtree:
     return kept[1]
 
 
-def prepare_layer(polygons: np.ndarray, trees: dict) -> None:
-    """Build a layer's point-in-polygon indexes now rather than at first use, and its tree in ``trees``
-    (see :func:`kept_tree`)."""
+def prepare_layer(polygons: np.ndarray, trees: dict, threads: int = PREPARE_THREADS) -> None:
+    """Build a layer's point-in-polygon indexes now rather than at first use, in ``threads`` threads (GEOS
+    lets go of the GIL; each thread prepares its own share of the polygons, never one another's), and its
+    tree in ``trees`` (see :func:`kept_tree`)."""
+    shares = np.array_split(polygons, max(1, min(threads, len(polygons) // 1000)))
+    workers = [threading.Thread(target=_prepare, args=(share,), name="zoning-prepare") for share in shares[1:]]
+    for worker in workers:
+        worker.start()
+    _prepare(shares[0])
+    for worker in workers:
+        worker.join()
+    kept_tree(trees, polygons)  # what a check looks its site up in
+
+
+def _prepare(polygons: np.ndarray) -> None:
+    """Prepare ``polygons`` and make GEOS build their indexes: it does on a prepared polygon's second test,
+    so two corners of its bounds are tested against each (probing vertices copied every ring: 0.5 s)."""
     corners = shapely.bounds(polygons)
     tested = np.isfinite(corners).all(axis=1)  # not empty
-    shapely.prepare(polygons)  # as overlay does; GEOS builds a prepared polygon's index on its second
-    # test: two corners of its bounds are tested against each (probing vertices copied every ring: 0.5 s)
+    shapely.prepare(polygons)  # as overlay does
     probes = shapely.points(np.concatenate([corners[tested, :2], corners[tested, 2:]]))
     shapely.STRtree(probes).query(polygons[tested], predicate="intersects")
-    kept_tree(trees, polygons)  # what a check looks its site up in
 
 
 def overlay(sites: np.ndarray, polygons: np.ndarray, trees: dict | None = None, grid: PointGrid | None = None):
