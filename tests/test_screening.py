@@ -287,7 +287,7 @@ def test_interrupted_write_leaves_no_output(engine, tmp_path, monkeypatch):
     registry_frame(ROWS * 3).to_csv(src, index=False)
     out = tmp_path / "out.gpkg"
     calls = {"n": 0}
-    real = Engine.screen_columns
+    real = Engine.evaluate_batch
 
     def interrupted(self, *args, **kwargs):
         calls["n"] += 1
@@ -295,7 +295,7 @@ def test_interrupted_write_leaves_no_output(engine, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Engine, "screen_columns", interrupted)
+    monkeypatch.setattr(Engine, "evaluate_batch", interrupted)
     for suffix in (".gpkg", ".csv", ".geojson", ".xlsx", ".parquet"):
         calls["n"] = 0
         target = out.with_suffix(suffix)

@@ -2,13 +2,15 @@
 
 A screening run (:func:`zoning.screening.screen`) is a stream of chunks: each
 chunk of raw rows is read and normalised (:class:`zoning.screening.ProjectReader`),
-evaluated on the engine's one vectorised path, and turned into output rows
-(:func:`screen_chunk`, following a picklable :class:`ChunkPlan`). A
-*runner* produces the screened chunks in input order: :class:`LocalRunner`
-in this process, reading the next chunk in a thread while the current one is
-evaluated, so that both cores work (Arrow's CSV parser and GEOS release the
-GIL); :mod:`zoning.cluster` on a Dask cluster. Whatever the runner, every chunk
-goes through :func:`screen_chunk`, so the output is the same.
+evaluated on the engine's one vectorised path (:func:`evaluate_chunk`), and
+turned into output rows (:meth:`Evaluated.finish`), following a picklable
+:class:`ChunkPlan`; :func:`screen_chunk` does both. A *runner* produces the
+chunks in input order: :class:`LocalRunner` in this process, reading the next
+chunk in a thread while the current one is evaluated, and leaving its text to
+the thread that writes it, so that both cores work (Arrow's CSV parser and
+writer and GEOS release the GIL); :mod:`zoning.cluster` on a Dask cluster.
+Whatever the runner, every chunk goes through the same two steps, so the
+output is the same.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +30,7 @@ import pandas as pd
 import shapely
 
 from zoning.engine import Engine, MinOverlapLike
+from zoning.evaluate.summary import Batch
 from zoning.inputs.webmap import to_webmap
 from zoning.projects import RowErrors
 
@@ -74,8 +77,55 @@ class Screened:
     projects: gpd.GeoDataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
+    def finish(self, timings: dict[str, float] | None = None) -> Screened:
+        """The chunk screened: itself (see :class:`Evaluated`)."""
+        return self
+
 
 Item = tuple[pd.DataFrame, gpd.GeoDataFrame, RowErrors, np.ndarray]
+
+
+@dataclass
+class Evaluated:
+    """One chunk evaluated, its text not yet made: :meth:`finish` makes the output rows, in any thread (it
+    reads no shared geometry), so that a run writes chunk *n* while it evaluates chunk *n + 1*."""
+
+    plan: ChunkPlan
+    raw: pd.DataFrame
+    projects: gpd.GeoDataFrame
+    problems: RowErrors
+    numbers: np.ndarray
+    sites: np.ndarray
+    batch: Batch | None = None  # the evaluation, or (with guidance) the result columns already made
+    results: pd.DataFrame | None = None
+
+    def finish(self, timings: dict[str, float] | None = None) -> Screened:
+        """The chunk screened, as :func:`screen_chunk` returns it; the text's seconds go to ``timings``."""
+        plan = self.plan
+        results = self.batch.columns(timings) if self.batch is not None else self.results
+        assert results is not None  # one of the two is given
+        out = pd.concat([self.raw, results.rename(columns=plan.renamed)], axis=1)
+        if plan.add_wkt:
+            out["wkt"] = shapely.to_wkt(self.sites, rounding_precision=7)
+        return Screened(out, self.sites, results, self.numbers, self.problems.kind,
+                        self.raw if plan.keep_inputs else None, self.projects if plan.keep_inputs else None,
+                        timings if timings is not None else {})
+
+
+def evaluate_chunk(engine: Engine, plan: ChunkPlan, item: Item, *,
+                   timings: dict[str, float] | None = None) -> Evaluated:
+    """Evaluate one chunk ``item`` (raw rows, normalised projects, row problems, row numbers) as ``plan``
+    says; :meth:`Evaluated.finish` makes its output rows."""
+    raw, projects, problems, numbers = item
+    sites = projects.geometry.to_numpy()
+    if plan.web:
+        sites = to_webmap(sites, plan.web)
+    batch = engine.evaluate_batch(projects, problems, timings=timings, min_overlap=plan.min_overlap,
+                                  explain=plan.explain)
+    if plan.guidance:  # siting guidance reads the layers' geometry: made here, in the evaluating thread
+        results = _with_guidance(engine, projects, batch.columns(timings), plan.min_overlap)
+        return Evaluated(plan, raw, projects, problems, numbers, sites, results=results)
+    return Evaluated(plan, raw, projects, problems, numbers, sites, batch=batch)
 
 
 def screen_chunk(engine: Engine, plan: ChunkPlan, item: Item, *,
@@ -83,20 +133,8 @@ def screen_chunk(engine: Engine, plan: ChunkPlan, item: Item, *,
     """Screen one chunk ``item`` (raw rows, normalised projects, row problems, row numbers) as ``plan`` says
     (with ``plan.keep_inputs``, the raw rows and projects stay on the result: a registry report's digest
     reads them)."""
-    raw, projects, problems, numbers = item
     timings = {} if timings is None else timings
-    results = engine.screen_columns(projects, problems, timings=timings, min_overlap=plan.min_overlap,
-                                    explain=plan.explain)
-    if plan.guidance:
-        results = _with_guidance(engine, projects, results, plan.min_overlap)
-    out = pd.concat([raw, results.rename(columns=plan.renamed)], axis=1)
-    sites = projects.geometry.to_numpy()
-    if plan.web:
-        sites = to_webmap(sites, plan.web)
-    if plan.add_wkt:
-        out["wkt"] = shapely.to_wkt(sites, rounding_precision=7)
-    return Screened(out, sites, results, numbers, problems.kind, raw if plan.keep_inputs else None,
-                    projects if plan.keep_inputs else None, timings)
+    return evaluate_chunk(engine, plan, item, timings=timings).finish(timings)
 
 
 def _with_guidance(engine: Engine, projects: gpd.GeoDataFrame, results: pd.DataFrame,
@@ -120,10 +158,11 @@ def _with_guidance(engine: Engine, projects: gpd.GeoDataFrame, results: pd.DataF
 
 
 class Runner(Protocol):
-    """Produces a run's screened chunks in input order."""
+    """Produces a run's chunks in input order, each :class:`Screened` or :class:`Evaluated` (whose
+    ``finish`` screens it)."""
 
     def screened(self, engine: Engine, plan: ChunkPlan, reader: ProjectReader, *, skip: int = 0,
-                 timings: dict[str, float]) -> Iterator[Screened]:
+                 timings: dict[str, float]) -> Iterator[Any]:
         """Every chunk of ``reader`` after the first ``skip``, screened, in order, by ``engine`` once warmed
         (:meth:`Engine.warm`, timed as ``timings['prepare']``); read time goes to ``timings['read']``,
         evaluation's to its own keys."""
@@ -131,15 +170,15 @@ class Runner(Protocol):
 
 
 class LocalRunner:
-    """Chunks screened in this process, the next one read (parsed, located, normalised) in a thread while
+    """Chunks evaluated in this process, the next one read (parsed, located, normalised) in a thread while
     the current one is evaluated (the first while the engine builds its indexes, :meth:`Engine.warm`);
-    ``read_ahead=0`` reads them in turn."""
+    ``read_ahead=0`` reads them in turn. Each is :class:`Evaluated`: the run finishes it where it writes."""
 
     def __init__(self, read_ahead: int = READ_AHEAD):
         self.read_ahead = read_ahead
 
     def screened(self, engine: Engine, plan: ChunkPlan, reader: ProjectReader, *, skip: int = 0,
-                 timings: dict[str, float]) -> Iterator[Screened]:
+                 timings: dict[str, float]) -> Iterator[Screened | Evaluated]:
         chunks = reader.chunks(timings=timings)
         items = _Ahead(chunks, self.read_ahead) if self.read_ahead else chunks
         try:
@@ -150,7 +189,7 @@ class LocalRunner:
                 if skip:  # resuming: this chunk was written by the run before
                     skip -= 1
                     continue
-                yield screen_chunk(engine, plan, item, timings=timings)
+                yield evaluate_chunk(engine, plan, item, timings=timings)
         finally:
             if isinstance(items, _Ahead):
                 items.close()

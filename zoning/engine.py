@@ -38,7 +38,7 @@ from zoning.evaluate.overlay import layer_grid, prepare_layer
 from zoning.evaluate.prefilter import prime
 from zoning.evaluate.provenance import provenance
 from zoning.evaluate.results import Result, build_results, project_record
-from zoning.evaluate.summary import RESULT_COLUMNS, summary_columns
+from zoning.evaluate.summary import Batch, BatchPart
 from zoning.geodesy import GEOGRAPHIC
 from zoning.industries import table as industry_table
 from zoning.inputs.frames import projects_of_frame
@@ -53,7 +53,6 @@ from zoning.rules.parameters import in_force as parameters_in_force
 from zoning.rules.references import check_references
 from zoning.rules.schema import AccessList
 from zoning.rules.versions import coverage, in_force, lapsed_lists, version_findings
-from zoning.verdicts import Verdict
 from zoning.vocabulary import Vocabulary, builtin
 
 #: a minimum overlap as :class:`MinOverlap`, one text such as ``"1%"``, or several
@@ -367,26 +366,31 @@ class Engine:
         Rows flagged in ``problems`` are not evaluated: their verdict is
         ``error`` and ``error`` holds the reason.
         """
-        result: dict[str, np.ndarray] = {}
-        for column in RESULT_COLUMNS[:-1]:
-            result[column] = np.full(len(projects), Verdict.ERROR.key if column in ("verdict", "worst_case") else "",
-                                     dtype=object)
-        if explain:
-            result["explain"] = np.full(len(projects), "", dtype=object)
-        dated = "date" in projects.columns
-        if dated:
-            result["as_of"] = np.full(len(projects), "", dtype=object)
+        return self.evaluate_batch(projects, problems, timings=timings, min_overlap=min_overlap,
+                                   explain=explain).columns(timings)
+
+    def evaluate_batch(self, projects: gpd.GeoDataFrame, problems: RowErrors, *,
+                       timings: dict[str, float] | None = None, min_overlap: MinOverlapLike = None,
+                       explain: bool = False) -> Batch:
+        """:meth:`screen_columns` without its text: every row evaluated (by the lists in force on its own
+        date, with a ``date`` column); the :class:`~zoning.evaluate.summary.Batch` makes the columns."""
+        parts = []
         for engine, rows in self._by_version(projects, problems):
-            engine._fill(projects, rows, result, timings=timings, min_overlap=min_overlap, explain=explain)
-        if dated:  # the date each row was judged on: its own, or this engine's
+            subset = projects[rows].reset_index(drop=True) if not rows.all() else projects.reset_index(drop=True)
+            ev = evaluate(subset, engine.units, engine.zones, engine.rules, detail=False, timings=timings,
+                          min_overlap=MinOverlap.coerce(min_overlap), explain=explain,
+                          grids=engine.derived.get("grids"))
+            parts.append(BatchPart(rows, ev, engine.units, engine.rules, explain_column(
+                ev, subset, engine.units, engine.zones, engine.rules) if explain else None))
+        as_of = None
+        if "date" in projects.columns:  # the date each row was judged on: its own, or this engine's
+            as_of = np.full(len(projects), "", dtype=object)
             days = projects["date"].to_numpy(dtype=object)
             judged = ~problems.bad
             own = judged & pd.notna(days)
-            result["as_of"][own] = pd.Series(days[own], dtype=object).map(dt.date.isoformat).to_numpy(dtype=object)
-            result["as_of"][judged & ~own] = self.as_of.isoformat()
-        result["error"] = problems.message
-        order = [*RESULT_COLUMNS, *(["explain"] if explain else []), *(["as_of"] if dated else [])]
-        return pd.DataFrame({k: pd.Series(result[k], index=projects.index, dtype=object) for k in order})
+            as_of[own] = pd.Series(days[own], dtype=object).map(dt.date.isoformat).to_numpy(dtype=object)
+            as_of[judged & ~own] = self.as_of.isoformat()
+        return Batch(projects.index, parts, problems, as_of, explain)
 
     def _by_version(self, projects: gpd.GeoDataFrame, problems: RowErrors) -> Iterator[tuple[Engine, np.ndarray]]:
         """The rows to evaluate (not flagged in ``problems``) grouped by the list versions in force on their
@@ -435,15 +439,3 @@ class Engine:
         """Which list and parameter versions are in force on ``day``."""
         return (tuple(i for i, lst in enumerate(self.all_lists) if lst.in_force(day)),
                 tuple(i for i, p in enumerate(self.all_parameters) if p.in_force(day)))
-
-    def _fill(self, projects: gpd.GeoDataFrame, rows: np.ndarray, result: dict[str, np.ndarray], *,
-              timings: dict[str, float] | None, min_overlap: MinOverlapLike, explain: bool) -> None:
-        """Evaluate ``rows`` of ``projects`` with this engine's lists and put their columns in ``result``."""
-        subset = projects[rows].reset_index(drop=True) if not rows.all() else projects.reset_index(drop=True)
-        ev = evaluate(subset, self.units, self.zones, self.rules, detail=False, timings=timings,
-                      min_overlap=MinOverlap.coerce(min_overlap), explain=explain, grids=self.derived.get("grids"))
-        summary = summary_columns(ev, self.units, self.rules, timings=timings)
-        for column in RESULT_COLUMNS[:-1]:
-            result[column][rows] = summary[column]
-        if explain:
-            result["explain"][rows] = explain_column(ev, subset, self.units, self.zones, self.rules)

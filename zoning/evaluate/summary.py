@@ -11,6 +11,7 @@ share a text only if they cite exactly the same clauses.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -18,6 +19,7 @@ import pandas as pd
 
 from zoning.evaluate.compile import CompiledRules
 from zoning.evaluate.evaluation import Evaluation
+from zoning.projects import RowErrors
 from zoning.rules.expressions import PROBLEMS
 from zoning.verdicts import EFFECT_LABELS, Verdict
 from zoning.vocabulary import number_text
@@ -29,6 +31,51 @@ RESULT_COLUMNS = ("verdict", "worst_case", "unit_codes", "unit_types", "clauses"
 UNDECIDED_MARK = "（待定）"
 #: distinct texts kept per cache before it is emptied (bounds memory on very diverse registries)
 CACHE_LIMIT = 1_000_000
+
+
+@dataclass
+class BatchPart:
+    """The rows of a batch (a mask) evaluated by one version of the lists, with that version's units and
+    compiled rules, and the rows' ``explain`` texts when asked."""
+
+    rows: np.ndarray
+    evaluation: Evaluation
+    units: gpd.GeoDataFrame
+    rules: CompiledRules
+    explained: np.ndarray | None = None
+
+
+@dataclass
+class Batch:
+    """A batch of projects evaluated (:meth:`zoning.Engine.evaluate_batch`), its text columns not yet
+    made: :meth:`columns` makes them, in any thread (it reads no geometry)."""
+
+    index: pd.Index
+    parts: list[BatchPart]
+    problems: RowErrors
+    as_of: np.ndarray | None = None  # the date each row was judged on (a registry with a date column)
+    explain: bool = False
+
+    def columns(self, timings: dict[str, float] | None = None) -> pd.DataFrame:
+        """The batch result columns (:data:`RESULT_COLUMNS`, then ``explain`` and ``as_of`` when there are
+        any) on the batch's index; rows flagged in ``problems`` have verdict ``error`` and its reason."""
+        n = len(self.index)
+        result = {column: np.full(n, Verdict.ERROR.key if column in ("verdict", "worst_case") else "", dtype=object)
+                  for column in RESULT_COLUMNS[:-1]}
+        if self.explain:
+            result["explain"] = np.full(n, "", dtype=object)
+        for part in self.parts:
+            texts = summary_columns(part.evaluation, part.units, part.rules, timings=timings)
+            for column in RESULT_COLUMNS[:-1]:
+                result[column][part.rows] = texts[column]
+            if part.explained is not None:
+                result["explain"][part.rows] = part.explained
+        if self.as_of is not None:
+            result["as_of"] = self.as_of
+        result["error"] = self.problems.message
+        order = [*RESULT_COLUMNS, *(["explain"] if self.explain else []),
+                 *(["as_of"] if self.as_of is not None else [])]
+        return pd.DataFrame({k: pd.Series(result[k], index=self.index, dtype=object) for k in order})
 
 
 def summary_columns(ev: Evaluation, units: gpd.GeoDataFrame, rules: CompiledRules, *,

@@ -12,9 +12,11 @@ the run with its one-line message.
 from __future__ import annotations
 
 import contextvars
+import functools
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -49,7 +51,7 @@ class WriteBehind:
             if self._error is None:  # after a failure, the rest is drained unwritten
                 started = time.perf_counter()
                 try:
-                    self.writer.write(*item)
+                    item()
                 except BaseException as exc:  # raised at the caller's next call
                     self._error = exc
                 self.seconds += time.perf_counter() - started
@@ -61,13 +63,18 @@ class WriteBehind:
 
     def write(self, frame: pd.DataFrame, geometry: np.ndarray | None) -> None:
         """Queue a chunk (blocks while ``depth`` chunks wait); raises a failure of an earlier chunk."""
+        self.submit(functools.partial(self.writer.write, frame, geometry))
+
+    def submit(self, task: Callable[[], object]) -> None:
+        """Queue ``task`` to run in the writing thread after those queued before (blocks while ``depth``
+        wait; with ``depth=0`` it runs now); raises a failure of an earlier one."""
         self._raise()
         if self._thread is None:
             started = time.perf_counter()
-            self.writer.write(frame, geometry)
+            task()
             self.seconds += time.perf_counter() - started
             return
-        self._queue.put((frame, geometry))
+        self._queue.put(task)
 
     def _finish(self) -> None:
         if self._thread is not None and self._thread.is_alive():
