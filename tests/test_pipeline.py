@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from zoning import Engine, sample
@@ -149,3 +150,30 @@ def test_aborting_drops_the_chunks_still_queued():
     writer.abort()
     assert recorder.aborted and not recorder.closed
     assert recorder.written == sorted(recorder.written) and len(recorder.written) <= 5
+
+
+def test_the_summary_a_workbook_ends_with_counts_every_chunk_written_behind(sample_engine, tmp_path, monkeypatch):
+    from zoning.outputs.excel import ExcelWriter
+
+    real = ExcelWriter.write
+
+    def slow(self, *args, **kwargs):  # the last chunks still queued when the evaluating thread is done
+        time.sleep(0.05)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ExcelWriter, "write", slow)
+    out = tmp_path / "out.xlsx"
+    summary = screen(sample_engine, sample.registry_path(), out, chunk_size=7)
+    sheet = pd.read_excel(out, sheet_name="summary", engine="calamine")
+    total = sheet[(sheet.iloc[:, 0] == "rows") & (sheet.iloc[:, 1] == "total")].iloc[0, 2]
+    assert total == summary.rows == len(pd.read_csv(sample.registry_path()))
+
+
+def test_waiting_runs_every_task_queued_before():
+    done = []
+    writer = WriteBehind(_Recorder(), depth=3)
+    for i in range(10):
+        writer.submit(lambda i=i: (time.sleep(0.005), done.append(i)))
+    writer.wait()
+    assert done == list(range(10))
+    writer.close()

@@ -275,6 +275,7 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
 
             for chunk in (runner or LocalRunner()).screened(engine, plan, reader, skip=skip, timings=timings):
                 writer.submit(functools.partial(deliver, chunk))
+            writer.wait()  # every chunk counted: the summary is complete
             writer.close(summary.table())
             delivering = made.pop("delivering")
             for name, seconds in made.items():

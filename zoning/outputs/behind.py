@@ -81,10 +81,14 @@ class WriteBehind:
             self._queue.put(_STOP)
             self._thread.join()
 
-    def close(self, summary: list[tuple[str, str, int]] | None = None) -> None:
-        """Wait for the queued chunks, raise a failure among them, then close the writer."""
+    def wait(self) -> None:
+        """Wait for the queued tasks to run (the thread ends), and raise a failure among them."""
         self._finish()
         self._raise()
+
+    def close(self, summary: list[tuple[str, str, int]] | None = None) -> None:
+        """Wait for the queued chunks, raise a failure among them, then close the writer."""
+        self.wait()
         started = time.perf_counter()
         self.writer.close(summary)
         self.seconds += time.perf_counter() - started
