@@ -2,7 +2,7 @@
 
 The engine goes to every worker once (:class:`Shipped`, installed on each by a worker
 plugin, :mod:`zoning.cluster.plugin`): pickled once on the driver, without the caches
-that a process rebuilds (spatial indexes, prepared polygons), unpickled and warmed
+that a process rebuilds (spatial indexes, prepared polygons, point grids), unpickled and warmed
 once in each worker process and kept there, by its token, for every task, which
 names only the token. Tasks are pure: a part read and screened again (after a
 worker died) gives the same rows.
@@ -56,6 +56,9 @@ class Shipped:
         cold.rules.text_cache = {}
         cold.rules.possible_cache, cold.rules.possible_table = {}, None
         cold._warm = False  # prepared polygons do not survive pickling: warm again where unpickled
+        # the point grids (146 MB for 40,000 units) are rebuilt by each worker's warm(), all at once, rather
+        # than sent to each in turn
+        cold.derived = {name: value for name, value in engine.derived.items() if name != "grids"}
         cold._warm_industries = False
         return cls(pickle.dumps(cold, protocol=5))
 
