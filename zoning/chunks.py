@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -162,7 +162,7 @@ class Runner(Protocol):
     ``finish`` screens it)."""
 
     def screened(self, engine: Engine, plan: ChunkPlan, reader: ProjectReader, *, skip: int = 0,
-                 timings: dict[str, float]) -> Iterator[Any]:
+                 timings: dict[str, float]) -> Iterator[Screened | Evaluated]:
         """Every chunk of ``reader`` after the first ``skip``, screened, in order, by ``engine`` once warmed
         (:meth:`Engine.warm`, timed as ``timings['prepare']``); read time goes to ``timings['read']``,
         evaluation's to its own keys."""
