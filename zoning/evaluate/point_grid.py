@@ -24,6 +24,7 @@ engine in :mod:`zoning.engine_cache`); its size is bounded by ``max_cells``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,8 @@ MAX_CELLS = 1 << 25
 #: the margin, in cells, by which an edge's cells are widened against rounding
 _MARGIN = 1e-6
 _BOUNDARY = -1
+#: (points, polygons) -> the (point index, polygon index) pairs that intersect, by point then polygon
+Exact = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -78,13 +81,8 @@ class PointGrid:
         polygons = self.members[np.arange(len(points), dtype=np.int64) + shift]
         return decided, points, polygons
 
-    @property
-    def nbytes(self) -> int:
-        """Memory held by the grid's arrays."""
-        return self.labels.nbytes + self.offsets.nbytes + self.members.nbytes
 
-
-def build_grid(polygons: np.ndarray, exact, *, max_cells: int = MAX_CELLS) -> PointGrid | None:
+def build_grid(polygons: np.ndarray, exact: Exact, *, max_cells: int = MAX_CELLS) -> PointGrid | None:
     """A :class:`PointGrid` over ``polygons`` (a geometry array: polygons, lines or points), or None for a
     layer with nothing in it. ``exact(points, polygons)`` gives the (point index, polygon index) pairs of
     points that intersect polygons, by point then polygon (:func:`zoning.evaluate.overlay.overlay`'s); it
@@ -155,7 +153,7 @@ def _mark_boxes(flat: np.ndarray, cols: int, c0: np.ndarray, c1: np.ndarray, r0:
 
 
 def _label_runs(labels: np.ndarray, x0: float, y0: float, size: float, polygons: np.ndarray,
-                exact) -> tuple[np.ndarray, np.ndarray]:
+                exact: Exact) -> tuple[np.ndarray, np.ndarray]:
     """Number the runs of clean cells into ``labels`` (row by row, left to right) and find each run's
     polygons from the centre of its first cell: returns the runs' (offsets, members)."""
     flat = labels.reshape(-1)
