@@ -258,10 +258,9 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
             plan = ChunkPlan(renamed, web=web, add_wkt=add_wkt, min_overlap=min_overlap, explain=explain,
                              guidance=guidance, keep_inputs=digest is not None,
                              sites=database or fmt in GEO_FORMATS)
-            made: dict[str, float] = {"delivering": 0.0}  # seconds spent in the writing thread
+            made: dict[str, float] = {}  # seconds spent in the writing thread, by stage
 
             def deliver(chunk: Screened | Evaluated) -> None:  # in the writing thread, in input order
-                begun = time.perf_counter()
                 done = chunk.finish(made)  # the chunk's text, made here while the next one is evaluated
                 started = time.perf_counter()
                 direct.write(done.out, done.sites)
@@ -271,16 +270,15 @@ def screen(engine: Engine, source: str | Path, output: str | Path, *, columns: M
                     digest.add(done.raw, done.projects, done.results, done.numbers)
                 if progress is not None:
                     progress(summary.rows, registry.total)
-                made["delivering"] += time.perf_counter() - begun
 
             for chunk in (runner or LocalRunner()).screened(engine, plan, reader, skip=skip, timings=timings):
                 writer.submit(functools.partial(deliver, chunk))
             writer.wait()  # every chunk counted: the summary is complete
+            started = time.perf_counter()
             writer.close(summary.table())
-            delivering = made.pop("delivering")
+            made["write"] = made.get("write", 0.0) + time.perf_counter() - started
             for name, seconds in made.items():
                 timings[name] = timings.get(name, 0.0) + seconds
-            timings["write"] += writer.seconds - delivering  # closing the file
             if web:
                 summary.notes.append(f"geometries written in {web.upper()} for web maps, not CGCS2000")
             summary.notes += reader.notes(summary.rows)

@@ -69,30 +69,19 @@ def detect_encoding(path: Path) -> str:
 
 
 def _is_utf8(f: BinaryIO, block_size: int = 1 << 24) -> bool:
-    """Whether the rest of binary file ``f`` is valid UTF-8, checked block by block by Arrow (a character
-    cut by a block's end is checked with the next block's first bytes)."""
+    """Whether the rest of binary file ``f`` is valid UTF-8, checked block by block by Arrow: the bytes of a
+    character cut by a block's end are checked with the next block."""
     tail = b""
     while block := f.read(block_size):
-        view = memoryview(block)
-        if tail:  # the character cut at the last block's end, completed by this block's continuation bytes
-            need = 0
-            while need < min(3, len(view)) and view[need] & 0xC0 == 0x80:
-                need += 1
-            tail += bytes(view[:need])
-            view = view[need:]
-            if not view and len(tail) < 4:  # a tiny block: the character may go on in the next
-                continue
-            if not _valid_utf8(tail):
-                return False
-            tail = b""
-        cut = len(view)
-        while cut > 0 and len(view) - cut < 3 and view[cut - 1] & 0xC0 == 0x80:
+        data = tail + block
+        cut = len(data)  # before the last character's first byte, unless it is plain ASCII
+        while cut > 0 and len(data) - cut < 3 and data[cut - 1] & 0xC0 == 0x80:
             cut -= 1
-        if cut > 0 and view[cut - 1] >= 0xC0:  # a character's first byte: checked with what follows
+        if cut > 0 and data[cut - 1] >= 0xC0:
             cut -= 1
-        if not _valid_utf8(view[:cut]):
+        if not _valid_utf8(memoryview(data)[:cut]):
             return False
-        tail = bytes(view[cut:])
+        tail = data[cut:]
     return _valid_utf8(tail)
 
 
