@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import zoning
 from zoning import Engine, ParameterError, Verdict
-from zoning.evaluate.summary import join_per_project, sequence_ids
+from zoning.evaluate.summary import join_codes, join_per_project, sequence_ids
 from zoning.sample import SAMPLE_NOTICE
 from zoning.screening import Summary
 
@@ -157,10 +157,11 @@ def test_join_equals_a_plain_join_per_project(groups):
     names = np.array([f"L{i}" for i in range(7)], dtype=object)
     project = np.array([p for p, g in enumerate(groups) for _ in g], dtype=np.int64)
     item = np.array([i for g in groups for i in g], dtype=np.int64)
-    cache: dict = {}
-    for _ in range(2):  # the second call is answered from the cache, and must agree
-        (out,) = join_per_project(project, item, len(groups), (names, "|"), cache=cache)
-        assert list(out) == naive_join(project, item, len(groups), names, "|")
+    expected = naive_join(project, item, len(groups), names, "|")
+    (out,) = join_per_project(project, item, len(groups), (names, "|"))
+    assert list(out) == expected
+    (texts,) = join_codes(project, item, len(groups), (names, "|"))  # as a batch's columns are made
+    assert texts.arrow().to_pylist() == expected
 
 
 @settings(max_examples=200, deadline=None)
@@ -175,13 +176,13 @@ def test_sequence_ids_are_equal_exactly_when_the_sequences_are(groups):
             assert (ids[a] == ids[b]) == (groups[a] == groups[b])
 
 
-def test_join_cache_keys_do_not_depend_on_the_item_dtype():
-    names = np.array(["x", "y"], dtype=object)
-    cache: dict = {}
-    (first,) = join_per_project(np.array([0, 0]), np.array([1, 0], dtype=np.int32), 1, (names, ";"), cache=cache)
-    (second,) = join_per_project(np.array([0]), np.array([1], dtype=np.int64), 1, (names, ";"), cache=cache)
-    (third,) = join_per_project(np.array([0, 0]), np.array([1, 0], dtype=np.int64), 1, (names, ";"), cache=cache)
-    assert list(first) == ["y;x"] and list(second) == ["y"] and list(third) == ["y;x"]
+def test_join_gives_each_label_array_its_own_separator_whatever_the_item_dtype():
+    codes = np.array(["x", "y"], dtype=object)
+    texts = np.array(["甲", "乙"], dtype=object)
+    for dtype in (np.int32, np.int64):
+        first, second = join_per_project(np.array([0, 0, 2]), np.array([1, 0, 1], dtype=dtype), 3,
+                                         (codes, ";"), (texts, " | "))
+        assert list(first) == ["y;x", "", "y"] and list(second) == ["乙 | 甲", "", "乙"]
 
 
 def test_check_many_refuses_an_unknown_errors_mode(two_units):

@@ -2,10 +2,12 @@
 
 :func:`summary_columns` turns a batch :class:`~zoning.evaluate.evaluation.Evaluation`
 into the :data:`RESULT_COLUMNS` that ``check_many`` and ``zoning screen`` add
-to each row. Text is built once per distinct combination of items (projects
-in the same units citing the same clauses share their strings,
-:func:`join_per_project`), keyed by the exact item sequence: two projects
-share a text only if they cite exactly the same clauses.
+to each row. Each column is first a code per project into its distinct
+strings (:class:`Texts`): projects in the same units citing the same clauses
+share one string, joined once (:func:`join_codes`), keyed by the exact item
+sequence, so two projects share a text only if they cite exactly the same
+clauses. The text per row is then made in Arrow, without a Python object per
+row.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from zoning.evaluate.compile import CompiledRules
 from zoning.evaluate.evaluation import Evaluation
@@ -29,8 +33,35 @@ RESULT_COLUMNS = ("verdict", "worst_case", "unit_codes", "unit_types", "clauses"
                   "disregarded", "obligations", "encouraged", "error")
 #: marks a reason whose clause could not be decided (an input is missing)
 UNDECIDED_MARK = "（待定）"
-#: distinct texts kept per cache before it is emptied (bounds memory on very diverse registries)
-CACHE_LIMIT = 1_000_000
+_EMPTY = pa.array([""], type=pa.string())
+
+
+@dataclass(frozen=True)
+class Texts:
+    """A text column as codes into its distinct strings: row ``i`` reads ``labels[codes[i]]``. Made into
+    text per row only at the end, in Arrow (:meth:`arrow`), or as Python strings (:meth:`strings`)."""
+
+    codes: np.ndarray
+    labels: pa.Array  # of strings
+
+    @classmethod
+    def of(cls, strings: np.ndarray) -> Texts:
+        """An array of strings, as codes into its distinct strings."""
+        codes, labels = pd.factorize(np.asarray(strings, dtype=object))
+        return cls(codes.astype(np.int64), pa.array(np.asarray(labels, dtype=object), type=pa.string()))
+
+    @classmethod
+    def constant(cls, n: int, text: str = "") -> Texts:
+        """``n`` rows of ``text``."""
+        return cls(np.zeros(n, np.int64), pa.array([text], type=pa.string()))
+
+    def strings(self) -> np.ndarray:
+        """One string per row (an object array)."""
+        return self.arrow().to_numpy(zero_copy_only=False)
+
+    def arrow(self) -> pa.Array:
+        """One string per row, as an Arrow array (made in Arrow, without a Python object per row)."""
+        return self.labels.take(pa.array(self.codes))
 
 
 @dataclass
@@ -58,58 +89,63 @@ class Batch:
 
     def columns(self, timings: dict[str, float] | None = None) -> pd.DataFrame:
         """The batch result columns (:data:`RESULT_COLUMNS`, then ``explain`` and ``as_of`` when there are
-        any) on the batch's index; rows flagged in ``problems`` have verdict ``error`` and its reason."""
+        any) on the batch's index; rows flagged in ``problems`` have verdict ``error`` and its reason. The
+        text is made in Arrow from each column's distinct strings (pandas' ``str`` columns)."""
         n = len(self.index)
-        result = {column: np.full(n, Verdict.ERROR.key if column in ("verdict", "worst_case") else "", dtype=object)
-                  for column in RESULT_COLUMNS[:-1]}
+        texts = [summary_columns(part.evaluation, part.units, part.rules, timings=timings) for part in self.parts]
+        arrays: dict[str, pa.Array] = {}
+        for column in RESULT_COLUMNS[:-1]:
+            codes = np.zeros(n, np.int64)  # rows in no part (errors): the first label
+            labels = [pa.array([Verdict.ERROR.key if column in ("verdict", "worst_case") else ""], pa.string())]
+            offset = 1
+            for part, part_texts in zip(self.parts, texts):
+                codes[part.rows] = part_texts[column].codes + offset
+                labels.append(part_texts[column].labels)
+                offset += len(labels[-1])
+            arrays[column] = Texts(codes, pa.concat_arrays(labels)).arrow()
+        arrays["error"] = pa.array(self.problems.message, type=pa.string())
         if self.explain:
-            result["explain"] = np.full(n, "", dtype=object)
-        for part in self.parts:
-            texts = summary_columns(part.evaluation, part.units, part.rules, timings=timings)
-            for column in RESULT_COLUMNS[:-1]:
-                result[column][part.rows] = texts[column]
-            if part.explained is not None:
-                result["explain"][part.rows] = part.explained
+            explained = np.full(n, "", dtype=object)
+            for part in self.parts:
+                if part.explained is not None:
+                    explained[part.rows] = part.explained
+            arrays["explain"] = pa.array(explained, type=pa.string())
         if self.as_of is not None:
-            result["as_of"] = self.as_of
-        result["error"] = self.problems.message
+            arrays["as_of"] = pa.array(self.as_of, type=pa.string())
         order = [*RESULT_COLUMNS, *(["explain"] if self.explain else []),
                  *(["as_of"] if self.as_of is not None else [])]
-        return pd.DataFrame({k: pd.Series(result[k], index=self.index, dtype=object) for k in order})
+        return pa.table([arrays[k] for k in order], names=order).to_pandas().set_axis(self.index)
 
 
 def summary_columns(ev: Evaluation, units: gpd.GeoDataFrame, rules: CompiledRules, *,
-                    timings: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+                    timings: dict[str, float] | None = None) -> dict[str, Texts]:
     """Per-project columns for batches: verdict, units, clauses, reasons, missing, disregarded.
 
     ``clauses`` lists the prohibit clauses that apply or are undecided, then
     the restrict ones, each by clause order, once per project; ``reasons``
     gives the same clauses' effect and text, an undecided one marked
-    :data:`UNDECIDED_MARK`. Strings are kept in ``rules.text_cache`` for later
-    chunks. ``timings`` accumulates the seconds spent building text under
+    :data:`UNDECIDED_MARK`. Each column is :class:`Texts`. ``timings`` accumulates the seconds spent building text under
     ``format`` (the rest under ``evaluate``).
     """
     started = time.perf_counter()
     n = len(ev.verdict)
-    out = {"verdict": ev.verdict, "worst_case": ev.worst}
+    out = {"verdict": Texts.of(ev.verdict), "worst_case": Texts.of(ev.worst)}
     pairs = ev.pairs
-    out["unit_codes"], out["unit_types"] = join_per_project(
+    out["unit_codes"], out["unit_types"] = join_codes(
         pairs["project"].to_numpy(), pairs["unit"].to_numpy(), n, (units["code"].to_numpy(dtype=object), ";"),
-        (units["type"].astype(int).astype(str).to_numpy(dtype=object), ";"),
-        cache=rules.text_cache.setdefault("units", {}))
+        (units["type"].astype(int).astype(str).to_numpy(dtype=object), ";"))
     text_time = time.perf_counter() - started
 
     project, item = _clause_items(ev.rows, rules)
     mark = time.perf_counter()
     ids, reasons = _clause_labels(rules)
-    out["clauses"], out["reasons"] = join_per_project(project, item, n, (ids, ";"), (reasons, " | "),
-                                                      cache=rules.text_cache.setdefault("clauses", {}))
+    out["clauses"], out["reasons"] = join_codes(project, item, n, (ids, ";"), (reasons, " | "))
     dis = ev.disregarded
-    out["disregarded"], = join_per_project(dis["project"].to_numpy(), dis["unit"].to_numpy(), n,
-                                           (units["code"].to_numpy(dtype=object), ";"))
-    bits = ev.missing_bits
-    distinct = {b: ";".join(rules.inputs.names_of(int(b))) for b in pd.unique(bits)}
-    out["missing"] = pd.Series(bits).map(distinct).to_numpy(dtype=object)
+    out["disregarded"], = join_codes(dis["project"].to_numpy(), dis["unit"].to_numpy(), n,
+                                     (units["code"].to_numpy(dtype=object), ";"))
+    codes, bits = pd.factorize(ev.missing_bits)
+    out["missing"] = Texts(codes.astype(np.int64),
+                           pa.array([";".join(rules.inputs.names_of(int(b))) for b in bits], type=pa.string()))
     out["obligations"] = _obligation_texts(ev, rules, n)
     out["encouraged"] = _encouraged(ev.rows, rules, n)
     text_time += time.perf_counter() - mark
@@ -134,12 +170,12 @@ def _clause_items(rows: pd.DataFrame, rules: CompiledRules) -> tuple[np.ndarray,
     return key // (2 * width), key % width
 
 
-def _obligation_texts(ev: Evaluation, rules: CompiledRules, n: int) -> np.ndarray:
+def _obligation_texts(ev: Evaluation, rules: CompiledRules, n: int) -> Texts:
     """Per project, its obligations: ``list/clause VOCs offset: 20 t/a (= 2 * VOCs)``, joined by " | "."""
-    out = np.full(n, "", dtype=object)
     found = ev.obligations
     if found is None or not len(found):
-        return out
+        return Texts.constant(n)
+    out = np.full(n, "", dtype=object)
     ids = (rules.clauses["list"] + "/" + rules.clauses["clause"]).to_numpy(dtype=object)
     problem = found["problem"].to_numpy(dtype=np.int64)
     amount = np.round(found["amount"].to_numpy(dtype=float), 6)
@@ -158,10 +194,10 @@ def _obligation_texts(ev: Evaluation, rules: CompiledRules, n: int) -> np.ndarra
     joined = pd.Series(texts.to_numpy(dtype=object), index=found["project"].to_numpy()).groupby(
         level=0, sort=False).agg(" | ".join)
     out[joined.index.to_numpy(dtype=np.int64)] = joined.to_numpy(dtype=object)
-    return out
+    return Texts.of(out)
 
 
-def _encouraged(rows: pd.DataFrame, rules: CompiledRules, n: int) -> np.ndarray:
+def _encouraged(rows: pd.DataFrame, rules: CompiledRules, n: int) -> Texts:
     """Per project, the encourage clauses that apply (``list/clause``, joined by ";")."""
     effect = rules.clauses["effect"].to_numpy(dtype=object)
     clause = rows["clause"].to_numpy()
@@ -169,7 +205,7 @@ def _encouraged(rows: pd.DataFrame, rules: CompiledRules, n: int) -> np.ndarray:
     ids = (rules.clauses["list"] + "/" + rules.clauses["clause"]).to_numpy(dtype=object)
     key = pd.unique(rows["project"].to_numpy()[hit].astype(np.int64) * (len(ids) + 1) + clause[hit])
     key = np.sort(key)
-    return join_per_project(key // (len(ids) + 1), key % (len(ids) + 1), n, (ids, ";"))[0]
+    return join_codes(key // (len(ids) + 1), key % (len(ids) + 1), n, (ids, ";"))[0]
 
 
 def _clause_labels(rules: CompiledRules) -> tuple[np.ndarray, np.ndarray]:
@@ -185,49 +221,49 @@ def _clause_labels(rules: CompiledRules) -> tuple[np.ndarray, np.ndarray]:
     return rules.text_cache["clause_labels"]
 
 
-def join_per_project(project: np.ndarray, item: np.ndarray, n: int, *labels: tuple[np.ndarray, str],
-                     cache: dict | None = None) -> list[np.ndarray]:
-    """For each ``(labels, sep)``: the ``sep``-joined labels of each project's items.
+def join_per_project(project: np.ndarray, item: np.ndarray, n: int,
+                     *labels: tuple[np.ndarray, str]) -> list[np.ndarray]:
+    """For each ``(labels, sep)``: the ``sep``-joined labels of each project's items, an array of strings
+    (see :func:`join_codes`)."""
+    return [texts.strings() for texts in join_codes(project, item, n, *labels)]
+
+
+def join_codes(project: np.ndarray, item: np.ndarray, n: int, *labels: tuple[np.ndarray, str]) -> list[Texts]:
+    """For each ``(labels, sep)``: the ``sep``-joined labels of each project's items, as :class:`Texts`.
 
     ``project``/``item`` are aligned arrays with each project's items in the
-    order they should print; a project without items gets "". Returns one
-    array of strings per ``(labels, sep)``. A project with one item takes its
-    label directly; for the others, projects with the same item sequence
-    (found exactly, :func:`sequence_ids`) share one string, built once.
-    ``cache`` (a dict kept by the caller for one set of labels) remembers
-    those strings across calls, keyed by the item sequence itself.
+    order they should print; a project without items gets "". The label
+    arrays are indexed alike (by item). A project with one item takes its
+    label directly; projects with the same sequence of several items (found
+    exactly, :func:`sequence_ids`) share one string, joined once, in Arrow.
     """
-    outs = [np.full(n, "", dtype=object) for _ in labels]
+    # codes: 0 for "", 1 + i for label i, 1 + len(labels) + k for the k-th combination of several items
+    codes = np.zeros(n, np.int64)
+    names = [pa.array(np.asarray(names, dtype=object), type=pa.string()) for names, _ in labels]
     if len(project) == 0:
-        return outs
+        return [Texts(codes, pa.concat_arrays([_EMPTY, arrow])) for arrow in names]
     count = np.bincount(project, minlength=n)
     single = count[project] == 1
-    for out, (names, _) in zip(outs, labels):
-        out[project[single]] = names[item[single]]
+    codes[project[single]] = 1 + item[single]
     many = ~single
-    if not many.any():
-        return outs
-    order = np.argsort(project[many], kind="stable")
-    project, item = project[many][order], item[many][order].astype(np.int64)
-    starts = np.flatnonzero(np.r_[True, project[1:] != project[:-1]])
-    members = project[starts]
-    lengths = count[members]
-    codes, uniques = pd.factorize(sequence_ids(item, starts, lengths))
-    first = np.empty(len(uniques), np.int64)
-    first[codes[::-1]] = np.arange(len(codes))[::-1]  # reversed: each combination's first member is written last
-    cache = {} if cache is None else cache
-    if len(cache) > CACHE_LIMIT:
-        cache.clear()
-    known = []
-    for s, length in zip(starts[first].tolist(), lengths[first].tolist()):  # once per distinct combination
-        items = item[s:s + length]
-        key = items.tobytes()
-        if key not in cache:
-            cache[key] = tuple(sep.join(names[items]) for names, sep in labels)
-        known.append(cache[key])
-    for i, out in enumerate(outs):
-        out[members] = np.array([t[i] for t in known], dtype=object)[codes]
-    return outs
+    combined = np.zeros(0, np.int64)  # the items of each combination, one after another
+    offsets = np.zeros(1, np.int32)  # where each combination's items start in ``combined``
+    if many.any():
+        order = np.argsort(project[many], kind="stable")
+        project, item = project[many][order], item[many][order].astype(np.int64)
+        starts = np.flatnonzero(np.r_[True, project[1:] != project[:-1]])
+        members = project[starts]
+        lengths = count[members]
+        combination, uniques = pd.factorize(sequence_ids(item, starts, lengths))
+        first = np.empty(len(uniques), np.int64)
+        first[combination[::-1]] = np.arange(len(combination))[::-1]  # reversed: each one's first member last
+        size = lengths[first]
+        offsets = np.concatenate([[0], np.cumsum(size)]).astype(np.int32)
+        combined = item[np.repeat(starts[first] - offsets[:-1], size) + np.arange(offsets[-1])]
+        codes[members] = 1 + len(names[0]) + combination
+    joined = [pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), arrow.take(pa.array(combined))), sep)
+              for arrow, (_, sep) in zip(names, labels)]
+    return [Texts(codes, pa.concat_arrays([_EMPTY, arrow, text])) for arrow, text in zip(names, joined)]
 
 
 def sequence_ids(item: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
