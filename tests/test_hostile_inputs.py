@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,15 +24,18 @@ from pathlib import Path
 import geopandas as gpd
 import openpyxl
 import pandas as pd
+import pyarrow as pa
 import pytest
 import yaml
 from conftest import TWO_UNITS, make_units, run
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from zoning import DataError, Engine, sample
 from zoning.geodesy import GEOGRAPHIC
 from zoning.inputs.units import load_units
 from zoning.limits import Limits, using
-from zoning.outputs.writers import write_table
+from zoning.outputs.writers import _may_start_a_formula, neutralise_formulas, write_table
 from zoning.sample import registry_path, rules_dir
 from zoning.screening import screen
 
@@ -281,6 +285,22 @@ def test_csv_output_makes_formulas_inert_and_keeps_numbers(tmp_path):
     assert [r["备注"] for r in read] == ["'" + c for c in HOSTILE_CELLS]
     assert {r["数值"] for r in read} == {"-5"} and {r["经度"] for r in read} == {"115.97"}
     assert all(not v.startswith(("=", "+", "@", "\t", "\r")) for r in read for v in r.values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="=+-@\t\r'a1.禁 ", max_size=4)), max_size=12),
+       st.integers(0, 3), st.booleans())
+def test_the_first_byte_scan_finds_every_cell_a_spreadsheet_would_run(cells, cut, large):
+    kind = pa.large_string() if large else pa.string()
+    # a slice (its cells start at an offset into the buffers), then a chunk of its own
+    column = pa.chunked_array([pa.array(cells, type=kind).slice(min(cut, len(cells))), pa.array(["a", None], kind)])
+    expected = any(c[:1] in ("=", "+", "-", "@", "\t", "\r") for c in column.to_pylist() if c)
+    assert _may_start_a_formula(column) == expected
+    # and what is written: the same as testing the first character of every cell
+    (out,) = neutralise_formulas(pa.table({"a": column})).columns
+    inert = [c if not c or c[:1] not in "=+-@\t\r" or re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", c)
+             else "'" + c for c in column.to_pylist()] if expected else column.to_pylist()
+    assert out.to_pylist() == inert
 
 
 def test_every_csv_zoning_writes_goes_through_the_same_neutralising(tmp_path):

@@ -374,13 +374,14 @@ class Engine:
         """:meth:`screen_columns` without its text: every row evaluated (by the lists in force on its own
         date, with a ``date`` column); the :class:`~zoning.evaluate.summary.Batch` makes the columns."""
         parts = []
+        frame = projects.reset_index(drop=True)
         for engine, rows in self._by_version(projects, problems):
-            subset = projects[rows].reset_index(drop=True) if not rows.all() else projects.reset_index(drop=True)
-            ev = evaluate(subset, engine.units, engine.zones, engine.rules, detail=False, timings=timings,
+            # every row, those not judged here skipped: no copy of the rows judged
+            ev = evaluate(frame, engine.units, engine.zones, engine.rules, detail=False, timings=timings,
                           min_overlap=MinOverlap.coerce(min_overlap), explain=explain,
-                          grids=engine.derived.get("grids"))
+                          grids=engine.derived.get("grids"), skip=None if rows.all() else ~rows)
             parts.append(BatchPart(rows, ev, engine.units, engine.rules, explain_column(
-                ev, subset, engine.units, engine.zones, engine.rules) if explain else None))
+                ev, frame, engine.units, engine.zones, engine.rules) if explain else None))
         as_of = None
         if "date" in projects.columns:  # the date each row was judged on: its own, or this engine's
             as_of = np.full(len(projects), "", dtype=object)

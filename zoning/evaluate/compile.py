@@ -247,6 +247,12 @@ def _csr(pairs, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def expand_csr(keys: np.ndarray, offsets: np.ndarray, *items: np.ndarray):
     """For each key, every entry of its CSR row: returns (position of key, *entries of each items array)."""
+    owner, index = csr_positions(keys, offsets)
+    return (owner, *(values[index] for values in items))
+
+
+def csr_positions(keys: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each key, every entry of its CSR row: (position of key, position of the entry in the items)."""
     starts = offsets[keys]
     counts = offsets[keys + 1] - starts
     total = int(counts.sum())
@@ -254,5 +260,4 @@ def expand_csr(keys: np.ndarray, offsets: np.ndarray, *items: np.ndarray):
     owner = np.repeat(np.arange(len(keys), dtype=small), counts)
     shift = (starts - (np.cumsum(counts) - counts)).astype(np.int64)
     index = np.arange(total, dtype=np.int64) + np.repeat(shift, counts)
-    return (owner, *(values[index] for values in items))
-
+    return owner, index

@@ -30,7 +30,7 @@ import pandas as pd
 import shapely
 
 from zoning.evaluate.columns import Columns
-from zoning.evaluate.compile import CompiledRules, expand_csr
+from zoning.evaluate.compile import CompiledRules, csr_positions, expand_csr
 from zoning.evaluate.min_overlap import MinOverlap
 from zoning.evaluate.overlay import overlay
 from zoning.evaluate.point_grid import PointGrid
@@ -89,9 +89,6 @@ class _Rows:
     cond: np.ndarray
     zone: np.ndarray  # -1: the clause applies through the unit, not a zone
 
-    def take(self, keep: np.ndarray) -> _Rows:
-        return _Rows(self.pair[keep], self.clause[keep], self.cond[keep], self.zone[keep])
-
     def extend(self, other: _Rows) -> _Rows:
         return _Rows(*(np.concatenate([a, b]) for a, b in
                        ((self.pair, other.pair), (self.clause, other.clause), (self.cond, other.cond),
@@ -101,7 +98,7 @@ class _Rows:
 def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
              rules: CompiledRules, *, detail: bool = True, timings: dict[str, float] | None = None,
              min_overlap: MinOverlap | None = None, explain: bool = False,
-             grids: Mapping[str, PointGrid | None] | None = None) -> Evaluation:
+             grids: Mapping[str, PointGrid | None] | None = None, skip: np.ndarray | None = None) -> Evaluation:
     """Evaluate normalised projects (see :func:`zoning.projects.normalise`).
 
     With ``detail=False`` (batches), ``rows`` holds only the prohibit and
@@ -128,11 +125,17 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
     units' and zones' point grids (:func:`zoning.evaluate.overlay.layer_grid`,
     under ``units`` and ``zones``), answer most points of a batch without a
     point-in-polygon test; the result is the same without them.
+
+    ``skip``, a mask, leaves rows out as if they had no site (a batch's rows
+    with problems, or judged by other lists): they are in no unit, and their
+    results are not meant to be read.
     """
     started = time.perf_counter()
     n = len(projects)
     sites = projects.geometry.to_numpy()
     usable = ~(shapely.is_missing(sites) | shapely.is_empty(sites))
+    if skip is not None:
+        usable &= ~skip
     sites = sites.copy()
     sites[~usable] = None
     site_measure = np.zeros(n)
@@ -140,17 +143,17 @@ def evaluate(projects: gpd.GeoDataFrame, units: gpd.GeoDataFrame, zones: gpd.Geo
     grids = grids or {}
     pieces, covered, disregarded = _assign_units(sites, site_measure, units, min_overlap, rules.trees,
                                                  grids.get("units"))
-    rows = _clause_rows(pieces, zones, rules, detail, grids.get("zones"))
-    assigned = time.perf_counter()
-
     cols = Columns.from_projects(projects, rules.vocabulary)
-    cols.proximity = Proximity(pieces.piece, zones, rules.citing.setdefault("zone selections", {}))
-    cols.parameters = rules.parameters
+    prefilter = None
     if not explain:  # drop rows that the project's industry and type alone make false (most): neither a
         # verdict, a citation nor an obligation comes from a false row; only the audit trail lists them
         key, table = possible(rules, cols)
-        keep = table[rows.cond, key[pieces.project][rows.pair]]
-        rows = rows.take(keep)
+        prefilter = (key[pieces.project], table)
+    rows = _clause_rows(pieces, zones, rules, detail, grids.get("zones"), prefilter)
+    assigned = time.perf_counter()
+
+    cols.proximity = Proximity(pieces.piece, zones, rules.citing.setdefault("zone selections", {}))
+    cols.parameters = rules.parameters
     project_of_row = pieces.project[rows.pair]
     true, unknown = _truths(rows, project_of_row, pieces, rules, cols)
     # the inputs undecided rows lack (only those their conditions read are looked at)
@@ -216,31 +219,40 @@ def _assign_units(sites: np.ndarray, site_measure: np.ndarray, units: gpd.GeoDat
 
 
 def _clause_rows(pieces: _Pieces, zones: gpd.GeoDataFrame, rules: CompiledRules, detail: bool,
-                 grid: PointGrid | None = None) -> _Rows:
+                 grid: PointGrid | None = None, prefilter: tuple[np.ndarray, np.ndarray] | None = None) -> _Rows:
     """Every (pair, clause) row: the clauses of each pair's unit, then those of the zone lists whose
-    zones the pair's piece lies in (``detail=False``: prohibit and restrict clauses only)."""
+    zones the pair's piece lies in (``detail=False``: prohibit and restrict clauses only). With
+    ``prefilter``, ``(key per pair, table)`` (see :func:`zoning.evaluate.prefilter.possible`), only the
+    rows whose condition ``table[condition, key]`` leaves open, dropped before anything else is gathered."""
     if detail:  # every clause, for citations
-        pair, clause = expand_csr(pieces.unit, rules.unit_offsets, rules.unit_clauses)
-        cond = rules.clause_cond[clause]
+        pair, index = csr_positions(pieces.unit, rules.unit_offsets)
+        clauses = rules.unit_clauses
+        cond = rules.clause_cond[clauses[index]]
     else:  # only prohibit/restrict clauses decide a verdict
-        pair, clause, cond = expand_csr(pieces.unit, rules.deciding_offsets, rules.deciding_clauses,
-                                        rules.deciding_conds)
-    rows = _Rows(pair, clause, cond, np.full(len(clause), -1, dtype=np.int32))
+        pair, index = csr_positions(pieces.unit, rules.deciding_offsets)
+        clauses = rules.deciding_clauses
+        cond = rules.deciding_conds[index]
+    if prefilter is not None:
+        keep = prefilter[1][cond, prefilter[0][pair]]
+        pair, index, cond = pair[keep], index[keep], cond[keep]
+    rows = _Rows(pair, clauses[index], cond, np.full(len(index), -1, dtype=np.int32))
     if len(zones) and len(rules.zone_clauses):
-        rows = rows.extend(_zone_rows(pieces, zones, rules, detail, grid))
+        rows = rows.extend(_zone_rows(pieces, zones, rules, detail, grid, prefilter))
     return rows
 
 
 def _zone_rows(pieces: _Pieces, zones: gpd.GeoDataFrame, rules: CompiledRules, detail: bool,
-               grid: PointGrid | None) -> _Rows:
+               grid: PointGrid | None, prefilter: tuple[np.ndarray, np.ndarray] | None) -> _Rows:
     """Rows of the zone-scoped lists: each pair's piece against the zones, kept where the list's
-    unit scope also covers the pair's unit."""
+    unit scope also covers the pair's unit (and ``prefilter`` leaves the condition open)."""
     z_piece, z_idx, _, _ = overlay(pieces.piece, zones.geometry.to_numpy(), rules.trees, grid)
     owner, z_clause = expand_csr(z_idx, rules.zone_offsets, rules.zone_clauses)
     z_pair = z_piece[owner]
     ok = rules.zone_unit_ok[rules.clause_zone_list[z_clause], pieces.unit[z_pair]]
     if not detail:  # what batches need: the deciding clauses, and those noted (encourage, obligations)
         ok &= (rules.clause_rank[z_clause] >= Verdict.RESTRICTED) | rules.clause_noted[z_clause]
+    if prefilter is not None:
+        ok &= prefilter[1][rules.clause_cond[z_clause], prefilter[0][z_pair]]
     return _Rows(z_pair[ok], z_clause[ok], rules.clause_cond[z_clause[ok]], z_idx[owner][ok])
 
 

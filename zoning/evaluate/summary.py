@@ -67,7 +67,8 @@ class Texts:
 @dataclass
 class BatchPart:
     """The rows of a batch (a mask) evaluated by one version of the lists, with that version's units and
-    compiled rules, and the rows' ``explain`` texts when asked."""
+    compiled rules, and the ``explain`` texts when asked; the evaluation (and the texts) cover every row of
+    the batch, those outside ``rows`` skipped (see :func:`~zoning.evaluate.evaluation.evaluate`)."""
 
     rows: np.ndarray
     evaluation: Evaluation
@@ -99,7 +100,7 @@ class Batch:
             labels = [pa.array([Verdict.ERROR.key if column in ("verdict", "worst_case") else ""], pa.string())]
             offset = 1
             for part, part_texts in zip(self.parts, texts):
-                codes[part.rows] = part_texts[column].codes + offset
+                codes[part.rows] = part_texts[column].codes[part.rows] + offset
                 labels.append(part_texts[column].labels)
                 offset += len(labels[-1])
             arrays[column] = Texts(codes, pa.concat_arrays(labels)).arrow()
@@ -108,7 +109,7 @@ class Batch:
             explained = np.full(n, "", dtype=object)
             for part in self.parts:
                 if part.explained is not None:
-                    explained[part.rows] = part.explained
+                    explained[part.rows] = part.explained[part.rows]
             arrays["explain"] = pa.array(explained, type=pa.string())
         if self.as_of is not None:
             arrays["as_of"] = pa.array(self.as_of, type=pa.string())

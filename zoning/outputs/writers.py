@@ -286,6 +286,8 @@ def typed_frame(table: pa.Table) -> pd.DataFrame:
 _FORMULA_CHARS = pa.array(["=", "+", "-", "@", "\t", "\r"])
 #: a plain number, which stays as it is (a negative number is not a formula)
 _NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+#: the same characters as bytes (all ASCII: a UTF-8 cell starts with one exactly when its first byte is one)
+_FORMULA_BYTES = np.isin(np.arange(256), [ord(c) for c in "=+-@\t\r"])
 
 
 def neutralise_formulas(table: pa.Table) -> pa.Table:
@@ -295,12 +297,30 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
     for column in table.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             # the first character alone, over the whole column; the number test only where it is needed
+            if not _may_start_a_formula(column):  # the usual case: no cell to look at again
+                columns.append(column)
+                continue
             risky = pc.fill_null(pc.is_in(pc.utf8_slice_codeunits(column, 0, 1), value_set=_FORMULA_CHARS), False)
             if pc.any(risky).as_py():
                 risky = pc.and_(risky, pc.invert(pc.fill_null(pc.match_substring_regex(column, _NUMBER), False)))
                 column = pc.if_else(risky, pc.utf8_replace_slice(column, 0, 0, "'"), column)
         columns.append(column)
     return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+def _may_start_a_formula(column: pa.ChunkedArray) -> bool:
+    """Whether some cell of a text column (null cells included, to err on the safe side) starts with a
+    character of :data:`_FORMULA_CHARS`: the first byte of each cell, read in Arrow's buffers."""
+    width = np.int64 if pa.types.is_large_string(column.type) else np.int32
+    for chunk in column.chunks:
+        _, offsets, data = chunk.buffers()
+        if data is None or len(chunk) == 0:
+            continue
+        ends = np.frombuffer(offsets, width)[chunk.offset:chunk.offset + len(chunk) + 1]
+        starts = ends[:-1][ends[1:] > ends[:-1]]  # of the cells that are not empty
+        if _FORMULA_BYTES[np.frombuffer(data, np.uint8)[starts]].any():
+            return True
+    return False
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, *, layer: str | None = None) -> None:
