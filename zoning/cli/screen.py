@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from zoning import allocator
 from zoning.cli.options import (
     EXIT_FAILS,
     as_of_opt,
@@ -137,6 +138,7 @@ def screen(registry, output, out_format, input_format, cols, crs, min_overlap, o
     if is_stdio(summary_json) and is_stdio(output):
         raise click.UsageError("--summary-json -: standard output carries the screened rows (-o -); give a file")
     engine = load_engine(units, rules, zones, io_engine=io_engine, as_of=as_of)
+    allocator.keep_freed_memory()  # chunk after chunk allocates the same large arrays: keep them for reuse
     err = Console(stderr=True, soft_wrap=False, markup=False)
     show = not quiet and err.is_terminal
     with contextlib.ExitStack() as stack:
