@@ -373,3 +373,22 @@ def test_the_point_grids_come_back_from_the_cache(cache, layers):
         assert (cached.x0, cached.y0, cached.size) == (grid.x0, grid.y0, grid.size)
         for field in ("labels", "offsets", "members"):
             assert np.array_equal(getattr(cached, field), getattr(grid, field))
+
+
+def test_a_loaded_engine_has_decided_every_industry_so_no_chunk_decides_one(cache, layers):
+    from zoning.engine import industry_table
+    from zoning.evaluate.columns import Columns
+    from zoning.evaluate.prefilter import possible
+    from zoning.inputs.frames import projects_of_frame
+
+    load(layers)
+    engine = load(layers)
+    assert engine_cache.last["result"] == "hit"
+    known = dict(engine.rules.possible_cache)
+    codes = industry_table().frame["code"].tolist()
+    assert len(known) == (len(codes) + 1) * 5  # every code and none, with every type and none
+    registry = pd.read_csv(sample.registry_path(), dtype=str, keep_default_na=False)
+    projects, problems, _ = projects_of_frame(registry, None, None, engine.vocabulary)  # as a chunk's
+    assert not problems.bad.all()
+    possible(engine.rules, Columns.from_projects(projects, engine.vocabulary))
+    assert engine.rules.possible_cache == known  # nothing new to decide

@@ -125,7 +125,7 @@ class Engine:
         """
         day, rules = as_of or dt.date.today(), rules if rules is None or isinstance(rules, (str, Path)) else [*rules]
         return engine_cache.load(units, rules, zones, io_engine=io_engine, as_of=day, build=lambda: cls.from_layers(
-            cls.read(units, rules, zones, io_engine=io_engine), as_of=day).build_grids())  # cached with the grids
+            cls.read(units, rules, zones, io_engine=io_engine), as_of=day).build_grids().decide_industries())
 
     @staticmethod
     def read(units: PathLike | None = None, rules: PathLike | Iterable[PathLike] | None = None,
@@ -193,20 +193,27 @@ class Engine:
         detailed units, in threads); later calls return at once. Also the layers' trees that single checks look sites up
         in, and their point grids (:meth:`build_grids`) when not built.
 
-        ``industries`` (for a server) also decides, for every industry code and
-        project type, which clauses they alone rule out: otherwise the first check
-        of each combination does (tens of milliseconds with a thousand distinct
-        conditions; for all of them at once, about 2 s and 20 MB).
+        ``industries`` (for a server) also calls :meth:`decide_industries` (which
+        :meth:`load` has done already).
         """
-        if industries and not self._warm_industries:
-            self._warm_industries = True
-            prime(self.rules, industry_table().frame["code"])
+        if industries:
+            self.decide_industries()
         if self._warm:
             return
         self._warm = True
         self.build_grids()
         for layer in (self.units, self.zones):
             prepare_layer(layer.geometry.to_numpy(), self.rules.trees)
+
+    def decide_industries(self) -> Engine:
+        """The engine, having decided for every industry code and project type which clauses they alone rule
+        out (the batch prefilter's table, :mod:`zoning.evaluate.prefilter`: 0.3 s and 20 MB for a thousand
+        distinct conditions), so that no chunk or check pays for a combination it is the first to bring:
+        :meth:`load` does, and the engine cache keeps it."""
+        if not self._warm_industries:
+            self._warm_industries = True
+            prime(self.rules, industry_table().frame["code"])
+        return self
 
     def build_grids(self) -> Engine:
         """The engine, with its layers' point grids (:mod:`zoning.evaluate.point_grid`) built unless they are:
