@@ -35,7 +35,7 @@ from zoning import Engine  # noqa: E402
 from zoning.cluster import ClusterError, DaskRunner, dask_client  # noqa: E402
 from zoning.cluster.partitions import csv_ranges  # noqa: E402
 from zoning.cluster.work import unpickled  # noqa: E402
-from zoning.screening import Digest, screen  # noqa: E402
+from zoning.screening import Digest, ProjectReader, screen  # noqa: E402
 
 SAMPLE = Path(__file__).parent.parent / "sample_geodata"
 CHUNK = 100  # rows per chunk: every registry here is several chunks, cut into parts of other sizes
@@ -357,3 +357,23 @@ def test_database_tables_in_and_out(engine, local, registry, tmp_path):
         assert "read by the driver" in runner.note()
     finally:
         postgis_server.drop_database(db)
+
+
+def test_a_chunk_travels_back_with_its_result_text_as_codes_and_unpacks_as_one_process_has_it(engine):
+    import pickle
+
+    from zoning import sample
+    from zoning.chunks import ChunkPlan, screen_chunk
+    from zoning.cluster.work import Packed
+    from zoning.evaluate.summary import RESULT_COLUMNS
+
+    reader = ProjectReader(sample.registry_path(), vocabulary=engine.vocabulary)
+    item = next(reader.chunks())
+    plan = ChunkPlan({c: f"结果_{c}" for c in RESULT_COLUMNS}, sites=False)
+    done = screen_chunk(engine, plan, item)
+    packed = Packed.of(done, plan)
+    assert isinstance(packed.out["结果_reasons"].dtype, pd.CategoricalDtype)
+    assert len(pickle.dumps(packed.out)) < len(pickle.dumps(done.out))  # each distinct text once
+    back = pickle.loads(pickle.dumps(packed)).unpack()
+    pd.testing.assert_frame_equal(back.out, done.out)  # the same text and dtypes
+    pd.testing.assert_frame_equal(back.results, done.results)

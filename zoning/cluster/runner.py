@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 
 from zoning.chunks import ChunkPlan, Screened
 from zoning.cluster.batches import Rebatch
-from zoning.cluster.client import ClusterError, first_line
+from zoning.cluster.client import ClusterError, _reachable, first_line
 from zoning.cluster.partitions import Sent, plan_parts
 from zoning.cluster.work import Reading, Shipped, screen_part
 from zoning.engine import Engine
@@ -84,7 +84,8 @@ class DaskRunner:
             if _cluster_failure(exc):
                 hint = " (the workers read the registry themselves: it must be at the same path on them)" \
                     if isinstance(exc, FileNotFoundError) else ""
-                if self.client.status != "running" or "scheduler-connection-lost" in str(exc):
+                if self.client.status != "running" or "scheduler-connection-lost" in str(exc) \
+                        or not _answers(self._address()):  # the client may not have noticed yet
                     raise ClusterError(f"lost the Dask scheduler at {self._address()} mid-run: "
                                        f"{type(exc).__name__}: {first_line(exc)}") from None
                 raise ClusterError(f"screening on the Dask cluster at {self._address()} failed: "
@@ -214,6 +215,15 @@ class DaskRunner:
             return str(self.client.scheduler.address)
         except Exception:  # noqa: BLE001 - only for a message
             return "?"
+
+
+def _answers(address: str) -> bool:
+    """Whether the scheduler at ``address`` still accepts a connection (within a second)."""
+    try:
+        _reachable(address, 1.0)
+    except ClusterError:
+        return False
+    return True
 
 
 def _renumbered(message: str, offset: int) -> str:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from zoning import limits
@@ -115,7 +117,8 @@ class Reading:
 @dataclass
 class Packed:
     """A screened chunk as it travels back to the driver, smaller than :class:`Screened`: the result columns
-    not twice (they are in ``out``, under their output names), sites as WKB (decoded at once, vectorised)."""
+    not twice (they are in ``out``, under their output names), and as codes into their distinct strings
+    (a reason cited by thousands of rows travels once), sites as WKB (decoded at once, vectorised)."""
 
     out: pd.DataFrame
     wkb: np.ndarray | None  # None when the output takes no geometries (see ChunkPlan.sites)
@@ -128,10 +131,17 @@ class Packed:
     @classmethod
     def of(cls, done: Screened, plan: ChunkPlan) -> Packed:
         columns = [(c, plan.renamed.get(c, c)) for c in done.results.columns]
-        return cls(done.out, shapely.to_wkb(done.sites) if plan.sites else None, columns, done.numbers, done.kinds,
+        out = done.out.copy(deep=False)
+        for _, name in columns:
+            if isinstance(out[name].dtype, pd.StringDtype) and out[name].dtype.storage == "pyarrow":
+                out[name] = pc.dictionary_encode(pa.array(out[name])).to_pandas().set_axis(out.index)
+        return cls(out, shapely.to_wkb(done.sites) if plan.sites else None, columns, done.numbers, done.kinds,
                    done.raw, done.projects)
 
     def unpack(self) -> Screened:
+        for _, name in self.columns:  # the text again, as one process has it
+            if isinstance(self.out[name].dtype, pd.CategoricalDtype):
+                self.out[name] = pa.array(self.out[name]).cast(pa.string()).to_pandas().set_axis(self.out.index)
         results = self.out[[name for _, name in self.columns]]
         results.columns = [c for c, _ in self.columns]
         sites = shapely.from_wkb(self.wkb) if self.wkb is not None else np.full(len(self.out), None, dtype=object)
