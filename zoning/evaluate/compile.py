@@ -68,7 +68,7 @@ class CompiledRules:
     possible_cache: dict = field(default_factory=dict)
     #: condition x (industry code, type): can the condition be anything but false?
     possible_table: np.ndarray | None = None
-    #: batch text columns already built, by combination (see zoning.evaluate.summary.join_per_project)
+    #: the clauses' labels in batch text columns, made once (see zoning.evaluate.summary._clause_labels)
     text_cache: dict = field(default_factory=dict)
     #: STRtrees of the unit and zone layers' geometries, for single checks (see zoning.evaluate.overlay.kept_tree)
     trees: dict = field(default_factory=dict)

@@ -125,8 +125,9 @@ def summary_columns(ev: Evaluation, units: gpd.GeoDataFrame, rules: CompiledRule
     ``clauses`` lists the prohibit clauses that apply or are undecided, then
     the restrict ones, each by clause order, once per project; ``reasons``
     gives the same clauses' effect and text, an undecided one marked
-    :data:`UNDECIDED_MARK`. Each column is :class:`Texts`. ``timings`` accumulates the seconds spent building text under
-    ``format`` (the rest under ``evaluate``).
+    :data:`UNDECIDED_MARK`. Each column is :class:`Texts`. ``timings``
+    accumulates the seconds spent building text under ``format`` (the rest
+    under ``evaluate``).
     """
     started = time.perf_counter()
     n = len(ev.verdict)
@@ -238,7 +239,7 @@ def join_codes(project: np.ndarray, item: np.ndarray, n: int, *labels: tuple[np.
     label directly; projects with the same sequence of several items (found
     exactly, :func:`sequence_ids`) share one string, joined once, in Arrow.
     """
-    # codes: 0 for "", 1 + i for label i, 1 + len(labels) + k for the k-th combination of several items
+    # codes: 0 for "", 1 + i for item i's label, 1 + (labels per array) + k for the k-th combination
     codes = np.zeros(n, np.int64)
     names = [pa.array(np.asarray(names, dtype=object), type=pa.string()) for names, _ in labels]
     if len(project) == 0:
