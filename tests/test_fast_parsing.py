@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from zoning.inputs.coordinates import _parse_text, parse_coordinates
 from zoning.inputs.csvfile import _is_utf8, detect_encoding
+from zoning.projects import RowErrors, _numbers
+from zoning.vocabulary import builtin
 
 _CELLS = st.one_of(
     st.floats(-180, 180, allow_nan=False).map(repr),
@@ -54,3 +56,24 @@ def test_a_gb18030_registry_is_told_from_utf8_by_a_byte_far_into_the_file(tmp_pa
     assert detect_encoding(path) == "gb18030"
     path.write_bytes(b"name,lon,lat\n" + b"a,116,39\n" * 300_000 + "最后,116,39\n".encode())
     assert detect_encoding(path) == "utf-8"
+
+
+_ATTRIBUTE_CELLS = st.one_of(
+    st.floats(0, 1e6, allow_nan=False).map(repr),
+    st.integers(-50, 5000).map(str),
+    st.sampled_from(["", " ", "\u3000", " 12.5 ", "１２", "+5", "5.", ".5", "1e2", "1E+2", "-0", "-3", "nan", "inf",
+                     "-inf", "Infinity", "1,234.5", "/", "无", "abc", "0x10", "1e999"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ATTRIBUTE_CELLS, min_size=1, max_size=30))
+def test_attribute_numbers_read_in_arrow_equal_the_general_parser(cells):
+    vocabulary = builtin()
+    results = []
+    for values in (pd.Series(cells, dtype=pd.StringDtype("pyarrow")), pd.Series(cells, dtype=object)):
+        problems = RowErrors(values.index)
+        number = _numbers(values, "VOCs", "VOCs", problems, "bad attribute", vocabulary)
+        results.append((number, list(problems.message)))
+    assert np.array_equal(results[0][0], results[1][0], equal_nan=True)
+    assert results[0][1] == results[1][1]

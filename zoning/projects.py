@@ -216,9 +216,13 @@ def _numbers(values: pd.Series, name: str, field: str, problems: RowErrors, kind
     if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
         # text read from a CSV: parse in Arrow, without making a Python object per cell
         text = pc.utf8_trim_whitespace(pa.array(values))
-        blank = pc.fill_null(pc.equal(text, ""), True).to_numpy(zero_copy_only=False)
-        numeric = pc.fill_null(pc.match_substring_regex(text, _NUMBER), False)
-        parsed = pc.cast(pc.if_else(numeric, text, pa.scalar(None, pa.string())), pa.float64())
+        empty = pc.fill_null(pc.equal(text, ""), True)
+        blank = empty.to_numpy(zero_copy_only=False)
+        try:  # the usual column: every cell a plain number or blank (what else Arrow reads is inf or nan)
+            parsed = pc.cast(pc.if_else(empty, pa.scalar(None, pa.string()), text), pa.float64())
+        except pa.ArrowInvalid:  # some cell is not: only the plain numbers are read here
+            numeric = pc.fill_null(pc.match_substring_regex(text, _NUMBER), False)
+            parsed = pc.cast(pc.if_else(numeric, text, pa.scalar(None, pa.string())), pa.float64())
         number = parsed.to_numpy(zero_copy_only=False).astype(float, copy=True)
     elif isinstance(values.dtype, np.dtype) and values.dtype.kind in "iuf":  # numbers already: blank is NaN
         number = values.to_numpy(dtype=float, copy=True)
