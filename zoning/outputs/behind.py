@@ -15,7 +15,6 @@ import contextvars
 import functools
 import queue
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +32,6 @@ class WriteBehind:
         self.writer = writer
         self._queue: queue.Queue = queue.Queue(maxsize=max(depth, 1))
         self._error: BaseException | None = None
-        self.seconds = 0.0  #: spent writing and closing, in the thread or the caller's
         self._thread: threading.Thread | None = None
         if depth:  # the thread sees the caller's context (the limits in force, see zoning.limits)
             self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run,),
@@ -49,12 +47,10 @@ class WriteBehind:
             if item is _STOP:
                 return
             if self._error is None:  # after a failure, the rest is drained unwritten
-                started = time.perf_counter()
                 try:
                     item()
                 except BaseException as exc:  # raised at the caller's next call
                     self._error = exc
-                self.seconds += time.perf_counter() - started
 
     def _raise(self) -> None:
         if self._error is not None:
@@ -70,9 +66,7 @@ class WriteBehind:
         wait; with ``depth=0`` it runs now); raises a failure of an earlier one."""
         self._raise()
         if self._thread is None:
-            started = time.perf_counter()
             task()
-            self.seconds += time.perf_counter() - started
             return
         self._queue.put(task)
 
@@ -89,9 +83,7 @@ class WriteBehind:
     def close(self, summary: list[tuple[str, str, int]] | None = None) -> None:
         """Wait for the queued chunks, raise a failure among them, then close the writer."""
         self.wait()
-        started = time.perf_counter()
         self.writer.close(summary)
-        self.seconds += time.perf_counter() - started
 
     def abort(self) -> None:
         """Stop writing (queued chunks are dropped) and release the writer's handles."""
